@@ -1,0 +1,32 @@
+import type { Command } from '../command.js';
+import { usage } from '../args.js';
+import { checkKeyName } from '../../core/home.js';
+import { out } from '../output.js';
+import { openReader } from '../reader.js';
+
+const cmd: Command = {
+  usage: 'get KEY',
+  summary: 'print one secret (and a newline) to stdout, nothing else',
+  flags: {},
+  maxPositionals: 1,
+  async run(ctx, { positionals }) {
+    const key = positionals[0];
+    if (!key) throw usage('get needs a KEY');
+    checkKeyName(key);
+    const project = ctx.project().name;
+    const reader = await openReader(ctx);
+    try {
+      const v = await reader.get(project, key);
+      const line = Buffer.alloc(v.length + 1);
+      v.copy(line);
+      line[v.length] = 0x0a;
+      v.fill(0);
+      out(line);
+      line.fill(0);
+    } finally {
+      reader.close();
+    }
+    return 0;
+  },
+};
+export default cmd;

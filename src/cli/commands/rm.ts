@@ -1,0 +1,34 @@
+import { checkKeyName } from '../../core/home.js';
+import type { Command } from '../command.js';
+import { usage } from '../args.js';
+import { info, json as outJson } from '../output.js';
+
+const cmd: Command = {
+  usage: 'rm KEY',
+  summary: 'remove a secret from the current project',
+  flags: {},
+  maxPositionals: 1,
+  async run(ctx, { positionals }) {
+    const key = positionals[0];
+    if (!key) throw usage('rm needs a KEY');
+    checkKeyName(key);
+    const project = ctx.project().name;
+    const { readVault, mutateVault } = await import('../../core/vault/store.js');
+    const doc = readVault(ctx.paths);
+    const { SesameError } = await import('../../core/errors.js');
+    const p = Object.hasOwn(doc.projects, project) ? doc.projects[project] : undefined;
+    if (!p) throw new SesameError('NOT_FOUND', `project ${project} does not exist`);
+    if (!Object.hasOwn(p.entries, key)) throw new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { detail: { key, project } });
+    const { unlockDirect } = await import('../unlock.js');
+    const v = await unlockDirect(ctx);
+    try {
+      mutateVault(ctx.paths, v.master, ctx.env, (w) => w.rm(project, key));
+    } finally {
+      v.dispose();
+    }
+    if (ctx.json) outJson({ removed: key, project });
+    else info(`removed ${key} from project ${project}`);
+    return 0;
+  },
+};
+export default cmd;

@@ -1,0 +1,89 @@
+import * as fs from 'node:fs';
+import { isatty } from 'node:tty';
+import { SesameError } from '../../core/errors.js';
+import { checkKeyName } from '../../core/home.js';
+import type { Command } from '../command.js';
+import { usage } from '../args.js';
+import { info, json as outJson } from '../output.js';
+
+const MAX_VALUE = 4 * 1024 * 1024;
+
+/** Reads all of stdin into a Buffer (bounded), wiping intermediate chunks. */
+export function readStdin(max = MAX_VALUE): Buffer {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const buf = Buffer.alloc(65536);
+  for (;;) {
+    let n: number;
+    try {
+      n = fs.readSync(0, buf, 0, buf.length, null);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+        continue;
+      }
+      if (code === 'EOF') break;
+      throw e;
+    }
+    if (n === 0) break;
+    total += n;
+    if (total > max) {
+      buf.fill(0);
+      for (const c of chunks) c.fill(0);
+      throw new SesameError('INVALID', `the value is larger than ${max / 1048576} MiB; nothing was stored`);
+    }
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  buf.fill(0);
+  const v = Buffer.concat(chunks);
+  for (const c of chunks) c.fill(0);
+  return v;
+}
+
+const cmd: Command = {
+  usage: 'set KEY [--high-value] [--raw]   (value from a no-echo prompt, or stdin)',
+  summary: 'store a secret; the value is read from a hidden prompt or stdin, never argv',
+  flags: {
+    'high-value': { type: 'boolean', help: 'mark the secret as high-value' },
+    raw: { type: 'boolean', help: 'keep a trailing newline read from stdin' },
+  },
+  maxPositionals: 1,
+  async run(ctx, { positionals, flags }) {
+    const key = positionals[0];
+    if (!key) throw usage('set needs a KEY', 'the value comes from stdin or a hidden prompt, e.g. `printf %s "$V" | sesame set KEY`');
+    checkKeyName(key);
+    const project = ctx.project().name;
+    const { readVault } = await import('../../core/vault/store.js');
+    readVault(ctx.paths); // NOT_INITIALIZED before asking for anything
+    let value: Buffer;
+    if (isatty(0)) {
+      const { promptHidden } = await import('../prompt.js');
+      value = await promptHidden(`Value for ${key}: `);
+    } else {
+      const raw = readStdin();
+      if (flags.raw) value = raw;
+      else {
+        const { stripOneNewline } = await import('../../core/passphrase/sources.js');
+        value = Buffer.from(stripOneNewline(raw));
+        raw.fill(0);
+      }
+    }
+    try {
+      const { unlockDirect } = await import('../unlock.js');
+      const v = await unlockDirect(ctx);
+      const { mutateVault } = await import('../../core/vault/store.js');
+      try {
+        const result = mutateVault(ctx.paths, v.master, ctx.env, (w) => w.set(project, key, value, flags['high-value'] ? { highValue: true } : {}));
+        if (ctx.json) outJson({ key, project, result });
+        else info(`${result === 'added' ? 'added' : 'updated'} ${key} in project ${project}`);
+      } finally {
+        v.dispose();
+      }
+    } finally {
+      value.fill(0);
+    }
+    return 0;
+  },
+};
+export default cmd;

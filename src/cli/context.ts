@@ -1,0 +1,41 @@
+/**
+ * What every command gets: the resolved home and project, the output flags, and the ways
+ * to unlock. Built once per invocation from argv flags and the environment.
+ */
+import { homePaths, resolveHome, resolveProject, type HomePaths } from '../core/home.js';
+import type { ChainContext } from '../core/passphrase/chain.js';
+import type { Parsed } from './args.js';
+import { warn } from './output.js';
+
+export interface Ctx {
+  env: NodeJS.ProcessEnv;
+  paths: HomePaths;
+  json: boolean;
+  noAgent: boolean;
+  projectFlag: string | undefined;
+  project(): { name: string; source: 'flag' | 'env' | 'file' | 'default' };
+  /** The chain context with the terminal prompt wired in when there is a terminal. */
+  chain(): Promise<ChainContext>;
+}
+
+export function makeCtx(parsed: Parsed, env: NodeJS.ProcessEnv): Ctx {
+  const home = resolveHome(parsed.flags.home as string | undefined, env);
+  const paths = homePaths(home, env);
+  const projectFlag = parsed.flags.project as string | undefined;
+  let project: ReturnType<Ctx['project']> | undefined;
+  return {
+    env,
+    paths,
+    json: parsed.flags.json === true,
+    noAgent: parsed.flags['no-agent'] === true || env.SESAME_NO_AGENT === '1',
+    projectFlag,
+    project() {
+      project ??= resolveProject(projectFlag, env, paths);
+      return project;
+    },
+    async chain() {
+      const { hasTty, promptHidden } = await import('./prompt.js');
+      return { paths, env, warn, prompt: hasTty() ? promptHidden : undefined };
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * sesame's entry point: find the command, load only its module, parse its options, run it,
+ * and turn any error into the documented exit code.
+ */
+import { GLOBAL_FLAGS, parseArgs, usage, type FlagSpec } from './args.js';
+import { isGroup, type Command, type CommandModule } from './command.js';
+import { reportError, out } from './output.js';
+
+export const VERSION = '0.1.0';
+
+const TABLE: Record<string, () => Promise<CommandModule>> = {
+  init: () => import('./commands/init.js'),
+  status: () => import('./commands/status.js'),
+  whoami: () => import('./commands/whoami.js'),
+  set: () => import('./commands/set.js'),
+  get: () => import('./commands/get.js'),
+  list: () => import('./commands/list.js'),
+  rm: () => import('./commands/rm.js'),
+  import: () => import('./commands/import.js'),
+  projects: () => import('./commands/projects.js'),
+  env: () => import('./commands/env.js'),
+  run: () => import('./commands/run.js'),
+};
+
+const ORDER = Object.keys(TABLE);
+
+/** Splits argv into the command words and the rest, skipping global options. */
+function findCommand(argv: string[]): { name: string | undefined; index: number } {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === '--') return { name: undefined, index: -1 };
+    if (a === '--home' || a === '--project' || a === '-p') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) continue;
+    return { name: a, index: i };
+  }
+  return { name: undefined, index: -1 };
+}
+
+async function mainHelp(): Promise<void> {
+  const lines = ['sesame — a local secrets vault with an unlock agent', '', 'usage: sesame [--home DIR] [-p PROJECT] [--no-agent] [--json] COMMAND …', '', 'commands:'];
+  for (const name of ORDER) {
+    const m = (await TABLE[name]!()).default;
+    if (isGroup(m)) for (const [sub, c] of Object.entries(m.subcommands)) lines.push(`  ${`${name} ${sub}`.padEnd(22)} ${c.summary}`);
+    else lines.push(`  ${name.padEnd(22)} ${m.summary}`);
+  }
+  lines.push('', 'global options:', ...flagHelp(GLOBAL_FLAGS), '', 'exit codes: 0 ok · 1 error · 2 usage · 3 locked · 4 not found · 5 no vault · 6 wrong passphrase · 7 busy · 8 denied', 'docs: docs/cli.md');
+  out(`${lines.join('\n')}\n`);
+}
+
+function flagHelp(spec: FlagSpec): string[] {
+  return Object.entries(spec).map(([n, d]) => `  ${`${d.short ? `-${d.short}, ` : ''}--${n}${d.arg ? ` ${d.arg}` : ''}`.padEnd(26)} ${d.help ?? ''}`);
+}
+
+function commandHelp(c: Command): void {
+  out(`usage: sesame ${c.usage}\n\n${c.summary}\n${Object.keys(c.flags).length ? `\noptions:\n${flagHelp(c.flags).join('\n')}\n` : ''}`);
+}
+
+export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const wantsJson = argv.includes('--json');
+  try {
+    const { name, index } = findCommand(argv);
+    if (name === undefined || name === 'help') {
+      if (argv.includes('--version')) {
+        out(`sesame ${VERSION}\n`);
+        return 0;
+      }
+      if (name === 'help' && argv[index + 1] && TABLE[argv[index + 1]!]) {
+        return main([argv[index + 1]!, '--help'], env);
+      }
+      await mainHelp();
+      return name === 'help' || argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+    }
+    if (name === 'version' || name === '--version') {
+      out(`sesame ${VERSION}\n`);
+      return 0;
+    }
+    const load = TABLE[name];
+    if (!load) throw usage(`unknown command ${JSON.stringify(name)}`);
+    const mod = (await load()).default;
+    let cmd: Command;
+    let rest = [...argv.slice(0, index), ...argv.slice(index + 1)];
+    if (isGroup(mod)) {
+      const { name: sub, index: si } = findCommand(rest);
+      const c = sub === undefined ? undefined : mod.subcommands[sub];
+      if (!c) {
+        if (sub === undefined && (rest.includes('--help') || rest.includes('-h'))) {
+          out(`usage: sesame ${name} ${Object.keys(mod.subcommands).join(' | ')}\n\n${mod.summary}\n`);
+          return 0;
+        }
+        throw usage(sub === undefined ? `${name} needs a subcommand: ${Object.keys(mod.subcommands).join(', ')}` : `unknown subcommand ${name} ${JSON.stringify(sub)}`);
+      }
+      cmd = c;
+      rest = [...rest.slice(0, si), ...rest.slice(si + 1)];
+    } else cmd = mod;
+    const spec: FlagSpec = { ...GLOBAL_FLAGS, ...cmd.flags };
+    const parsed = parseArgs(rest, spec, { stopAtPositional: cmd.stopAtPositional ?? false, maxPositionals: cmd.maxPositionals ?? 0 });
+    if (parsed.flags.help) {
+      commandHelp(cmd);
+      return 0;
+    }
+    const { makeCtx } = await import('./context.js');
+    const ctx = makeCtx(parsed, env);
+    const code = await cmd.run(ctx, parsed);
+    return code ?? 0;
+  } catch (e) {
+    return reportError(e, wantsJson);
+  }
+}

@@ -1,0 +1,43 @@
+/** What `status` and `whoami` report; reads metadata only, never a secret. */
+import type { Ctx } from './context.js';
+import type { TierStatus } from '../core/passphrase/chain.js';
+import { SesameError } from '../core/errors.js';
+
+export interface StatusInfo {
+  schema: 1;
+  version: string;
+  home: string;
+  vault: { path: string; exists: boolean; id?: string; format_version?: number; projects?: number; keys?: number; error?: string };
+  project: { name: string; source: string };
+  agent: Record<string, unknown> & { running: boolean };
+  unlock: TierStatus[];
+}
+
+export async function collectStatus(ctx: Ctx): Promise<StatusInfo> {
+  const { readVault } = await import('../core/vault/store.js');
+  const { VERSION } = await import('./main.js');
+  const project = ctx.project();
+  const vault: StatusInfo['vault'] = { path: ctx.paths.vault, exists: false };
+  try {
+    const doc = readVault(ctx.paths);
+    vault.exists = true;
+    vault.id = doc.vault_id;
+    vault.format_version = doc.version;
+    vault.projects = Object.keys(doc.projects).length;
+    const p = Object.hasOwn(doc.projects, project.name) ? doc.projects[project.name] : undefined;
+    vault.keys = p ? Object.keys(p.entries).length : 0;
+  } catch (e) {
+    if (!(e instanceof SesameError && e.code === 'NOT_INITIALIZED')) {
+      vault.exists = true;
+      vault.error = e instanceof SesameError ? e.message : String(e);
+    }
+  }
+  const { agentStatusBlock } = await import('./agent-status.js');
+  const agent = await agentStatusBlock(ctx);
+  const { probeChain } = await import('../core/passphrase/chain.js');
+  await import('../core/passphrase/tiers.js');
+  const chain = await ctx.chain();
+  const unlock = await probeChain(chain);
+  unlock.unshift({ tier: 'agent', state: agent.running && agent.accessible !== false ? 'present' : 'absent' });
+  return { schema: 1, version: VERSION, home: ctx.paths.home, vault, project, agent, unlock };
+}

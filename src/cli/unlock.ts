@@ -1,0 +1,20 @@
+/**
+ * Direct unlock for commands that need the master key: the passphrase chain, then
+ * Argon2id. The passphrase Buffer is wiped as soon as the key is derived.
+ */
+import type { Ctx } from './context.js';
+import type { UnlockedVault } from '../core/vault/vault.js';
+
+export async function unlockDirect(ctx: Ctx): Promise<UnlockedVault> {
+  const { readVault } = await import('../core/vault/store.js');
+  const doc = readVault(ctx.paths); // NOT_INITIALIZED before any prompt
+  const { resolvePassphrase } = await import('../core/passphrase/chain.js');
+  await import('../core/passphrase/tiers.js');
+  const { passphrase } = await resolvePassphrase(await ctx.chain());
+  const { UnlockedVault } = await import('../core/vault/vault.js');
+  try {
+    return UnlockedVault.unlock(doc, passphrase);
+  } finally {
+    passphrase.fill(0);
+  }
+}

@@ -1,0 +1,211 @@
+/**
+ * The one libsodium door. Nothing else in sesame imports sodium-native.
+ *
+ * - Argon2id key derivation (crypto_pwhash) with parameter bounds, so a hostile vault file
+ *   cannot make us allocate gigabytes (DoS) or derive with trivially weak parameters.
+ * - XChaCha20-Poly1305 (IETF) with a fresh 24-byte random nonce and associated data.
+ * - Keyed BLAKE2b for MACs and key checks.
+ * - SecureKey: a 32-byte key in sodium_malloc'd guarded memory (guard pages, mlock'd,
+ *   canary), kept PROT_NONE except inside `use()`; `dispose()` wipes and frees it.
+ *
+ * Residual (documented in docs/threat-model.md): Buffers returned by `open()` live on
+ * Node's heap; callers must wipe them with `wipe()` once written out.
+ */
+import { createRequire } from 'node:module';
+import { SesameError } from '../errors.js';
+
+type Sodium = typeof import('sodium-native');
+const require = createRequire(import.meta.url);
+let lib: Sodium | undefined;
+function sodium(): Sodium {
+  if (!lib) lib = require('sodium-native') as Sodium;
+  return lib;
+}
+
+export const KEY_BYTES = 32;
+export const NONCE_BYTES = 24;
+export const TAG_BYTES = 16;
+export const SALT_BYTES = 16;
+
+export interface KdfParams {
+  alg: 'argon2id13';
+  /** Passes (libsodium opslimit). */
+  opslimit: number;
+  /** Memory in bytes (libsodium memlimit). */
+  memlimit: number;
+  salt: Buffer;
+}
+
+export const KDF_DEFAULT = { opslimit: 3, memlimit: 64 * 1024 * 1024 } as const;
+export const KDF_BOUNDS = {
+  minMemlimit: 8 * 1024 * 1024,
+  maxMemlimit: 1024 * 1024 * 1024,
+  minOpslimit: 1,
+  maxOpslimit: 16,
+} as const;
+
+/** Throws INTEGRITY when parameters are outside the bounds a vault may carry. */
+export function checkKdfParams(p: { opslimit: number; memlimit: number }, origin = 'the vault file'): void {
+  const { minMemlimit, maxMemlimit, minOpslimit, maxOpslimit } = KDF_BOUNDS;
+  if (!Number.isSafeInteger(p.memlimit) || p.memlimit < minMemlimit || p.memlimit > maxMemlimit) {
+    throw new SesameError('INTEGRITY', `refusing Argon2id memory of ${String(p.memlimit)} bytes from ${origin}: allowed ${minMemlimit / 1048576} MiB to ${maxMemlimit / 1048576} MiB`, {
+      hint: 'the file may be hostile or damaged; restore it from a backup',
+    });
+  }
+  if (!Number.isSafeInteger(p.opslimit) || p.opslimit < minOpslimit || p.opslimit > maxOpslimit) {
+    throw new SesameError('INTEGRITY', `refusing Argon2id pass count ${String(p.opslimit)} from ${origin}: allowed ${minOpslimit} to ${maxOpslimit}`, {
+      hint: 'the file may be hostile or damaged; restore it from a backup',
+    });
+  }
+}
+
+/** Derives a 32-byte key from a passphrase into guarded memory. */
+export function deriveKey(passphrase: Buffer, p: KdfParams): SecureKey {
+  checkKdfParams(p);
+  const s = sodium();
+  const key = SecureKey.alloc();
+  key.write((buf) => s.crypto_pwhash(buf, passphrase, p.salt, p.opslimit, p.memlimit, s.crypto_pwhash_ALG_ARGON2ID13));
+  return key;
+}
+
+export function randomBytes(n: number): Buffer {
+  const b = Buffer.alloc(n);
+  sodium().randombytes_buf(b);
+  return b;
+}
+
+/** Encrypts `plain` under `key` with a fresh random nonce. Returns nonce and ciphertext. */
+export function seal(key: SecureKey, plain: Buffer, ad: Buffer): { nonce: Buffer; ct: Buffer } {
+  const s = sodium();
+  const nonce = randomBytes(NONCE_BYTES);
+  const ct = Buffer.alloc(plain.length + TAG_BYTES);
+  key.use((k) => s.crypto_aead_xchacha20poly1305_ietf_encrypt(ct, plain, ad, null, nonce, k));
+  return { nonce, ct };
+}
+
+/** Decrypts; returns null when authentication fails (wrong key, moved or damaged data). */
+export function open(key: SecureKey, nonce: Buffer, ct: Buffer, ad: Buffer): Buffer | null {
+  const s = sodium();
+  if (nonce.length !== NONCE_BYTES || ct.length < TAG_BYTES) return null;
+  const out = Buffer.alloc(ct.length - TAG_BYTES);
+  try {
+    key.use((k) => s.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, ct, ad, nonce, k));
+    return out;
+  } catch {
+    return null;
+  }
+}
+
+/** Decrypts into a new SecureKey (for wrapped keys); null when authentication fails. */
+export function openKey(key: SecureKey, nonce: Buffer, ct: Buffer, ad: Buffer): SecureKey | null {
+  const s = sodium();
+  if (nonce.length !== NONCE_BYTES || ct.length !== KEY_BYTES + TAG_BYTES) return null;
+  const out = SecureKey.alloc();
+  try {
+    key.use((k) => out.write((o) => s.crypto_aead_xchacha20poly1305_ietf_decrypt(o, null, ct, ad, nonce, k)));
+    return out;
+  } catch {
+    out.dispose();
+    return null;
+  }
+}
+
+/** Keyed BLAKE2b-256 of `msg` (a MAC or a key check). */
+export function mac(key: SecureKey, msg: Buffer): Buffer {
+  const out = Buffer.alloc(32);
+  key.use((k) => sodium().crypto_generichash(out, msg, k));
+  return out;
+}
+
+/** Unkeyed BLAKE2b-256 (a checksum against accidental damage; not a MAC). */
+export function checksum(msg: Buffer): Buffer {
+  const out = Buffer.alloc(32);
+  sodium().crypto_generichash(out, msg);
+  return out;
+}
+
+/** Overwrites a buffer with zeros (sodium_memzero: not optimised away). */
+export function wipe(b: Buffer | Uint8Array | undefined | null): void {
+  if (b && b.length) sodium().sodium_memzero(b as Buffer);
+}
+
+/**
+ * A 32-byte key in libsodium guarded memory. PROT_NONE between uses; `use()` makes it
+ * readable for the duration of a synchronous callback. Never convert it to a string.
+ */
+export class SecureKey {
+  #buf: Buffer | null;
+  private constructor(buf: Buffer) {
+    this.#buf = buf;
+  }
+
+  static alloc(): SecureKey {
+    const s = sodium();
+    const b = s.sodium_malloc(KEY_BYTES) as Buffer;
+    s.sodium_memzero(b);
+    s.sodium_mprotect_noaccess(b);
+    return new SecureKey(b);
+  }
+
+  /** Generates a fresh random key. */
+  static random(): SecureKey {
+    const k = SecureKey.alloc();
+    k.write((b) => sodium().randombytes_buf(b));
+    return k;
+  }
+
+  /** Copies key bytes in (the caller wipes its source). */
+  static from(bytes: Buffer): SecureKey {
+    if (bytes.length !== KEY_BYTES) throw new SesameError('INVALID', `a key must be ${KEY_BYTES} bytes`);
+    const k = SecureKey.alloc();
+    k.write((b) => bytes.copy(b));
+    return k;
+  }
+
+  get disposed(): boolean {
+    return this.#buf === null;
+  }
+
+  use<T>(fn: (key: Buffer) => T): T {
+    const b = this.#live();
+    const s = sodium();
+    s.sodium_mprotect_readonly(b);
+    try {
+      return fn(b);
+    } finally {
+      s.sodium_mprotect_noaccess(b);
+    }
+  }
+
+  write<T>(fn: (key: Buffer) => T): T {
+    const b = this.#live();
+    const s = sodium();
+    s.sodium_mprotect_readwrite(b);
+    try {
+      return fn(b);
+    } finally {
+      s.sodium_mprotect_noaccess(b);
+    }
+  }
+
+  /** Constant-time equality with another key. */
+  equals(other: SecureKey): boolean {
+    return this.use((a) => other.use((b) => sodium().sodium_memcmp(a, b)));
+  }
+
+  /** Wipes and frees the key. Idempotent. */
+  dispose(): void {
+    const b = this.#buf;
+    if (!b) return;
+    this.#buf = null;
+    const s = sodium();
+    s.sodium_mprotect_readwrite(b);
+    s.sodium_memzero(b);
+    s.sodium_free(b);
+  }
+
+  #live(): Buffer {
+    if (!this.#buf) throw new SesameError('ERROR', 'internal: use of a wiped key');
+    return this.#buf;
+  }
+}

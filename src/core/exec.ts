@@ -1,0 +1,51 @@
+/**
+ * Building a child's environment and finding its executable, for `run`.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SesameError } from './errors.js';
+
+/**
+ * The child's environment: ours minus every SESAME_* control variable (passphrase,
+ * passphrase file, tokens, home, socket…), plus the secrets (which win). Entries are
+ * Buffers "KEY=value" so values never become strings; the caller wipes them.
+ */
+export function childEnv(env: NodeJS.ProcessEnv, secrets: Array<[string, Buffer]>): Buffer[] {
+  const names = new Set(secrets.map(([k]) => k));
+  const out: Buffer[] = [];
+  for (const [k, v] of Object.entries(env)) {
+    if (v === undefined || k.startsWith('SESAME_') || names.has(k)) continue;
+    out.push(Buffer.from(`${k}=${v}`, 'utf8'));
+  }
+  for (const [k, v] of secrets) {
+    if (v.includes(0)) throw new SesameError('INVALID', `the value of ${k} contains a NUL byte and cannot be an environment variable`);
+    out.push(Buffer.concat([Buffer.from(`${k}=`), v]));
+  }
+  return out;
+}
+
+/** Resolves a command like execvp: a name with a slash as is, else the first executable on PATH. */
+export function resolveCommand(cmd: string, pathVar: string | undefined): { path: string } | { error: 'not-found' | 'not-executable' } {
+  const isExec = (p: string): boolean | 'noexec' => {
+    try {
+      const st = fs.statSync(p);
+      if (!st.isFile()) return false;
+      fs.accessSync(p, fs.constants.X_OK);
+      return true;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'EACCES' ? 'noexec' : false;
+    }
+  };
+  if (cmd.includes('/')) {
+    const r = isExec(cmd);
+    return r === true ? { path: cmd } : { error: r === 'noexec' ? 'not-executable' : 'not-found' };
+  }
+  let sawNoExec = false;
+  for (const dir of (pathVar ?? '/usr/local/bin:/usr/bin:/bin').split(':')) {
+    const p = path.join(dir || '.', cmd);
+    const r = isExec(p);
+    if (r === true) return { path: p };
+    if (r === 'noexec') sawNoExec = true;
+  }
+  return { error: sawNoExec ? 'not-executable' : 'not-found' };
+}

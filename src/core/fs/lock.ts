@@ -1,0 +1,107 @@
+/**
+ * Exclusive advisory locks (flock) with a bounded wait. The lock file records the holder's
+ * pid so a "busy" error can name it. The lock is released when the fd is closed, including
+ * when the process dies, so a kill -9 never leaves a stuck lock.
+ */
+import * as fs from 'node:fs';
+import { SesameError } from '../errors.js';
+import { flockTryExclusive, flockUnlock } from '../os/native.js';
+
+export interface HeldLock {
+  readonly fd: number;
+  release(): void;
+}
+
+export interface LockOptions {
+  /** Total time to wait for the lock, in ms. */
+  timeoutMs: number;
+  /** What the lock protects, for messages. */
+  what: string;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Reads the pid recorded in a lock file, if any. */
+export function lockHolder(lockPath: string): number | null {
+  try {
+    const n = Number(fs.readFileSync(lockPath, 'utf8').trim());
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Takes the lock, waiting up to `timeoutMs`, else throws BUSY naming the holder's pid. */
+export function acquireLock(lockPath: string, opts: LockOptions): HeldLock {
+  const old = process.umask(0o077);
+  let fd: number;
+  try {
+    fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  } finally {
+    process.umask(old);
+  }
+  const deadline = Date.now() + opts.timeoutMs;
+  let delay = 2;
+  for (;;) {
+    if (flockTryExclusive(fd)) break;
+    if (Date.now() >= deadline) {
+      fs.closeSync(fd);
+      const pid = lockHolder(lockPath);
+      throw new SesameError('BUSY', `${opts.what} is busy: the lock ${lockPath} is held${pid ? ` by pid ${pid}` : ''}`, {
+        hint: 'wait for the other sesame process to finish and try again',
+        detail: pid ? { pid } : {},
+      });
+    }
+    sleepSync(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+  fs.ftruncateSync(fd, 0);
+  fs.writeSync(fd, `${process.pid}\n`, 0);
+  let released = false;
+  return {
+    fd,
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        fs.ftruncateSync(fd, 0);
+        flockUnlock(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  };
+}
+
+/** Takes the lock without waiting; null when held by someone else. */
+export function tryLock(lockPath: string): HeldLock | null {
+  const old = process.umask(0o077);
+  let fd: number;
+  try {
+    fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  } finally {
+    process.umask(old);
+  }
+  if (!flockTryExclusive(fd)) {
+    fs.closeSync(fd);
+    return null;
+  }
+  fs.ftruncateSync(fd, 0);
+  fs.writeSync(fd, `${process.pid}\n`, 0);
+  let released = false;
+  return {
+    fd,
+    release() {
+      if (released) return;
+      released = true;
+      try {
+        fs.ftruncateSync(fd, 0);
+        flockUnlock(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    },
+  };
+}

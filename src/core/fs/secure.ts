@@ -1,0 +1,160 @@
+/**
+ * The one module that writes secret-bearing files (the vault, tokens, session files,
+ * sealed credentials) and checks the permissions of files and directories sesame trusts.
+ *
+ * Writes are atomic and durable: a temp file (0600, O_EXCL, O_NOFOLLOW) in the same
+ * directory, written, fsync'd, renamed over the target, then the directory fsync'd.
+ * A crash at any instant leaves either the old file or the new one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { SesameError } from '../errors.js';
+
+const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
+
+/** Creates (0700) or checks a private directory: owned by us, no group/world bits. */
+export function ensurePrivateDir(dir: string, opts: { create: boolean; what?: string } = { create: true }): void {
+  const what = opts.what ?? 'sesame home';
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(dir);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if (!opts.create) throw new SesameError('NOT_INITIALIZED', `${what} ${dir} does not exist`, { hint: 'run `sesame init` first' });
+    const old = process.umask(0o077);
+    try {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } finally {
+      process.umask(old);
+    }
+    st = fs.statSync(dir);
+  }
+  if (!st.isDirectory()) throw new SesameError('INSECURE', `${what} ${dir} is not a directory`, { hint: 'move it away or choose another --home' });
+  checkOwnerAndMode(dir, st, what, '700');
+}
+
+function checkOwnerAndMode(p: string, st: fs.Stats, what: string, mode: string): void {
+  const me = uid();
+  if (me >= 0 && st.uid !== me) {
+    throw new SesameError('INSECURE', `${what} ${p} is owned by uid ${st.uid}, not by you (uid ${me})`, {
+      hint: `run: chown ${me} '${p}'  (or use a home you own)`,
+    });
+  }
+  if (st.mode & 0o077) {
+    throw new SesameError('INSECURE', `${what} ${p} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)})`, {
+      hint: `run: chmod ${mode} '${p}'`,
+    });
+  }
+}
+
+/**
+ * Reads a file that must be private: not a symlink, a regular file, owned by us, no
+ * group/world bits. Returns null when it does not exist.
+ */
+export function readPrivateFile(p: string, what: string): Buffer | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new SesameError('INSECURE', `${what} ${p} is a symlink; refusing to follow it`, { hint: 'replace the link with the real file' });
+    throw e;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new SesameError('INSECURE', `${what} ${p} is not a regular file`);
+    checkOwnerAndMode(p, st, what, '600');
+    return fs.readFileSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Atomically and durably replaces `target` with `data`, mode 0600. */
+export function writeFileAtomic(target: string, data: Buffer | string, mode = 0o600): void {
+  const dir = path.dirname(target);
+  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
+  const fd = fs.openSync(tmp, flags, mode);
+  try {
+    fs.fchmodSync(fd, mode);
+    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+    let off = 0;
+    while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    throw e;
+  }
+  fs.closeSync(fd);
+  try {
+    fs.renameSync(tmp, target);
+  } catch (e) {
+    try {
+      fs.unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+    throw e;
+  }
+  fsyncDir(dir);
+}
+
+export function fsyncDir(dir: string): void {
+  const dfd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+  try {
+    fs.fsyncSync(dfd);
+  } finally {
+    fs.closeSync(dfd);
+  }
+}
+
+/** Removes a file and fsyncs its directory; a missing file is fine. */
+export function removeFile(p: string): boolean {
+  try {
+    fs.unlinkSync(p);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+  fsyncDir(path.dirname(p));
+  return true;
+}
+
+/**
+ * Removes temp files left by writers that died mid-write (`.NAME.tmp-PID-RAND` whose PID is
+ * gone). Call only while holding the vault lock.
+ */
+export function cleanStaleTemps(target: string): number {
+  const dir = path.dirname(target);
+  const prefix = `.${path.basename(target)}.tmp-`;
+  let n = 0;
+  for (const name of fs.readdirSync(dir)) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processAlive(pid)) continue;
+    try {
+      fs.unlinkSync(path.join(dir, name));
+      n++;
+    } catch {
+      /* raced */
+    }
+  }
+  return n;
+}
+
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

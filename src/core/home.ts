@@ -1,0 +1,82 @@
+/**
+ * Where sesame keeps its files, and the rules for names. Pure: takes the environment and
+ * flags as inputs.
+ */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as fs from 'node:fs';
+import { SesameError } from './errors.js';
+
+export interface HomePaths {
+  home: string;
+  vault: string;
+  vaultLock: string;
+  agentSock: string;
+  agentLock: string;
+  agentPid: string;
+  config: string;
+  projectFile: string;
+  state: string;
+}
+
+export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  const raw = flag ?? env.SESAME_HOME ?? path.join(env.HOME ?? os.homedir(), '.sesame');
+  if (!raw) throw new SesameError('USAGE', 'cannot determine the sesame home', { hint: 'pass --home DIR or set SESAME_HOME' });
+  return path.resolve(raw);
+}
+
+export function homePaths(home: string, env: NodeJS.ProcessEnv = {}): HomePaths {
+  return {
+    home,
+    vault: path.join(home, 'vault.json'),
+    vaultLock: path.join(home, 'vault.lock'),
+    agentSock: env.SESAME_AGENT_SOCK ? path.resolve(env.SESAME_AGENT_SOCK) : path.join(home, 'agent.sock'),
+    agentLock: path.join(home, 'agent.lock'),
+    agentPid: path.join(home, 'agent.pid'),
+    config: path.join(home, 'config.toml'),
+    projectFile: path.join(home, 'project'),
+    state: path.join(home, 'state.json'),
+  };
+}
+
+export const KEY_NAME_RULE = 'a key name must match [A-Za-z_][A-Za-z0-9_]* and be at most 256 characters';
+const KEY_RE = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
+
+export function isValidKeyName(name: string): boolean {
+  return KEY_RE.test(name);
+}
+
+export function checkKeyName(name: string): string {
+  if (!isValidKeyName(name)) {
+    const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
+    throw new SesameError('INVALID', `invalid key name ${JSON.stringify(shown)}: ${KEY_NAME_RULE}`, {
+      hint: 'use letters, digits and underscores, not starting with a digit (e.g. DATABASE_URL)',
+    });
+  }
+  return name;
+}
+
+export const PROJECT_NAME_RULE = 'a project name must match [A-Za-z0-9][A-Za-z0-9_.-]* and be at most 64 characters';
+const PROJECT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+export function checkProjectName(name: string): string {
+  if (!PROJECT_RE.test(name)) {
+    throw new SesameError('INVALID', `invalid project name ${JSON.stringify(name.slice(0, 64))}: ${PROJECT_NAME_RULE}`);
+  }
+  return name;
+}
+
+export const DEFAULT_PROJECT = 'default';
+
+/** The current project: flag, then SESAME_PROJECT, then `projects use`, then "default". */
+export function resolveProject(flag: string | undefined, env: NodeJS.ProcessEnv, paths: HomePaths): { name: string; source: 'flag' | 'env' | 'file' | 'default' } {
+  if (flag !== undefined) return { name: checkProjectName(flag), source: 'flag' };
+  if (env.SESAME_PROJECT) return { name: checkProjectName(env.SESAME_PROJECT), source: 'env' };
+  try {
+    const s = fs.readFileSync(paths.projectFile, 'utf8').trim();
+    if (s) return { name: checkProjectName(s), source: 'file' };
+  } catch {
+    /* no file */
+  }
+  return { name: DEFAULT_PROJECT, source: 'default' };
+}

@@ -1,0 +1,193 @@
+/**
+ * The one native-syscall door. Nothing else in sesame imports koffi.
+ *
+ * Each function loads libc lazily on first use, so commands that never need a syscall
+ * (notably the agent client path) never pay for koffi.
+ *
+ * Linux is the supported and tested platform. macOS branches exist for peer credentials
+ * and are untested here (documented in docs/threat-model.md).
+ */
+import { createRequire } from 'node:module';
+import { SesameError } from '../errors.js';
+
+const require = createRequire(import.meta.url);
+type Koffi = typeof import('koffi');
+type Fn = (...args: unknown[]) => unknown;
+
+let K: Koffi | undefined;
+let libc: ReturnType<Koffi['load']> | undefined;
+const fns = new Map<string, Fn>();
+
+function koffi(): Koffi {
+  if (!K) K = require('koffi') as Koffi;
+  return K;
+}
+
+function fn(decl: string): Fn {
+  let f = fns.get(decl);
+  if (!f) {
+    if (!libc) libc = koffi().load(process.platform === 'darwin' ? 'libc.dylib' : 'libc.so.6');
+    f = libc.func(decl) as unknown as Fn;
+    fns.set(decl, f);
+  }
+  return f;
+}
+
+export function errno(): number {
+  return koffi().errno() as number;
+}
+
+const isLinux = process.platform === 'linux';
+export const E = {
+  EINTR: 4,
+  EAGAIN: isLinux ? 11 : 35,
+  EWOULDBLOCK: isLinux ? 11 : 35,
+  ENOENT: 2,
+  EACCES: 13,
+  EPERM: 1,
+  ENOSYS: isLinux ? 38 : 78,
+  ENOKEY: 126,
+  EKEYEXPIRED: 127,
+  EKEYREVOKED: 128,
+} as const;
+
+// ---------------------------------------------------------------- flock
+
+const LOCK_EX = 2;
+const LOCK_NB = 4;
+const LOCK_UN = 8;
+
+/** Tries to take an exclusive flock without blocking. true = taken, false = held elsewhere. */
+export function flockTryExclusive(fd: number): boolean {
+  for (;;) {
+    const r = fn('int flock(int fd, int op)')(fd, LOCK_EX | LOCK_NB) as number;
+    if (r === 0) return true;
+    const e = errno();
+    if (e === E.EINTR) continue;
+    if (e === E.EWOULDBLOCK) return false;
+    throw new SesameError('ERROR', `flock failed (errno ${e})`);
+  }
+}
+
+export function flockUnlock(fd: number): void {
+  fn('int flock(int fd, int op)')(fd, LOCK_UN);
+}
+
+// ---------------------------------------------------------------- fd flags, exec
+
+const F_GETFD = 1;
+const F_SETFD = 2;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const FD_CLOEXEC = 1;
+const O_NONBLOCK = isLinux ? 0o4000 : 0x0004;
+
+/** Clears close-on-exec and O_NONBLOCK on fd (used on 0-2 before execve). */
+export function makeInheritableBlocking(fd: number): void {
+  const fcntl = fn('int fcntl(int fd, int cmd, ...)');
+  const fdflags = fcntl(fd, F_GETFD, 'int', 0) as number;
+  if (fdflags < 0) return; // closed fd: nothing to do
+  if (fdflags & FD_CLOEXEC) fcntl(fd, F_SETFD, 'int', fdflags & ~FD_CLOEXEC);
+  const flflags = fcntl(fd, F_GETFL, 'int', 0) as number;
+  if (flflags >= 0 && flflags & O_NONBLOCK) fcntl(fd, F_SETFL, 'int', flflags & ~O_NONBLOCK);
+}
+
+/**
+ * Replaces this process with `path`. argv and env entries may be Buffers (so secret
+ * values need not become strings). Resets SIGPIPE (Node ignores it) and the signal mask
+ * so the command gets default signal behaviour. Returns only on failure (the errno).
+ */
+export function execve(path: string, argv: (string | Buffer)[], env: (string | Buffer)[]): number {
+  const k = koffi();
+  const nul = (x: string | Buffer): Buffer => {
+    const b = typeof x === 'string' ? Buffer.from(x, 'utf8') : x;
+    const out = Buffer.alloc(b.length + 1);
+    b.copy(out);
+    return out;
+  };
+  const argvB = argv.map(nul);
+  const envB = env.map(nul);
+  const ptrs = (list: Buffer[]): unknown[] => [...list, null];
+  // SIG_DFL for SIGPIPE (13) and SIGXFSZ (25 on Linux); empty signal mask.
+  const signal = fn('void *signal(int sig, void *handler)');
+  signal(13, null);
+  if (isLinux) signal(25, null);
+  const set = Buffer.alloc(128);
+  fn('int sigprocmask(int how, void *set, void *oldset)')(isLinux ? 2 : 3, set, null);
+  const r = fn('int execve(const char *path, void **argv, void **envp)')(path, ptrs(argvB), ptrs(envB)) as number;
+  const e = errno();
+  for (const b of envB) b.fill(0);
+  void k;
+  return r === 0 ? 0 : e;
+}
+
+// ---------------------------------------------------------------- peer credentials
+
+export interface PeerCred {
+  pid: number | null;
+  uid: number;
+  gid: number;
+}
+
+/**
+ * The kernel's view of the process at the other end of a connected Unix socket:
+ * SO_PEERCRED on Linux; getpeereid + LOCAL_PEERPID on macOS. Throws when the kernel
+ * cannot tell (the caller must then deny: fail closed).
+ */
+export function peerCred(fd: number): PeerCred {
+  const k = koffi();
+  if (isLinux) {
+    const out = Buffer.alloc(12);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(12);
+    const r = fn('int getsockopt(int fd, int level, int name, void *val, void *len)')(fd, 1 /* SOL_SOCKET */, 17 /* SO_PEERCRED */, out, len) as number;
+    if (r !== 0) throw new SesameError('DENIED', `cannot read peer credentials (errno ${errno()})`);
+    return { pid: out.readInt32LE(0), uid: out.readUInt32LE(4), gid: out.readUInt32LE(8) };
+  }
+  if (process.platform === 'darwin') {
+    const uid = Buffer.alloc(4);
+    const gid = Buffer.alloc(4);
+    const r = fn('int getpeereid(int fd, void *uid, void *gid)')(fd, uid, gid) as number;
+    if (r !== 0) throw new SesameError('DENIED', `cannot read peer credentials (errno ${errno()})`);
+    const pidb = Buffer.alloc(4);
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(4);
+    const pr = fn('int getsockopt(int fd, int level, int name, void *val, void *len)')(fd, 0 /* SOL_LOCAL */, 2 /* LOCAL_PEERPID */, pidb, len) as number;
+    void k;
+    return { pid: pr === 0 ? pidb.readInt32LE(0) : null, uid: uid.readUInt32LE(0), gid: gid.readUInt32LE(0) };
+  }
+  throw new SesameError('DENIED', `peer credentials are not supported on ${process.platform}`);
+}
+
+// ---------------------------------------------------------------- process hardening
+
+/** PR_SET_DUMPABLE 0 (no core dumps, no same-uid ptrace) and RLIMIT_CORE 0. Linux only. */
+export function hardenProcess(): { dumpable: boolean; coreLimit: boolean } {
+  if (!isLinux) return { dumpable: false, coreLimit: false };
+  const dumpable = (fn('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)')(4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0) as number) === 0;
+  const rl = Buffer.alloc(16); // struct rlimit { rlim_t cur, max } = 0, 0
+  const coreLimit = (fn('int setrlimit(int resource, void *rlim)')(4 /* RLIMIT_CORE */, rl) as number) === 0;
+  return { dumpable, coreLimit };
+}
+
+/** PR_GET_DUMPABLE (Linux): 0 when the process is protected. */
+export function isDumpable(): boolean | null {
+  if (!isLinux) return null;
+  return (fn('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)')(3, 0, 0, 0, 0) as number) !== 0;
+}
+
+/** Raw syscall (Linux), for interfaces libc does not wrap (kernel keyring). */
+export function syscall(nr: number, ...args: (number | bigint | string | Buffer | null)[]): number {
+  const types: string[] = [];
+  const vals: unknown[] = [];
+  for (const a of args) {
+    if (a === null || Buffer.isBuffer(a)) types.push('void *');
+    else if (typeof a === 'string') types.push('const char *');
+    else types.push('long');
+    vals.push(a);
+  }
+  const f = fn('long syscall(long nr, ...)');
+  const call: unknown[] = [nr];
+  types.forEach((t, i) => call.push(t, vals[i]));
+  return Number(f(...call));
+}

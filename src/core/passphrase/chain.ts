@@ -1,0 +1,84 @@
+/**
+ * The passphrase chain: the ordered sources that can unlock the vault, the first one that
+ * answers wins (docs/spec/passphrase-chain.md).
+ *
+ * A tier's `fetch` returns:
+ *   - a Buffer: the passphrase (the caller wipes it),
+ *   - null: absent, fall through to the next tier,
+ *   - or throws: configured but failing; the chain FAILS CLOSED and never falls through
+ *     to a weaker tier (e.g. a passphrase_command that errors).
+ * `probe` reports present/absent/unusable without reading any secret.
+ *
+ * The prompt is injected by the CLI: the core never touches a terminal.
+ */
+import { SesameError } from '../errors.js';
+import type { HomePaths } from '../home.js';
+import { envTier, fileTier } from './sources.js';
+
+export type TierName = 'agent' | 'env' | 'file' | 'session' | 'sealed' | 'keyring' | 'command' | 'prompt';
+
+export interface TierStatus {
+  tier: TierName;
+  state: 'present' | 'absent' | 'unusable';
+  detail?: string;
+}
+
+export interface ChainContext {
+  paths: HomePaths;
+  env: NodeJS.ProcessEnv;
+  /** A one-line warning for stderr (never contains a secret). */
+  warn(msg: string): void;
+  /** A no-echo prompt on the terminal; undefined when there is no terminal. */
+  prompt?: ((label: string) => Promise<Buffer>) | undefined;
+}
+
+export interface Tier {
+  name: TierName;
+  probe(ctx: ChainContext): Promise<TierStatus>;
+  fetch(ctx: ChainContext): Promise<Buffer | null>;
+}
+
+export const promptTier: Tier = {
+  name: 'prompt',
+  async probe(ctx) {
+    return ctx.prompt ? { tier: 'prompt', state: 'present', detail: 'a terminal is available' } : { tier: 'prompt', state: 'absent', detail: 'no terminal' };
+  },
+  async fetch(ctx) {
+    if (!ctx.prompt) return null;
+    return ctx.prompt('Passphrase for the sesame vault: ');
+  },
+};
+
+/** Extra tiers registered between the file tier and the prompt (session, sealed, keyring, command). */
+const extraTiers: Tier[] = [];
+export function registerTiers(tiers: Tier[]): void {
+  for (const t of tiers) if (!extraTiers.some((x) => x.name === t.name)) extraTiers.push(t);
+}
+
+export function chainTiers(): Tier[] {
+  return [envTier, fileTier, ...extraTiers, promptTier];
+}
+
+export const LOCKED_HINT =
+  'start the agent from a terminal (`sesame agent start`), run `sesame unlock` in a terminal, or set SESAME_PASSPHRASE_FILE to a 0600 file';
+
+/** Finds the passphrase. LOCKED when no tier answers and there is no terminal. */
+export async function resolvePassphrase(ctx: ChainContext, tiers: Tier[] = chainTiers()): Promise<{ passphrase: Buffer; tier: TierName }> {
+  for (const t of tiers) {
+    const p = await t.fetch(ctx);
+    if (p) return { passphrase: p, tier: t.name };
+  }
+  throw new SesameError('LOCKED', 'the vault is locked and there is no terminal to ask for the passphrase', { hint: LOCKED_HINT });
+}
+
+export async function probeChain(ctx: ChainContext, tiers: Tier[] = chainTiers()): Promise<TierStatus[]> {
+  const out: TierStatus[] = [];
+  for (const t of tiers) {
+    try {
+      out.push(await t.probe(ctx));
+    } catch (e) {
+      out.push({ tier: t.name, state: 'unusable', detail: e instanceof SesameError ? e.message : 'probe failed' });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+/**
+ * The environment tiers: SESAME_PASSPHRASE (accepted, warned) and SESAME_PASSPHRASE_FILE
+ * (refused unless a regular 0600 file owned by the user).
+ */
+import { SesameError } from '../errors.js';
+import { readPrivateFile } from '../fs/secure.js';
+import type { Tier } from './chain.js';
+
+/** Strips one trailing "\n" or "\r\n" in place (returns a view; the caller wipes the original). */
+export function stripOneNewline(b: Buffer): Buffer {
+  if (b.length && b[b.length - 1] === 0x0a) {
+    const end = b.length >= 2 && b[b.length - 2] === 0x0d ? b.length - 2 : b.length - 1;
+    return b.subarray(0, end);
+  }
+  return b;
+}
+
+export const ENV_WARNING =
+  'using SESAME_PASSPHRASE from the environment: it is visible in /proc/PID/environ to your other processes; prefer SESAME_PASSPHRASE_FILE, the keyring or the agent';
+
+export const envTier: Tier = {
+  name: 'env',
+  async probe(ctx) {
+    return ctx.env.SESAME_PASSPHRASE !== undefined && ctx.env.SESAME_PASSPHRASE !== ''
+      ? { tier: 'env', state: 'present', detail: 'SESAME_PASSPHRASE is set (visible in /proc/PID/environ)' }
+      : { tier: 'env', state: 'absent' };
+  },
+  async fetch(ctx) {
+    const v = ctx.env.SESAME_PASSPHRASE;
+    if (v === undefined || v === '') return null;
+    ctx.warn(ENV_WARNING);
+    return Buffer.from(v, 'utf8');
+  },
+};
+
+export const fileTier: Tier = {
+  name: 'file',
+  async probe(ctx) {
+    const p = ctx.env.SESAME_PASSPHRASE_FILE;
+    if (!p) return { tier: 'file', state: 'absent' };
+    try {
+      const b = readPrivateFile(p, 'passphrase file');
+      if (!b) return { tier: 'file', state: 'unusable', detail: `${p} does not exist` };
+      b.fill(0);
+      return { tier: 'file', state: 'present', detail: p };
+    } catch (e) {
+      return { tier: 'file', state: 'unusable', detail: e instanceof SesameError ? e.message : String(e) };
+    }
+  },
+  async fetch(ctx) {
+    const p = ctx.env.SESAME_PASSPHRASE_FILE;
+    if (!p) return null;
+    const b = readPrivateFile(p, 'passphrase file');
+    if (!b) throw new SesameError('NOT_FOUND', `SESAME_PASSPHRASE_FILE ${p} does not exist`, { hint: 'fix the path or unset SESAME_PASSPHRASE_FILE' });
+    const v = Buffer.from(stripOneNewline(b));
+    b.fill(0);
+    if (!v.length) throw new SesameError('INVALID', `SESAME_PASSPHRASE_FILE ${p} is empty`);
+    return v;
+  },
+};

@@ -1,0 +1,159 @@
+/**
+ * The vault file, version 1 (docs/spec/vault-format.md): parsing, strict validation and
+ * canonical serialisation. No keys here: everything in this module is public metadata
+ * or ciphertext.
+ */
+import { SesameError } from '../errors.js';
+import { isValidKeyName } from '../home.js';
+
+export const FORMAT = 'sesame-vault';
+export const VERSION = 1;
+
+export interface KdfRecord {
+  alg: 'argon2id13';
+  opslimit: number;
+  memlimit: number;
+  salt: string; // base64, 16 bytes
+}
+
+export interface Keyslot {
+  id: string; // "passphrase"
+  type: 'passphrase';
+  kdf: KdfRecord;
+  check: string; // base64 BLAKE2b(kek, "sesame/v1/kek-check" || vault_id)
+  nonce: string; // base64, 24 bytes
+  wrapped: string; // base64, master key sealed under the KEK
+  sum: string; // base64 BLAKE2b checksum of the slot (accidental damage)
+}
+
+export interface EntryRecord {
+  nonce: string;
+  ct: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
+  high_value: boolean;
+}
+
+export interface ProjectRecord {
+  created_at: string;
+  nonce: string;
+  wrapped: string; // project data key sealed under the master key
+  entries: Record<string, EntryRecord>;
+}
+
+export interface VaultDoc {
+  format: typeof FORMAT;
+  version: typeof VERSION;
+  vault_id: string; // 32 hex chars
+  created_at: string;
+  updated_at: string;
+  keyslots: Keyslot[];
+  master_check: string;
+  projects: Record<string, ProjectRecord>;
+  mac: string;
+}
+
+/** JSON with object keys sorted at every level: the bytes the file MAC covers. */
+export function canonicalJson(v: unknown): string {
+  if (v === null || typeof v !== 'object') return JSON.stringify(v);
+  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o)
+    .filter((k) => o[k] !== undefined)
+    .sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(o[k])}`).join(',')}}`;
+}
+
+const damaged = (what: string): SesameError =>
+  new SesameError('INTEGRITY', `integrity check failed: the vault file is damaged (${what})`, {
+    hint: 'restore the vault file from a backup; nothing was changed',
+  });
+
+const B64 = /^[A-Za-z0-9+/]*={0,2}$/;
+function b64(v: unknown, what: string, len?: number): string {
+  if (typeof v !== 'string' || !B64.test(v) || v.length % 4 !== 0) throw damaged(`${what} is not base64`);
+  if (len !== undefined && Buffer.from(v, 'base64').length !== len) throw damaged(`${what} has the wrong length`);
+  return v;
+}
+function str(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v.length > 64) throw damaged(`${what} is not a short string`);
+  return v;
+}
+function int(v: unknown, what: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw damaged(`${what} is not a whole number`);
+  return v;
+}
+function obj(v: unknown, what: string): Record<string, unknown> {
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw damaged(`${what} is not an object`);
+  return v as Record<string, unknown>;
+}
+function onlyKeys(o: Record<string, unknown>, allowed: string[], what: string): void {
+  for (const k of Object.keys(o)) if (!allowed.includes(k)) throw damaged(`${what} has an unknown field ${JSON.stringify(k.slice(0, 40))}`);
+}
+
+/** Parses and strictly validates a vault file. Throws INTEGRITY with what is wrong. */
+export function parseVault(bytes: Buffer): VaultDoc {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(bytes.toString('utf8'));
+  } catch {
+    throw damaged('not valid JSON');
+  }
+  const o = obj(raw, 'the file');
+  if (o.format !== FORMAT) throw damaged('not a sesame vault');
+  if (o.version !== VERSION) {
+    throw new SesameError('INTEGRITY', `unsupported vault format version ${JSON.stringify(o.version)} (this sesame reads version ${VERSION})`, {
+      hint: 'upgrade sesame to open this vault',
+    });
+  }
+  onlyKeys(o, ['format', 'version', 'vault_id', 'created_at', 'updated_at', 'keyslots', 'master_check', 'projects', 'mac'], 'the file');
+  if (typeof o.vault_id !== 'string' || !/^[0-9a-f]{32}$/.test(o.vault_id)) throw damaged('vault_id');
+  str(o.created_at, 'created_at');
+  str(o.updated_at, 'updated_at');
+  b64(o.master_check, 'master_check', 32);
+  b64(o.mac, 'mac', 32);
+  if (!Array.isArray(o.keyslots) || o.keyslots.length < 1 || o.keyslots.length > 16) throw damaged('keyslots');
+  for (const [i, ks] of o.keyslots.entries()) {
+    const s = obj(ks, `keyslot ${i}`);
+    onlyKeys(s, ['id', 'type', 'kdf', 'check', 'nonce', 'wrapped', 'sum'], `keyslot ${i}`);
+    str(s.id, 'keyslot id');
+    if (s.type !== 'passphrase') throw damaged(`keyslot ${i} type`);
+    const k = obj(s.kdf, `keyslot ${i} kdf`);
+    onlyKeys(k, ['alg', 'opslimit', 'memlimit', 'salt'], `keyslot ${i} kdf`);
+    if (k.alg !== 'argon2id13') throw damaged(`keyslot ${i} kdf algorithm`);
+    int(k.opslimit, 'opslimit');
+    int(k.memlimit, 'memlimit');
+    b64(k.salt, 'salt', 16);
+    b64(s.check, 'check', 32);
+    b64(s.nonce, 'nonce', 24);
+    b64(s.wrapped, 'wrapped key', 48);
+    b64(s.sum, 'keyslot sum', 32);
+  }
+  const projects = obj(o.projects, 'projects');
+  for (const [pname, pv] of Object.entries(projects)) {
+    const p = obj(pv, `project ${pname}`);
+    onlyKeys(p, ['created_at', 'nonce', 'wrapped', 'entries'], `project ${pname}`);
+    str(p.created_at, 'project created_at');
+    b64(p.nonce, 'project nonce', 24);
+    b64(p.wrapped, 'project key', 48);
+    const entries = obj(p.entries, `project ${pname} entries`);
+    for (const [kname, ev] of Object.entries(entries)) {
+      if (!isValidKeyName(kname)) throw damaged(`project ${pname} has an invalid key name`);
+      const e = obj(ev, `entry ${kname}`);
+      onlyKeys(e, ['nonce', 'ct', 'created_at', 'updated_at', 'version', 'high_value'], `entry ${kname}`);
+      b64(e.nonce, 'entry nonce', 24);
+      b64(e.ct, 'entry ciphertext');
+      str(e.created_at, 'entry created_at');
+      str(e.updated_at, 'entry updated_at');
+      int(e.version, 'entry version');
+      if (typeof e.high_value !== 'boolean') throw damaged('entry high_value');
+    }
+  }
+  return o as unknown as VaultDoc;
+}
+
+/** The bytes written to disk: readable, stable JSON (the MAC is over canonicalJson). */
+export function serializeVault(doc: VaultDoc): Buffer {
+  return Buffer.from(`${JSON.stringify(doc, null, 1)}\n`, 'utf8');
+}

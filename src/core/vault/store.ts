@@ -1,0 +1,83 @@
+/**
+ * The vault on disk: reading it safely and changing it without losing anything.
+ *
+ * A change is read-modify-write under an exclusive flock on `vault.lock` (bounded wait,
+ * then BUSY naming the holder), re-reading the file under the lock so two writers never
+ * lose an update, then an atomic durable replace (fs/secure.ts).
+ */
+import { SesameError } from '../errors.js';
+import { readPrivateFile, writeFileAtomic, cleanStaleTemps, ensurePrivateDir } from '../fs/secure.js';
+import { acquireLock } from '../fs/lock.js';
+import type { HomePaths } from '../home.js';
+import { parseVault, serializeVault, type VaultDoc } from './format.js';
+import { UnlockedVault, type KdfChoice } from './vault.js';
+import type { SecureKey } from '../crypto/sodium.js';
+
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+export function lockTimeoutMs(env: NodeJS.ProcessEnv): number {
+  const v = Number(env.SESAME_LOCK_TIMEOUT_MS);
+  return Number.isFinite(v) && v >= 0 ? v : DEFAULT_LOCK_TIMEOUT_MS;
+}
+
+/** Reads the vault document (no key needed). NOT_INITIALIZED when there is none. */
+export function readVault(paths: HomePaths): VaultDoc {
+  ensurePrivateDir(paths.home, { create: false });
+  const bytes = readPrivateFile(paths.vault, 'vault file');
+  if (!bytes) {
+    throw new SesameError('NOT_INITIALIZED', `no vault at ${paths.vault}`, { hint: 'run `sesame init` to create one (or pass --home / set SESAME_HOME)' });
+  }
+  return parseVault(bytes);
+}
+
+export function vaultExists(paths: HomePaths): boolean {
+  try {
+    return readPrivateFile(paths.vault, 'vault file') !== null;
+  } catch {
+    return true; // something is there, even if it is unsafe
+  }
+}
+
+/** Opens the vault with a passphrase. */
+export function unlockVault(paths: HomePaths, passphrase: Buffer): UnlockedVault {
+  return UnlockedVault.unlock(readVault(paths), passphrase);
+}
+
+/** Writes a brand-new vault (init). The caller decided that overwriting is allowed. */
+export function createVault(paths: HomePaths, passphrase: Buffer, kdf: KdfChoice | undefined, env: NodeJS.ProcessEnv): UnlockedVault {
+  ensurePrivateDir(paths.home, { create: true });
+  const lock = acquireLock(paths.vaultLock, { timeoutMs: lockTimeoutMs(env), what: 'the vault' });
+  try {
+    const v = UnlockedVault.create(passphrase, kdf);
+    writeFileAtomic(paths.vault, serializeVault(v.finalize()));
+    return v;
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Applies `change` to the current vault under the lock and writes it atomically.
+ * `master` is the key the caller unlocked with; the file is re-read under the lock and
+ * opened with it (KEY_CHANGED if re-initialised meanwhile). Does not dispose `master`.
+ */
+export function mutateVault<T>(paths: HomePaths, master: SecureKey, env: NodeJS.ProcessEnv, change: (v: UnlockedVault) => T): T {
+  const lock = acquireLock(paths.vaultLock, { timeoutMs: lockTimeoutMs(env), what: 'the vault' });
+  let v: UnlockedVault | undefined;
+  try {
+    cleanStaleTemps(paths.vault);
+    const doc = readVault(paths);
+    v = UnlockedVault.withMaster(doc, cloneKey(master));
+    const result = change(v);
+    writeFileAtomic(paths.vault, serializeVault(v.finalize()));
+    return result;
+  } finally {
+    v?.dispose();
+    lock.release();
+  }
+}
+
+function cloneKey(k: SecureKey): SecureKey {
+  // A copy the mutation owns and wipes; the caller keeps its own.
+  return k.use((b) => (k.constructor as typeof SecureKey).from(b));
+}
