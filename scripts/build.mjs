@@ -1,12 +1,15 @@
-// Bundles the CLI into dist/ with esbuild: one small entry chunk, every command and the
-// native-backed modules split out and loaded on demand (startup is a feature).
+// Bundles the CLI with esbuild: one small entry chunk; every command and the native-backed
+// modules split out and loaded on demand (startup is a feature).
+// SESAME_DIST=DIR builds into DIR instead of dist/ (parallel work trees, benchmarks).
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync, chmodSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 
-rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+const outdir = resolve(process.env.SESAME_DIST ?? 'dist');
+rmSync(outdir, { recursive: true, force: true });
 await build({
   entryPoints: { cli: 'src/cli/entry.ts' },
-  outdir: 'dist',
+  outdir,
   bundle: true,
   splitting: true,
   format: 'esm',
@@ -19,3 +22,7 @@ await build({
   logLevel: 'warning',
   legalComments: 'none',
 });
+// A runnable entry inside the output directory (tests and benchmarks use it directly).
+const entry = join(outdir, 'sesame.mjs');
+writeFileSync(entry, "#!/usr/bin/env node\nimport { run } from './cli.mjs';\nrun();\n");
+chmodSync(entry, 0o755);

@@ -20,6 +20,10 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   projects: () => import('./commands/projects.js'),
   env: () => import('./commands/env.js'),
   run: () => import('./commands/run.js'),
+  agent: () => import('./commands/agent.js'),
+  unlock: () => import('./commands/unlock.js'),
+  lock: () => import('./commands/lock.js'),
+  passphrase: () => import('./commands/passphrase.js'),
 };
 
 const ORDER = Object.keys(TABLE);

@@ -1,11 +1,23 @@
 /**
  * The agent client. Uses only node:net: no libsodium, no koffi on this path.
+ * (Placeholder API: the agent work fills in the implementation.)
  */
 import type { Selection } from '../vault/vault.js';
+
+export interface AgentStatus {
+  schema: number;
+  running: boolean;
+  accessible: boolean;
+  pid?: number;
+  socket: string;
+  [k: string]: unknown;
+}
 
 export interface AgentClient {
   get(project: string, key: string): Promise<Buffer>;
   getSelected(project: string, sel: Selection): Promise<{ secrets: Array<[string, Buffer]>; missing: string[] }>;
+  status(): Promise<AgentStatus>;
+  stop(): Promise<void>;
   close(): void;
 }
 
@@ -13,5 +25,5 @@ export interface AgentClient {
 export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promise<AgentClient | null> {
   void sock;
   void env;
-  return null; // the agent lands with its own issue
+  return null;
 }

@@ -1,0 +1,31 @@
+// Runs the whole suite: type-check and compile src/ and test/ to build/, then node's test
+// runner over every build/test/**/*.test.js (the CLI bundle in dist/ is built by pretest).
+// Extra arguments filter test files by substring: `npm test -- agent`.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+// SESAME_BUILD=DIR compiles the tests into DIR (default build/), so parallel runs do not collide.
+const buildDir = process.env.SESAME_BUILD ?? 'build';
+rmSync(buildDir, { recursive: true, force: true });
+execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', buildDir], { stdio: 'inherit' });
+
+function walk(dir) {
+  const out = [];
+  for (const name of readdirSync(dir)) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...walk(p));
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+const filters = process.argv.slice(2);
+const files = walk(join(buildDir, 'test'))
+  .filter((f) => filters.length === 0 || filters.some((s) => f.includes(s)))
+  .sort();
+if (files.length === 0) {
+  console.error('no test files matched');
+  process.exit(1);
+}
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], { stdio: 'inherit' });
+process.exit(r.status ?? 1);

@@ -1,0 +1,104 @@
+/**
+ * Drives the built CLI (bin/sesame.mjs → dist/) in an isolated SESAME_HOME.
+ * Children run detached (setsid: no controlling terminal) so no test can ever prompt.
+ */
+import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+/** The built CLI: `$SESAME_DIST/sesame.mjs` (default dist/), made by `npm run build`. */
+export const BIN = path.join(ROOT, process.env.SESAME_DIST ?? 'dist', 'sesame.mjs');
+export const PASSPHRASE = 'correct horse battery staple';
+
+export interface Result {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: Buffer;
+  stderr: string;
+  out: string;
+}
+
+export interface TestHome {
+  dir: string;
+  passFile: string;
+  /** Environment for this home: SESAME_HOME and SESAME_PASSPHRASE_FILE, nothing inherited that could interfere. */
+  env: NodeJS.ProcessEnv;
+  cleanup(): void;
+}
+
+/** A fresh 0700 home with a 0600 passphrase file; cheap KDF parameters for speed when init'ed via initHome. */
+export function makeHome(prefix = 'sesame-test-'): TestHome {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  fs.chmodSync(base, 0o700);
+  const dir = path.join(base, 'home');
+  const passFile = path.join(base, 'pass');
+  fs.writeFileSync(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: base,
+    LANG: 'C.UTF-8',
+    SESAME_HOME: dir,
+    SESAME_PASSPHRASE_FILE: passFile,
+  };
+  return { dir, passFile, env, cleanup: () => fs.rmSync(base, { recursive: true, force: true }) };
+}
+
+/** makeHome + `init` with the smallest allowed Argon2id parameters (tests only). */
+export async function initHome(prefix?: string): Promise<TestHome> {
+  const h = makeHome(prefix);
+  const r = await sesame(['init', '--kdf-memory', '8', '--kdf-passes', '1'], { env: h.env });
+  if (r.code !== 0) throw new Error(`init failed: ${r.stderr}`);
+  return h;
+}
+
+export interface RunOpts {
+  env: NodeJS.ProcessEnv;
+  input?: string | Buffer;
+  timeoutMs?: number;
+}
+
+/** Runs the CLI and collects its output. */
+export function sesame(args: string[], opts: RunOpts): Promise<Result> {
+  return runProcess(process.execPath, [BIN, ...args], opts);
+}
+
+export function runProcess(file: string, args: string[], opts: RunOpts & { cwd?: string }): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    const so: SpawnOptions = { env: opts.env, detached: true, stdio: ['pipe', 'pipe', 'pipe'], cwd: opts.cwd ?? ROOT };
+    const child = spawn(file, args, so);
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout!.on('data', (b: Buffer) => out.push(b));
+    child.stderr!.on('data', (b: Buffer) => err.push(b));
+    const t = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(t);
+      const stdout = Buffer.concat(out);
+      resolve({ code, signal, stdout, stderr: Buffer.concat(err).toString('utf8'), out: stdout.toString('utf8') });
+    });
+    child.stdin!.on('error', () => {});
+    child.stdin!.end(opts.input ?? '');
+  });
+}
+
+/** Stores a value through `set` (stdin). */
+export async function setSecret(h: TestHome, key: string, value: string | Buffer, extra: string[] = []): Promise<void> {
+  const r = await sesame(['set', key, '--raw', ...extra], { env: h.env, input: value });
+  if (r.code !== 0) throw new Error(`set ${key} failed: ${r.stderr}`);
+}
+
+/**
+ * A real external tool for a test. In CI (CI=true) a missing tool fails the test; outside
+ * CI the test is skipped with what to install.
+ */
+export function requireTool(t: { skip(msg: string): void }, tool: string, debianPackage: string): boolean {
+  const found = spawnSync('sh', ['-c', `command -v ${tool}`], { encoding: 'utf8' }).status === 0;
+  if (found) return true;
+  if (process.env.CI === 'true') throw new Error(`${tool} is required in CI: apt-get install -y ${debianPackage}`);
+  t.skip(`${tool} not installed (apt-get install -y ${debianPackage})`);
+  return false;
+}
