@@ -1,14 +1,15 @@
 // Runs the whole suite: type-check and compile src/ and test/ to build/, then node's test
 // runner over every build/test/**/*.test.js (the CLI bundle in dist/ is built by pretest).
 // Extra arguments filter test files by substring: `npm test -- agent`.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 // SESAME_BUILD=DIR compiles the tests into DIR (default build/), so parallel runs do not collide.
 const buildDir = process.env.SESAME_BUILD ?? 'build';
 rmSync(buildDir, { recursive: true, force: true });
-execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', buildDir], { stdio: 'inherit' });
+// Type errors fail the run, but the tests still run so one report shows everything.
+const tsc = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--outDir', buildDir], { stdio: 'inherit' });
 
 function walk(dir) {
   const out = [];
@@ -28,4 +29,5 @@ if (files.length === 0) {
   process.exit(1);
 }
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+if (tsc.status !== 0) console.error('type check failed (see above)');
+process.exit(tsc.status !== 0 ? 1 : (r.status ?? 1));

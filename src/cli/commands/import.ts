@@ -27,7 +27,8 @@ const cmd: Command = {
     } catch (e) {
       throw new SesameError('NOT_FOUND', `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
     }
-    const { parse } = await import('dotenv');
+    const dotenv = await import('dotenv');
+    const parse = dotenv.parse ?? (dotenv as unknown as { default: typeof dotenv }).default.parse;
     const parsed = parse(text);
     text.fill(0);
     const names = Object.keys(parsed);

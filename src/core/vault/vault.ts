@@ -50,7 +50,8 @@ export interface Selection {
 const integrity = (what: string): SesameError =>
   new SesameError('INTEGRITY', `integrity check failed: ${what}`, { hint: 'the vault file is damaged or was modified outside sesame; restore it from a backup' });
 
-function slotSum(vid: string, s: Omit<Keyslot, 'sum'>): string {
+/** The keyslot's damage checksum (unkeyed; exported for tests and tools). */
+export function slotSum(vid: string, s: Omit<Keyslot, 'sum'>): string {
   return enc(checksum(Buffer.from(`sesame/v1/keyslot-sum\0${vid}\0${canonicalJson(s)}`)));
 }
 
@@ -127,7 +128,7 @@ export class UnlockedVault {
       }
       const master = openKey(kek, dec(slot.nonce), dec(slot.wrapped), AD.keyslot(doc.vault_id, slot.id));
       if (!master) throw integrity('the master key does not unwrap');
-      return UnlockedVault.withMaster(doc, master);
+      return UnlockedVault.withMaster(doc, master, { fromThisFile: true });
     } finally {
       kek.dispose();
     }
@@ -138,12 +139,19 @@ export class UnlockedVault {
    * under the lock). Takes ownership of `master`. KEY_CHANGED when the file now belongs to
    * another master key; INTEGRITY when its MAC fails.
    */
-  static withMaster(doc: VaultDoc, master: SecureKey): UnlockedVault {
-    if (!eq(mac(master, AD.masterCheck(doc.vault_id)), dec(doc.master_check))) {
-      throw new SesameError('KEY_CHANGED', 'the vault key changed (the vault was re-initialised)', { hint: 'restart the agent, or unlock again' });
+  static withMaster(doc: VaultDoc, master: SecureKey, opts: { fromThisFile?: boolean } = {}): UnlockedVault {
+    try {
+      if (!eq(mac(master, AD.masterCheck(doc.vault_id)), dec(doc.master_check))) {
+        // A key unwrapped from this very file cannot belong to another vault: damage.
+        if (opts.fromThisFile) throw integrity('the master key check does not match');
+        throw new SesameError('KEY_CHANGED', 'the vault key changed (the vault was re-initialised)', { hint: 'restart the agent, or unlock again' });
+      }
+      const expected = UnlockedVault.#fileMac(doc, master);
+      if (!eq(expected, dec(doc.mac))) throw integrity('the vault file MAC does not verify');
+    } catch (e) {
+      master.dispose();
+      throw e;
     }
-    const expected = UnlockedVault.#fileMac(doc, master);
-    if (!eq(expected, dec(doc.mac))) throw integrity('the vault file MAC does not verify');
     return new UnlockedVault(doc, master);
   }
 
