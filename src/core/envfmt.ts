@@ -58,14 +58,16 @@ function hasSeq(v: Buffer, a: number, b: number): boolean {
 }
 
 /**
- * dotenv: single quotes when the value has none (literal, multi-line allowed), else double
+ * dotenv: values with a carriage return are refused (parsers normalise line endings);
+ * single quotes when the value has none (literal, multi-line allowed), else double
  * quotes when that is exact (no " and no \n or \r escape sequences), else backticks. A value
  * no quoting can hold exactly is refused.
  */
 export function dotenvLine(key: string, v: Buffer): Buffer {
   noNul(key, v);
-  const trailingWs = v.length > 0 && (v[v.length - 1] === 0x20 || v[v.length - 1] === 0x09);
-  void trailingWs;
+  if (v.includes(0x0d)) {
+    throw new SesameError('INVALID', `the value of ${key} contains a carriage return, which dotenv parsers turn into a newline`, { hint: 'use --format json or --format shell' });
+  }
   if (!v.includes(Q)) return Buffer.concat([Buffer.from(`${key}='`), v, Buffer.from(`'\n`)]);
   if (!v.includes(DQ) && !hasSeq(v, BS, 0x6e) && !hasSeq(v, BS, 0x72)) return Buffer.concat([Buffer.from(`${key}="`), v, Buffer.from(`"\n`)]);
   if (!v.includes(BT)) return Buffer.concat([Buffer.from(`${key}=\``), v, Buffer.from('`\n')]);
