@@ -59,6 +59,10 @@ export function checkKeyName(name: string): string {
 export const PROJECT_NAME_RULE = 'a project name must match [A-Za-z0-9][A-Za-z0-9_.-]* and be at most 64 characters';
 const PROJECT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+export function isValidProjectName(name: string): boolean {
+  return PROJECT_RE.test(name);
+}
+
 export function checkProjectName(name: string): string {
   if (!PROJECT_RE.test(name)) {
     throw new SesameError('INVALID', `invalid project name ${JSON.stringify(name.slice(0, 64))}: ${PROJECT_NAME_RULE}`);

@@ -7,6 +7,7 @@ declare module 'sodium-native' {
   export function crypto_aead_xchacha20poly1305_ietf_encrypt(c: B, m: B, ad: B | null, nsec: null, npub: B, k: B): number;
   export function crypto_aead_xchacha20poly1305_ietf_decrypt(m: B, nsec: null, c: B, ad: B | null, npub: B, k: B): number;
   export function crypto_generichash(out: B, input: B, key?: B): void;
+  export function crypto_generichash_batch(out: B, inputs: B[], key?: B): void;
   export function sodium_malloc(size: number): Buffer & { secure: boolean };
   export function sodium_free(b: B): void;
   export function sodium_memzero(b: B): void;

@@ -110,10 +110,10 @@ export function openKey(key: SecureKey, nonce: Buffer, ct: Buffer, ad: Buffer): 
   }
 }
 
-/** Keyed BLAKE2b-256 of `msg` (a MAC or a key check). */
-export function mac(key: SecureKey, msg: Buffer): Buffer {
+/** Keyed BLAKE2b-256 of the concatenation of `parts` (a MAC or a key check). */
+export function mac(key: SecureKey, ...parts: Buffer[]): Buffer {
   const out = Buffer.alloc(32);
-  key.use((k) => sodium().crypto_generichash(out, msg, k));
+  key.use((k) => (parts.length === 1 ? sodium().crypto_generichash(out, parts[0]!, k) : sodium().crypto_generichash_batch(out, parts, k)));
   return out;
 }
 

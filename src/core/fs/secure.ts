@@ -34,15 +34,16 @@ export function ensurePrivateDir(dir: string, opts: { create: boolean; what?: st
   checkOwnerAndMode(dir, st, what, '700');
 }
 
-function checkOwnerAndMode(p: string, st: fs.Stats, what: string, mode: string): void {
+function checkOwnerAndMode(p: string, st: fs.Stats | fs.BigIntStats, what: string, mode: string): void {
   const me = uid();
-  if (me >= 0 && st.uid !== me) {
+  if (me >= 0 && Number(st.uid) !== me) {
     throw new SesameError('INSECURE', `${what} ${p} is owned by uid ${st.uid}, not by you (uid ${me})`, {
       hint: `run: chown ${me} '${p}'  (or use a home you own)`,
     });
   }
-  if (st.mode & 0o077) {
-    throw new SesameError('INSECURE', `${what} ${p} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)})`, {
+  const m = Number(st.mode);
+  if (m & 0o077) {
+    throw new SesameError('INSECURE', `${what} ${p} is accessible by group or others (mode ${(m & 0o777).toString(8)})`, {
       hint: `run: chmod ${mode} '${p}'`,
     });
   }
@@ -53,6 +54,11 @@ function checkOwnerAndMode(p: string, st: fs.Stats, what: string, mode: string):
  * group/world bits. Returns null when it does not exist.
  */
 export function readPrivateFile(p: string, what: string): Buffer | null {
+  return readPrivateFileStat(p, what)?.data ?? null;
+}
+
+/** readPrivateFile, also returning the fstat of the file that was read. */
+export function readPrivateFileStat(p: string, what: string): { data: Buffer; stat: fs.BigIntStats } | null {
   let fd: number;
   try {
     fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -63,13 +69,39 @@ export function readPrivateFile(p: string, what: string): Buffer | null {
     throw e;
   }
   try {
-    const st = fs.fstatSync(fd);
+    const st = fs.fstatSync(fd, { bigint: true });
     if (!st.isFile()) throw new SesameError('INSECURE', `${what} ${p} is not a regular file`);
     checkOwnerAndMode(p, st, what, '600');
-    return fs.readFileSync(fd);
+    return { data: fs.readFileSync(fd), stat: st };
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/**
+ * The identity of a file version: device, inode, size and change times. An atomic rename
+ * always brings a new inode, so equal keys mean the same bytes for files sesame writes.
+ */
+export function fileVersionKey(st: fs.BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
+
+/**
+ * Checks a private file without reading it (lstat: a symlink is refused, as are loose
+ * permissions and another owner) and returns its version key; null when missing.
+ */
+export function statPrivateFile(p: string, what: string): string | null {
+  let st: fs.BigIntStats;
+  try {
+    st = fs.lstatSync(p, { bigint: true });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+  if (st.isSymbolicLink()) throw new SesameError('INSECURE', `${what} ${p} is a symlink; refusing to follow it`, { hint: 'replace the link with the real file' });
+  if (!st.isFile()) throw new SesameError('INSECURE', `${what} ${p} is not a regular file`);
+  checkOwnerAndMode(p, st, what, '600');
+  return fileVersionKey(st);
 }
 
 /** Atomically and durably replaces `target` with `data`, mode 0600. */

@@ -4,7 +4,7 @@
  * or ciphertext.
  */
 import { SesameError } from '../errors.js';
-import { isValidKeyName } from '../home.js';
+import { isValidKeyName, isValidProjectName } from '../home.js';
 
 export const FORMAT = 'sesame-vault';
 export const VERSION = 1;
@@ -42,6 +42,15 @@ export interface ProjectRecord {
   entries: Record<string, EntryRecord>;
 }
 
+/** Where a parsed document keeps the exact bytes its MAC covers and that MAC (not serialised). */
+export const BODY: unique symbol = Symbol('sesame.vault.body');
+export interface BodyRecord {
+  bytes: Buffer;
+  mac: string;
+  /** Set once the MAC was verified with a master key (whose master_check then matched). */
+  verified?: boolean;
+}
+
 export interface VaultDoc {
   format: typeof FORMAT;
   version: typeof VERSION;
@@ -52,6 +61,7 @@ export interface VaultDoc {
   master_check: string;
   projects: Record<string, ProjectRecord>;
   mac: string;
+  [BODY]?: BodyRecord;
 }
 
 /** JSON with object keys sorted at every level: the bytes the file MAC covers. */
@@ -92,8 +102,35 @@ function onlyKeys(o: Record<string, unknown>, allowed: string[], what: string): 
   for (const k of Object.keys(o)) if (!allowed.includes(k)) throw damaged(`${what} has an unknown field ${JSON.stringify(k.slice(0, 40))}`);
 }
 
+/**
+ * The file ends with its MAC: `…<body>` + `,"mac":"` + 44 base64 characters + `"}` + newline.
+ * The MAC covers every byte before TAIL_SEP, so the file is authenticated exactly as
+ * written, with no canonicalisation step (fast on large vaults).
+ */
+export const TAIL_SEP = Buffer.from(',"mac":"');
+const TAIL_END = Buffer.from('"}\n');
+const MAC_CHARS = 44;
+
 /** Parses and strictly validates a vault file. Throws INTEGRITY with what is wrong. */
 export function parseVault(bytes: Buffer): VaultDoc {
+  const sep = bytes.lastIndexOf(TAIL_SEP);
+  if (sep < 0 || bytes.length !== sep + TAIL_SEP.length + MAC_CHARS + TAIL_END.length || !bytes.subarray(bytes.length - TAIL_END.length).equals(TAIL_END)) {
+    let isJson = true;
+    try {
+      JSON.parse(bytes.toString('utf8'));
+    } catch {
+      isJson = false;
+    }
+    throw damaged(isJson ? 'the file does not end with its MAC' : 'not valid JSON');
+  }
+  const doc = parseDoc(bytes);
+  if (doc.mac !== bytes.toString('latin1', sep + TAIL_SEP.length, sep + TAIL_SEP.length + MAC_CHARS)) throw damaged('the MAC field is not where it belongs');
+  const body: BodyRecord = { bytes: bytes.subarray(0, sep), mac: doc.mac };
+  Object.defineProperty(doc, BODY, { value: body, enumerable: false, writable: true });
+  return doc;
+}
+
+function parseDoc(bytes: Buffer): VaultDoc {
   let raw: unknown;
   try {
     raw = JSON.parse(bytes.toString('utf8'));
@@ -132,28 +169,61 @@ export function parseVault(bytes: Buffer): VaultDoc {
   }
   const projects = obj(o.projects, 'projects');
   for (const [pname, pv] of Object.entries(projects)) {
+    if (!isValidProjectName(pname)) throw damaged('a project has an invalid name');
     const p = obj(pv, `project ${pname}`);
     onlyKeys(p, ['created_at', 'nonce', 'wrapped', 'entries'], `project ${pname}`);
     str(p.created_at, 'project created_at');
     b64(p.nonce, 'project nonce', 24);
     b64(p.wrapped, 'project key', 48);
     const entries = obj(p.entries, `project ${pname} entries`);
-    for (const [kname, ev] of Object.entries(entries)) {
+    for (const kname in entries) {
       if (!isValidKeyName(kname)) throw damaged(`project ${pname} has an invalid key name`);
-      const e = obj(ev, `entry ${kname}`);
-      onlyKeys(e, ['nonce', 'ct', 'created_at', 'updated_at', 'version', 'high_value'], `entry ${kname}`);
-      b64(e.nonce, 'entry nonce', 24);
-      b64(e.ct, 'entry ciphertext');
-      str(e.created_at, 'entry created_at');
-      str(e.updated_at, 'entry updated_at');
-      int(e.version, 'entry version');
-      if (typeof e.high_value !== 'boolean') throw damaged('entry high_value');
+      checkEntry(entries[kname], kname);
     }
   }
   return o as unknown as VaultDoc;
 }
 
-/** The bytes written to disk: readable, stable JSON (the MAC is over canonicalJson). */
-export function serializeVault(doc: VaultDoc): Buffer {
-  return Buffer.from(`${JSON.stringify(doc, null, 1)}\n`, 'utf8');
+/**
+ * One entry, checked cheaply (this runs 10,000 times on a large vault): exactly the six
+ * known fields with the right types. The AEAD rejects anything the checks let through.
+ */
+function checkEntry(ev: unknown, kname: string): void {
+  if (ev === null || typeof ev !== 'object' || Array.isArray(ev)) throw damaged(`entry ${kname} is not an object`);
+  const e = ev as Record<string, unknown>;
+  let n = 0;
+  for (const _ in e) n++;
+  if (
+    n !== 6 ||
+    typeof e.nonce !== 'string' ||
+    e.nonce.length !== 32 ||
+    typeof e.ct !== 'string' ||
+    e.ct.length < 24 ||
+    e.ct.length % 4 !== 0 ||
+    typeof e.created_at !== 'string' ||
+    typeof e.updated_at !== 'string' ||
+    e.created_at.length > 64 ||
+    e.updated_at.length > 64 ||
+    typeof e.version !== 'number' ||
+    !Number.isSafeInteger(e.version) ||
+    e.version < 0 ||
+    typeof e.high_value !== 'boolean'
+  ) {
+    throw damaged(`entry ${kname} is malformed`);
+  }
+}
+
+/**
+ * The bytes written to disk: the document without its MAC as compact JSON, then the
+ * MAC of exactly those bytes (computed by `macOf`) as the last field.
+ */
+export function serializeVault(doc: VaultDoc, macOf: (body: Buffer) => string): Buffer {
+  const { mac: _m, ...rest } = doc;
+  void _m;
+  const text = JSON.stringify(rest);
+  const body = Buffer.from(text.slice(0, -1), 'utf8'); // drop the closing "}"
+  const mac = macOf(body);
+  if (mac.length !== MAC_CHARS) throw new SesameError('ERROR', 'internal: bad MAC length');
+  doc.mac = mac;
+  return Buffer.concat([body, TAIL_SEP, Buffer.from(mac, 'latin1'), TAIL_END]);
 }

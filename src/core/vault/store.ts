@@ -6,10 +6,10 @@
  * lose an update, then an atomic durable replace (fs/secure.ts).
  */
 import { SesameError } from '../errors.js';
-import { readPrivateFile, writeFileAtomic, cleanStaleTemps, ensurePrivateDir } from '../fs/secure.js';
+import { readPrivateFile, readPrivateFileStat, writeFileAtomic, cleanStaleTemps, ensurePrivateDir, fileVersionKey, statPrivateFile } from '../fs/secure.js';
 import { acquireLock } from '../fs/lock.js';
 import type { HomePaths } from '../home.js';
-import { parseVault, serializeVault, type VaultDoc } from './format.js';
+import { parseVault, type VaultDoc } from './format.js';
 import { UnlockedVault, type KdfChoice } from './vault.js';
 import type { SecureKey } from '../crypto/sodium.js';
 
@@ -20,14 +20,31 @@ export function lockTimeoutMs(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(v) && v >= 0 ? v : DEFAULT_LOCK_TIMEOUT_MS;
 }
 
-/** Reads the vault document (no key needed). NOT_INITIALIZED when there is none. */
+let cache: { path: string; key: string; doc: VaultDoc } | undefined;
+
+/**
+ * Reads the vault document (no key needed). NOT_INITIALIZED when there is none. A file
+ * version already parsed by this process (same inode, size and times) is not parsed
+ * again; callers must treat the returned document as read-only outside mutateVault.
+ */
 export function readVault(paths: HomePaths): VaultDoc {
+  return readVaultVersion(paths).doc;
+}
+
+/** readVault plus the version key of the bytes read (for change detection). */
+export function readVaultVersion(paths: HomePaths): { doc: VaultDoc; key: string } {
   ensurePrivateDir(paths.home, { create: false });
-  const bytes = readPrivateFile(paths.vault, 'vault file');
-  if (!bytes) {
+  const seen = statPrivateFile(paths.vault, 'vault file');
+  if (seen && cache && cache.path === paths.vault && cache.key === seen) return { doc: cache.doc, key: seen };
+  const r = readPrivateFileStat(paths.vault, 'vault file');
+  if (!r) {
     throw new SesameError('NOT_INITIALIZED', `no vault at ${paths.vault}`, { hint: 'run `sesame init` to create one (or pass --home / set SESAME_HOME)' });
   }
-  return parseVault(bytes);
+  const key = fileVersionKey(r.stat);
+  if (cache && cache.path === paths.vault && cache.key === key) return { doc: cache.doc, key };
+  const doc = parseVault(r.data);
+  cache = { path: paths.vault, key, doc };
+  return { doc, key };
 }
 
 export function vaultExists(paths: HomePaths): boolean {
@@ -49,7 +66,7 @@ export function createVault(paths: HomePaths, passphrase: Buffer, kdf: KdfChoice
   const lock = acquireLock(paths.vaultLock, { timeoutMs: lockTimeoutMs(env), what: 'the vault' });
   try {
     const v = UnlockedVault.create(passphrase, kdf);
-    writeFileAtomic(paths.vault, serializeVault(v.finalize()));
+    writeFileAtomic(paths.vault, v.finalize());
     return v;
   } finally {
     lock.release();
@@ -69,9 +86,10 @@ export function mutateVault<T>(paths: HomePaths, master: SecureKey, env: NodeJS.
     const doc = readVault(paths);
     v = UnlockedVault.withMaster(doc, cloneKey(master));
     const result = change(v);
-    writeFileAtomic(paths.vault, serializeVault(v.finalize()));
+    writeFileAtomic(paths.vault, v.finalize());
     return result;
   } finally {
+    cache = undefined; // the document may have been changed in memory
     v?.dispose();
     lock.release();
   }
