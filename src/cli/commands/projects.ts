@@ -83,8 +83,9 @@ const del: Command = {
   async run(ctx, { positionals, flags }) {
     const name = await needName(positionals, 'delete');
     const { readVault } = await import('../../core/vault/store.js');
-    const p = readVault(ctx.paths).projects[name];
-    if (!p || !Object.hasOwn(readVault(ctx.paths).projects, name)) throw new SesameError('NOT_FOUND', `project ${name} does not exist`);
+    const projects = readVault(ctx.paths).projects;
+    const p = Object.hasOwn(projects, name) ? projects[name] : undefined;
+    if (!p) throw new SesameError('NOT_FOUND', `project ${name} does not exist`);
     const n = Object.keys(p.entries).length;
     if (n > 0 && !flags.yes) {
       throw new SesameError('USAGE', `project ${name} holds ${n} secret${n === 1 ? '' : 's'}; pass --yes to delete it with them`);
