@@ -131,6 +131,25 @@ export async function promptNewSecret(label: string, again: string): Promise<Buf
   return a;
 }
 
+/**
+ * Writes to the terminal, never to stdout (`passphrase reveal`): a redirected or piped
+ * stdout never receives it. LOCKED when there is no terminal. The caller wipes `data`.
+ */
+export function writeTty(data: Buffer): void {
+  let fd: number;
+  try {
+    fd = fs.openSync('/dev/tty', 'w');
+  } catch {
+    throw new SesameError('LOCKED', 'no terminal to show it on');
+  }
+  try {
+    let off = 0;
+    while (off < data.length) off += fs.writeSync(fd, data, off, data.length - off);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** Requires the user to type `word`; false otherwise. */
 export async function confirmTyped(question: string, word: string): Promise<boolean> {
   const ans = await readTtyLine(`${question}\nType ${word} to confirm: `, true);

@@ -8,12 +8,14 @@ import type { UnlockedVault } from '../core/vault/vault.js';
 export async function unlockDirect(ctx: Ctx): Promise<UnlockedVault> {
   const { readVault } = await import('../core/vault/store.js');
   const doc = readVault(ctx.paths); // NOT_INITIALIZED before any prompt
-  const { resolvePassphrase } = await import('../core/passphrase/chain.js');
+  const { resolvePassphrase, attributeWrongPassphrase } = await import('../core/passphrase/chain.js');
   await import('../core/passphrase/tiers.js');
-  const { passphrase } = await resolvePassphrase(await ctx.chain());
+  const { passphrase, tier } = await resolvePassphrase(await ctx.chain());
   const { UnlockedVault } = await import('../core/vault/vault.js');
   try {
     return UnlockedVault.unlock(doc, passphrase);
+  } catch (e) {
+    throw attributeWrongPassphrase(e, tier); // name the source of a wrong passphrase
   } finally {
     passphrase.fill(0);
   }

@@ -191,3 +191,116 @@ export function syscall(nr: number, ...args: (number | bigint | string | Buffer 
   types.forEach((t, i) => call.push(t, vals[i]));
   return Number(f(...call));
 }
+
+// ---------------------------------------------------------------- kernel keyring (session tier)
+// Owned by the passphrase chain (src/core/passphrase/session.ts). add_key(2) and keyctl(2)
+// through raw syscalls: libc does not wrap them (libkeyutils would be one more library).
+
+/** add_key / keyctl syscall numbers per architecture; absent = unsupported here. */
+const KEY_SYSCALLS: Partial<Record<string, { addKey: number; keyctl: number }>> = {
+  x64: { addKey: 248, keyctl: 250 },
+  arm64: { addKey: 217, keyctl: 219 },
+  riscv64: { addKey: 217, keyctl: 219 },
+};
+const KEYCTL = { GET_KEYRING_ID: 0, DESCRIBE: 6, SEARCH: 10, READ: 11, INVALIDATE: 21 } as const;
+/** Special keyring id: the calling process's session keyring (resolve it with sessionKeyringId). */
+const KEY_SPEC_SESSION_KEYRING = -3;
+
+function keyNr(): { addKey: number; keyctl: number } {
+  const nr = isLinux ? KEY_SYSCALLS[process.arch] : undefined;
+  if (!nr) throw new SesameError('UNAVAILABLE', `the kernel keyring is not supported on ${process.platform}/${process.arch}`);
+  return nr;
+}
+
+function keyFail(what: string): SesameError {
+  return new SesameError('UNAVAILABLE', `kernel keyring: ${what} failed (errno ${errno()})`);
+}
+
+/**
+ * The serial of this process's session keyring; null when the kernel keyring cannot be used
+ * (not Linux, an unknown architecture, or keyctl blocked by a seccomp filter).
+ * Without a session keyring of its own (no pam_keyinit, e.g. a container or a cron job) the
+ * process is given the user-session keyring (`_uid_ses.UID`), shared by the user's processes
+ * that have none. Never creates an anonymous keyring: a key added there would die with us.
+ */
+export function sessionKeyringId(): number | null {
+  const nr = isLinux ? KEY_SYSCALLS[process.arch] : undefined;
+  if (!nr) return null;
+  try {
+    const id = syscall(nr.keyctl, KEYCTL.GET_KEYRING_ID, KEY_SPEC_SESSION_KEYRING, 0);
+    return id > 0 ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Adds (or atomically replaces) a "user" key `desc` holding `payload` in `ring`. Returns
+ * its serial. The kernel copies the payload; the caller still wipes its Buffer. The key is
+ * readable by processes that possess it (the session), viewable by the user.
+ */
+export function keyAdd(desc: string, payload: Buffer, ring: number): number {
+  const id = syscall(keyNr().addKey, 'user', desc, payload, payload.length, ring);
+  if (id < 0) throw keyFail('add_key');
+  return id;
+}
+
+/** Finds a "user" key by description from `ring` (recursively). null when there is none. */
+export function keySearch(ring: number, desc: string): number | null {
+  const id = syscall(keyNr().keyctl, KEYCTL.SEARCH, ring, 'user', desc, 0);
+  if (id >= 0) return id;
+  const e = errno();
+  if (e === E.ENOKEY || e === E.EKEYEXPIRED || e === E.EKEYREVOKED || e === E.ENOENT) return null;
+  throw keyFail('search');
+}
+
+/** Reads a key's payload (a fresh Buffer the caller wipes). null when it vanished. */
+export function keyRead(id: number): Buffer | null {
+  const nr = keyNr().keyctl;
+  for (let attempt = 0; attempt < 3; attempt++) {
+    const size = syscall(nr, KEYCTL.READ, id, null, 0);
+    if (size < 0) {
+      if (keyGone()) return null;
+      throw keyFail('read');
+    }
+    const buf = Buffer.alloc(Math.max(size, 1));
+    const n = syscall(nr, KEYCTL.READ, id, buf, buf.length);
+    if (n < 0) {
+      buf.fill(0);
+      if (keyGone()) return null;
+      throw keyFail('read');
+    }
+    if (n <= buf.length) return buf.subarray(0, n);
+    buf.fill(0); // replaced meanwhile with a larger payload: read again
+  }
+  throw keyFail('read (the key kept changing)');
+}
+
+function keyGone(): boolean {
+  const e = errno();
+  return e === E.ENOKEY || e === E.EKEYEXPIRED || e === E.EKEYREVOKED;
+}
+
+/** The serials linked in a keyring (its payload is a list of int32 key ids). */
+export function keyringList(ring: number): number[] {
+  const buf = keyRead(ring);
+  if (!buf) return [];
+  const ids: number[] = [];
+  for (let i = 0; i + 4 <= buf.length; i += 4) ids.push(buf.readInt32LE(i));
+  return ids;
+}
+
+/** A key's type and description (never its payload); null when it is gone or not viewable. */
+export function keyDescribe(id: number): { type: string; desc: string } | null {
+  const buf = Buffer.alloc(4096);
+  const n = syscall(keyNr().keyctl, KEYCTL.DESCRIBE, id, buf, buf.length);
+  if (n <= 0 || n > buf.length) return null;
+  const parts = buf.subarray(0, n - 1).toString('utf8').split(';');
+  if (parts.length < 5) return null;
+  return { type: parts[0]!, desc: parts.slice(4).join(';') };
+}
+
+/** Deletes a key at once from every keyring (the kernel wipes a user key's payload). */
+export function keyInvalidate(id: number): void {
+  if (syscall(keyNr().keyctl, KEYCTL.INVALIDATE, id) < 0 && !keyGone()) throw keyFail('invalidate');
+}

@@ -71,6 +71,40 @@ export async function resolvePassphrase(ctx: ChainContext, tiers: Tier[] = chain
   throw new SesameError('LOCKED', 'the vault is locked and there is no terminal to ask for the passphrase', { hint: LOCKED_HINT });
 }
 
+/** How a tier is named to a user (messages name the source, never its content). */
+export const TIER_LABELS: Readonly<Record<TierName, string>> = {
+  agent: 'the running agent',
+  env: 'SESAME_PASSPHRASE',
+  file: 'SESAME_PASSPHRASE_FILE',
+  session: 'the session tier (`sesame unlock`)',
+  sealed: 'the sealed credential (systemd-creds)',
+  keyring: 'the OS keyring',
+  command: 'passphrase_command',
+  prompt: 'the prompt',
+};
+
+const WRONG_HINTS: Readonly<Partial<Record<TierName, string>>> = {
+  env: 'fix or unset SESAME_PASSPHRASE',
+  file: 'fix the file SESAME_PASSPHRASE_FILE names, or unset it',
+  session: 'run `sesame lock`, then `sesame unlock` with the right passphrase',
+  sealed: 'seal the right passphrase again (`sesame passphrase seal`) or remove it (`sesame passphrase destroy`)',
+  keyring: 'store the right passphrase (`sesame passphrase to-keyring`) or remove it (`sesame passphrase destroy`)',
+  command: 'make passphrase_command print the current passphrase',
+  prompt: 'type it again',
+};
+
+/**
+ * Names the tier in a WRONG_PASSPHRASE error, so a user always knows which source answered
+ * with a stale or mistyped passphrase. Other errors are returned unchanged.
+ */
+export function attributeWrongPassphrase(e: unknown, tier: TierName): unknown {
+  if (!(e instanceof SesameError) || e.code !== 'WRONG_PASSPHRASE') return e;
+  return new SesameError('WRONG_PASSPHRASE', `wrong passphrase from ${TIER_LABELS[tier]}: it does not open this vault`, {
+    hint: WRONG_HINTS[tier] ?? e.hint,
+    detail: { tier },
+  });
+}
+
 export async function probeChain(ctx: ChainContext, tiers: Tier[] = chainTiers()): Promise<TierStatus[]> {
   const out: TierStatus[] = [];
   for (const t of tiers) {

@@ -1,7 +1,8 @@
 /**
  * The environment tiers: SESAME_PASSPHRASE (accepted, warned) and SESAME_PASSPHRASE_FILE
- * (refused unless a regular 0600 file owned by the user).
+ * (refused unless a regular 0600 file owned by the user). Probes never read the passphrase.
  */
+import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
 import { readPrivateFile } from '../fs/secure.js';
 import type { Tier } from './chain.js';
@@ -33,19 +34,25 @@ export const envTier: Tier = {
   },
 };
 
+/** The file's state from lstat alone: never opens or reads the passphrase. */
+function fileState(p: string): { state: 'present' | 'unusable'; detail: string } {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
+  const me = typeof process.getuid === 'function' ? process.getuid() : -1;
+  if (!st) return { state: 'unusable', detail: `${p} does not exist` };
+  if (st.isSymbolicLink()) return { state: 'unusable', detail: `${p} is a symlink; refusing to follow it` };
+  if (!st.isFile()) return { state: 'unusable', detail: `${p} is not a regular file` };
+  if (me >= 0 && st.uid !== me) return { state: 'unusable', detail: `${p} is owned by uid ${st.uid}, not by you` };
+  if (st.mode & 0o077) return { state: 'unusable', detail: `${p} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)})` };
+  if (st.size === 0) return { state: 'unusable', detail: `${p} is empty` };
+  return { state: 'present', detail: p };
+}
+
 export const fileTier: Tier = {
   name: 'file',
   async probe(ctx) {
     const p = ctx.env.SESAME_PASSPHRASE_FILE;
     if (!p) return { tier: 'file', state: 'absent' };
-    try {
-      const b = readPrivateFile(p, 'passphrase file');
-      if (!b) return { tier: 'file', state: 'unusable', detail: `${p} does not exist` };
-      b.fill(0);
-      return { tier: 'file', state: 'present', detail: p };
-    } catch (e) {
-      return { tier: 'file', state: 'unusable', detail: e instanceof SesameError ? e.message : String(e) };
-    }
+    return { tier: 'file', ...fileState(p) };
   },
   async fetch(ctx) {
     const p = ctx.env.SESAME_PASSPHRASE_FILE;

@@ -1,0 +1,153 @@
+/**
+ * `$SESAME_HOME/config.toml`: sesame's settings file (docs/spec/passphrase-chain.md).
+ *
+ *   passphrase_command = ["pass", "show", "sesame"]   # or one string, split without a shell
+ *   passphrase_command_timeout = 30                    # seconds (0.1 to 600), default 30
+ *
+ * Strict: an unknown field, a wrong type or a bad value is an error naming the field, so a
+ * typo never silently disables a setting. Because the file decides which program sesame
+ * runs, it must be a regular file owned by the user and not writable by group or others
+ * (fail closed: INSECURE otherwise). It is not secret and may be readable.
+ */
+import * as fs from 'node:fs';
+import { parse } from 'smol-toml';
+import { SesameError } from './errors.js';
+import type { HomePaths } from './home.js';
+
+export interface Config {
+  /** argv of the passphrase command; undefined when not configured. */
+  passphraseCommand: string[] | undefined;
+  passphraseCommandTimeoutMs: number;
+}
+
+export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
+const KNOWN = ['passphrase_command', 'passphrase_command_timeout'] as const;
+const MAX_CONFIG = 64 * 1024;
+
+const invalid = (p: string, msg: string): SesameError =>
+  new SesameError('INVALID', `${p}: ${msg}`, { hint: `fix ${p} (see docs/spec/passphrase-chain.md for its fields)` });
+
+/** Reads and validates the config; defaults when the file does not exist. */
+export function loadConfig(paths: HomePaths): Config {
+  const text = readConfigText(paths.config);
+  if (text === null) return { passphraseCommand: undefined, passphraseCommandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS };
+  return parseConfig(text, paths.config);
+}
+
+/** Parses config text; `where` names the file in messages. */
+export function parseConfig(text: string, where: string): Config {
+  let doc: Record<string, unknown>;
+  try {
+    doc = parse(text) as Record<string, unknown>;
+  } catch (e) {
+    throw invalid(where, `not valid TOML: ${(e as Error).message.split('\n')[0] ?? ''}`);
+  }
+  for (const k of Object.keys(doc)) {
+    if (!(KNOWN as readonly string[]).includes(k)) throw invalid(where, `unknown field ${JSON.stringify(k)} (known: ${KNOWN.join(', ')})`);
+  }
+  return {
+    passphraseCommand: commandField(doc.passphrase_command, where),
+    passphraseCommandTimeoutMs: timeoutField(doc.passphrase_command_timeout, where),
+  };
+}
+
+function commandField(v: unknown, where: string): string[] | undefined {
+  if (v === undefined) return undefined;
+  const argv = typeof v === 'string' ? splitCommand(v, where) : v;
+  if (!Array.isArray(argv) || !argv.every((a) => typeof a === 'string')) {
+    throw invalid(where, 'passphrase_command must be a string or an array of strings');
+  }
+  if (argv.length === 0 || argv[0] === '') throw invalid(where, 'passphrase_command is empty');
+  if (argv.some((a: string) => a.includes('\0'))) throw invalid(where, 'passphrase_command contains a NUL byte');
+  return argv as string[];
+}
+
+function timeoutField(v: unknown, where: string): number {
+  if (v === undefined) return DEFAULT_COMMAND_TIMEOUT_MS;
+  if (typeof v === 'bigint') v = Number(v);
+  if (typeof v !== 'number' || !Number.isFinite(v) || v < 0.1 || v > 600) {
+    throw invalid(where, 'passphrase_command_timeout must be a number of seconds from 0.1 to 600');
+  }
+  return Math.round(v * 1000);
+}
+
+const SHELL_CHARS = new Set(['|', '&', ';', '<', '>', '(', ')', '$', '`', '*', '?', '~', '#', '\n']);
+
+/**
+ * Splits a command line into argv WITHOUT a shell: whitespace separates words; single
+ * quotes keep text literally; double quotes and backslash escape as in sh, but nothing is
+ * expanded. Unquoted shell syntax (pipes, redirects, $VAR, globs, a leading ~ or #) is refused rather than
+ * passed on literally: use ["sh", "-c", "…"] when a shell is really wanted.
+ */
+export function splitCommand(s: string, where = 'passphrase_command'): string[] {
+  const out: string[] = [];
+  let cur = '';
+  let inWord = false;
+  let i = 0;
+  const fail = (m: string): SesameError => invalid(where, `passphrase_command ${m}`);
+  while (i < s.length) {
+    const c = s[i]!;
+    if (c === ' ' || c === '\t') {
+      if (inWord) out.push(cur);
+      cur = '';
+      inWord = false;
+      i++;
+    } else if (c === "'") {
+      const end = s.indexOf("'", i + 1);
+      if (end === -1) throw fail('has an unterminated single quote');
+      cur += s.slice(i + 1, end);
+      inWord = true;
+      i = end + 1;
+    } else if (c === '"') {
+      i++;
+      for (; i < s.length && s[i] !== '"'; i++) {
+        if (s[i] === '\\' && i + 1 < s.length && '"\\$`'.includes(s[i + 1]!)) i++;
+        else if (s[i] === '$' || s[i] === '`') throw fail('uses $ or ` inside double quotes: it is run without a shell, so nothing is expanded; quote with single quotes');
+        cur += s[i];
+      }
+      if (i >= s.length) throw fail('has an unterminated double quote');
+      inWord = true;
+      i++;
+    } else if (c === '\\') {
+      if (i + 1 >= s.length) throw fail('ends with a backslash');
+      cur += s[i + 1];
+      inWord = true;
+      i += 2;
+    } else if (SHELL_CHARS.has(c) && !(inWord && (c === '#' || c === '~'))) {
+      throw fail(`uses shell syntax ${JSON.stringify(c)}; it is run without a shell: write ["sh", "-c", "…"] if you need one`);
+    } else {
+      cur += c;
+      inWord = true;
+      i++;
+    }
+  }
+  if (inWord) out.push(cur);
+  return out;
+}
+
+function readConfigText(p: string): string | null {
+  let fd: number;
+  try {
+    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'ELOOP') throw new SesameError('INSECURE', `config file ${p} is a symlink; refusing to follow it`, { hint: 'replace the link with the real file' });
+    throw e;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    const me = typeof process.getuid === 'function' ? process.getuid() : -1;
+    if (!st.isFile()) throw new SesameError('INSECURE', `config file ${p} is not a regular file`);
+    if (me >= 0 && st.uid !== me) throw new SesameError('INSECURE', `config file ${p} is owned by uid ${st.uid}, not by you (uid ${me})`, { hint: `run: chown ${me} '${p}'` });
+    if (st.mode & 0o022) {
+      throw new SesameError('INSECURE', `config file ${p} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}); it decides which program sesame runs`, {
+        hint: `run: chmod 600 '${p}'`,
+      });
+    }
+    if (st.size > MAX_CONFIG) throw invalid(p, `larger than ${MAX_CONFIG / 1024} KiB`);
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
