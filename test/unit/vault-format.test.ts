@@ -13,13 +13,13 @@ function fresh(): { v: UnlockedVault; bytes: Buffer } {
   v.set('default', 'OTHER', Buffer.from('another'));
   v.createProject('work');
   v.set('work', 'API_KEY', Buffer.from('work value'), { highValue: true });
-  return { v, bytes: v.finalize() };
+  return { v, bytes: Buffer.concat(v.finalize()) };
 }
 
 /** Re-serialises a modified document keeping its old MAC, as someone without the key must. */
 function forge(d: VaultDoc): Buffer {
   const old = d.mac;
-  return serializeVault(d, () => old);
+  return Buffer.concat(serializeVault(d, () => old));
 }
 
 function code(fn: () => unknown): string {
@@ -150,7 +150,7 @@ test('a passphrase change re-wraps the master key only: values are untouched', (
   const before = JSON.stringify(v.doc.projects);
   v.changePassphrase(Buffer.from('new one'));
   assert.equal(JSON.stringify(v.doc.projects), before);
-  const bytes = v.finalize();
+  const bytes = Buffer.concat(v.finalize());
   v.dispose();
   assert.equal(code(() => UnlockedVault.unlock(parseVault(bytes), PASS)), 'WRONG_PASSPHRASE');
   const n = UnlockedVault.unlock(parseVault(bytes), Buffer.from('new one'));

@@ -105,16 +105,17 @@ export function statPrivateFile(p: string, what: string): string | null {
 }
 
 /** Atomically and durably replaces `target` with `data`, mode 0600. */
-export function writeFileAtomic(target: string, data: Buffer | string, mode = 0o600): void {
+export function writeFileAtomic(target: string, data: Buffer | string | Buffer[], mode = 0o600): void {
   const dir = path.dirname(target);
   const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
   const fd = fs.openSync(tmp, flags, mode);
   try {
     fs.fchmodSync(fd, mode);
-    const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    let off = 0;
-    while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+    for (const buf of typeof data === 'string' ? [Buffer.from(data, 'utf8')] : Array.isArray(data) ? data : [data]) {
+      let off = 0;
+      while (off < buf.length) off += fs.writeSync(fd, buf, off, buf.length - off);
+    }
     fs.fsyncSync(fd);
   } catch (e) {
     fs.closeSync(fd);

@@ -175,8 +175,8 @@ export class UnlockedVault {
     return this.#master;
   }
 
-  /** Seals the document for disk: updates the timestamp, returns the bytes with their MAC. */
-  finalize(): Buffer {
+  /** Seals the document for disk: updates the timestamp, returns the bytes (body, MAC tail). */
+  finalize(): Buffer[] {
     this.#doc.updated_at = now();
     return serializeVault(this.#doc, (body) => enc(UnlockedVault.#fileMac(this.vaultId, body, this.#master)));
   }
