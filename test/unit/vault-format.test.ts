@@ -170,3 +170,13 @@ test('a vault opened with another master key reports a key change, not damage', 
   a.v.dispose();
   b.v.dispose();
 });
+
+test('a byte outside ASCII anywhere in the file is reported as damage', () => {
+  const { v, bytes } = fresh();
+  v.dispose();
+  for (const i of [5, Math.floor(bytes.length / 2), bytes.length - 10]) {
+    const b = Buffer.from(bytes);
+    b[i] = 0xc3;
+    assert.equal(code(() => parseVault(b)), 'INTEGRITY');
+  }
+});
