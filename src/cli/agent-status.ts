@@ -1,6 +1,28 @@
-/** The agent block of `status --json` (the agent issue fills it in). */
+/**
+ * The agent block shared by `agent status --json` and `status --json` (schema 1):
+ * schema, running, accessible, pid, socket, project, idle_remaining_s,
+ * absolute_remaining_s, started_at, version, protocol (+ idle_s, ttl_s, error).
+ * Fields an agent that is not running cannot tell are null. Never secret.
+ */
 import type { Ctx } from './context.js';
 
-export async function agentStatusBlock(ctx: Ctx): Promise<Record<string, unknown> & { running: boolean }> {
-  return { schema: 1, running: false, accessible: false, socket: ctx.paths.agentSock };
+/** Probes the agent for this home (node:net only) and adds the current project. */
+export async function agentStatusBlock(ctx: Ctx): Promise<Record<string, unknown> & { running: boolean; accessible: boolean }> {
+  const { probeAgent } = await import('../core/agent/probe.js');
+  const r = await probeAgent(ctx.paths, ctx.env);
+  let project: string | null;
+  try {
+    project = ctx.project().name;
+  } catch {
+    project = null;
+  }
+  const { schema, running, accessible, pid, socket, ...rest } = r;
+  return { schema, running, accessible, pid, socket, project, ...rest };
+}
+
+/** Exit code of `agent status`: 0 running and accessible, 3 not running, 8 denied, else 1. */
+export function agentStatusExit(b: { running: boolean; accessible: boolean; error?: unknown }): number {
+  if (!b.running) return 3;
+  if (b.accessible) return 0;
+  return (b.error as { code?: string } | undefined)?.code === 'DENIED' ? 8 : 1;
 }

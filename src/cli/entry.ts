@@ -1,8 +1,22 @@
-/** Process glue: the only place that reads process.argv and sets the exit code. */
-import { main } from './main.js';
+/**
+ * Process glue: the only place that reads process.argv and sets the exit code.
+ * A plain `get KEY` first tries the agent fast path (fast.ts); everything else, and `get`
+ * when no agent answers, goes through main.
+ */
+import { fastGet, fastGetArgs } from './fast.js';
+
+async function start(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const f = fastGetArgs(argv, env);
+  if (f) {
+    const code = await fastGet(f, env);
+    if (code !== null) return code;
+  }
+  const { main } = await import('./main.js');
+  return main(argv, env);
+}
 
 export function run(): void {
-  main(process.argv.slice(2), process.env).then(
+  start(process.argv.slice(2), process.env).then(
     (code) => {
       process.exitCode = code;
     },

@@ -1,13 +1,171 @@
-// Placeholder: replaced by the work on the agent command.
-import { SesameError } from '../../core/errors.js';
-import type { Command } from '../command.js';
+/**
+ * `agent start | status | stop` (docs/agent.md). `agent __serve` is the hidden entry of the
+ * detached agent started by `agent start --background` (see agent-spawn.ts).
+ */
+import type { Command, Group } from '../command.js';
+import type { Ctx } from '../context.js';
+import type { Parsed } from '../args.js';
+import type { SecureKey } from '../../core/crypto/sodium.js';
+import type { SessionLimits } from '../../core/agent/session.js';
+import { parseDuration, usage } from '../args.js';
+import { info, json, out } from '../output.js';
+import { agentStatusBlock, agentStatusExit } from '../agent-status.js';
 
-const cmd: Command = {
-  usage: 'agent',
-  summary: '(in progress)',
-  flags: {},
-  async run() {
-    throw new SesameError('ERROR', 'agent is not built yet');
+const LIMIT_FLAGS = {
+  idle: { type: 'string', arg: 'DUR', help: 'stop after this long without a request (default 15m; 0 = never)' },
+  ttl: { type: 'string', arg: 'DUR', help: 'stop this long after start, whatever the activity (default 8h)' },
+} as const;
+
+function limitsFrom(flags: Parsed['flags']): SessionLimits {
+  const idleMs = parseDuration(typeof flags.idle === 'string' ? flags.idle : '15m', 'idle');
+  const ttlMs = parseDuration(typeof flags.ttl === 'string' ? flags.ttl : '8h', 'ttl');
+  if (ttlMs <= 0) throw usage('--ttl must be longer than 0', 'the agent always has an absolute lifetime, e.g. --ttl 8h');
+  return { idleMs, ttlMs };
+}
+
+/** The passphrase chain, then Argon2id; returns a copy of the master key in guarded memory. */
+async function unlockMaster(ctx: Ctx): Promise<SecureKey> {
+  const { unlockDirect } = await import('../unlock.js');
+  const { SecureKey } = await import('../../core/crypto/sodium.js');
+  const v = await unlockDirect(ctx);
+  try {
+    return v.master.use((k) => SecureKey.from(k));
+  } finally {
+    v.dispose();
+  }
+}
+
+const start: Command = {
+  usage: 'agent start [--idle DUR] [--ttl DUR] [--background]',
+  summary: 'unlock once, then serve reads over a private socket (foreground; Ctrl-C stops it)',
+  flags: { ...LIMIT_FLAGS, background: { type: 'boolean', help: 'return once a detached agent answers' } },
+  async run(ctx, { flags }) {
+    const limits = limitsFrom(flags);
+    const { hardenProcess } = await import('../../core/os/native.js');
+    hardenProcess();
+    const { readVault } = await import('../../core/vault/store.js');
+    readVault(ctx.paths); // NOT_INITIALIZED before taking a lock or prompting
+    const { takeAgentLock } = await import('../../core/agent/lockfile.js');
+    const lock = takeAgentLock(ctx.paths.agentLock);
+    let master: SecureKey;
+    try {
+      const { prepareSocketPath } = await import('../../core/agent/socket.js');
+      await prepareSocketPath(ctx.paths.agentSock);
+      master = await unlockMaster(ctx);
+    } catch (e) {
+      lock.release(true);
+      throw e;
+    }
+    if (flags.background) {
+      const { startBackground } = await import('../agent-spawn.js');
+      return startBackground(ctx, master, lock, limits);
+    }
+    const { serveHere } = await import('../agent-serve.js');
+    return serveHere(ctx, master, lock, limits, { foreground: true });
   },
 };
-export default cmd;
+
+/** The detached agent: key on fd 3, ready report on fd 4, the lock on fd 5. Not for users. */
+const serve: Command = {
+  usage: 'agent __serve',
+  summary: 'internal: the detached agent',
+  flags: LIMIT_FLAGS,
+  async run(ctx, { flags }) {
+    const fs = await import('node:fs');
+    const { CHILD_FD } = await import('../agent-spawn.js');
+    const report = (o: unknown): void => {
+      try {
+        fs.writeSync(CHILD_FD.ready, `${JSON.stringify(o)}\n`);
+        fs.closeSync(CHILD_FD.ready);
+      } catch {
+        /* the parent is gone */
+      }
+    };
+    try {
+      const { hardenProcess } = await import('../../core/os/native.js');
+      hardenProcess();
+      const { readKeyFromFd } = await import('../../core/agent/handoff.js');
+      const master = readKeyFromFd(CHILD_FD.key);
+      const { adoptAgentLock } = await import('../../core/agent/lockfile.js');
+      let lock;
+      try {
+        lock = adoptAgentLock(CHILD_FD.lock, ctx.paths.agentLock);
+      } catch (e) {
+        master.dispose();
+        throw e;
+      }
+      const { serveHere } = await import('../agent-serve.js');
+      return await serveHere(ctx, master, lock, limitsFrom(flags), { foreground: false, ready: (h) => report({ ok: true, pid: h.pid }) });
+    } catch (e) {
+      const { SesameError } = await import('../../core/errors.js');
+      report({ ok: false, error: e instanceof SesameError ? e.toJSON() : { code: 'ERROR', message: 'the agent failed to start' } });
+      throw e;
+    }
+  },
+};
+
+const status: Command = {
+  usage: 'agent status [--json]',
+  summary: 'whether an agent runs for this home, and its deadlines (exit 0 running, 3 not running)',
+  flags: {},
+  async run(ctx) {
+    const b = await agentStatusBlock(ctx);
+    if (ctx.json) json(b);
+    else out(human(b));
+    return agentStatusExit(b);
+  },
+};
+
+function human(b: Record<string, unknown>): string {
+  const secs = (v: unknown): string => (typeof v === 'number' ? fmtSecs(v) : 'off');
+  if (!b.running) return `agent:     not running (socket ${String(b.socket)})\n`;
+  const lines = [`agent:     running (pid ${String(b.pid)})${b.accessible ? '' : `, not accessible: ${String((b.error as { message?: string } | undefined)?.message)}`}`, `socket:    ${String(b.socket)}`];
+  if (b.accessible) {
+    lines.push(`project:   ${String(b.project)}`, `started:   ${String(b.started_at)}`, `idle:      ${b.idle_remaining_s === null ? 'never expires' : `${secs(b.idle_remaining_s)} left`}`, `ttl:       ${secs(b.absolute_remaining_s)} left`, `version:   sesame ${String(b.version)}, protocol ${String(b.protocol)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function fmtSecs(s: number): string {
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = Math.floor(s % 60);
+  return h ? `${h}h ${m}m` : m ? `${m}m ${r}s` : `${r}s`;
+}
+
+const stop: Command = {
+  usage: 'agent stop',
+  summary: 'stop the agent: it wipes the key and removes its socket',
+  flags: {},
+  async run(ctx) {
+    const { connectAgent } = await import('../../core/agent/client.js');
+    const c = await connectAgent(ctx.paths.agentSock, ctx.env);
+    if (!c) {
+      const b = await agentStatusBlock(ctx);
+      if (b.running) return notAnswering(b);
+      if (ctx.json) json({ stopped: false, running: false });
+      else info('no agent is running');
+      return 0;
+    }
+    try {
+      await c.stop();
+    } finally {
+      c.close();
+    }
+    if (ctx.json) json({ stopped: true, running: false });
+    else info('sesame agent stopped');
+    return 0;
+  },
+};
+
+async function notAnswering(b: Record<string, unknown>): Promise<number> {
+  const { SesameError } = await import('../../core/errors.js');
+  throw new SesameError('UNAVAILABLE', `the agent (pid ${String(b.pid)}) is not answering on ${String(b.socket)}`, { hint: `stop it with: kill ${String(b.pid)}` });
+}
+
+const subcommands: Record<string, Command> = { start, status, stop };
+// Hidden: reachable by name, absent from help and completion listings.
+Object.defineProperty(subcommands, '__serve', { value: serve, enumerable: false });
+
+const group: Group = { summary: 'the unlock agent', subcommands };
+export default group;

@@ -1,0 +1,137 @@
+#!/usr/bin/env node
+// sesame's agent load generator: N concurrent clients (closed loop, one request in flight
+// each) doing `get` against a real agent over its Unix socket, in two modes:
+//   persistent  one connection per client, many requests on it
+//   connect     a new connection for every request (connect, peer check, get, close)
+// Reports requests/s, p50 and p99 latency per (mode, clients). Bounded: each cell runs for
+// --seconds (default 2) or --max requests (default 200000), whichever comes first.
+// Local only: a Unix socket, nothing on the network.
+//
+//   node bench/agent-load.mjs [--clients 1,8,32,128] [--modes persistent,connect] [--seconds 2] [--json] [--sock PATH]
+//
+// Without --sock it makes a throwaway home with the built CLI ($SESAME_DIST or dist/),
+// stores one 32-byte value, starts an agent, measures, and stops it.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const args = parseArgs(process.argv.slice(2));
+const CLIENTS = (args.clients ?? '1,8,32,128').split(',').map(Number);
+const SECONDS = Number(args.seconds ?? 2);
+const MAX = Number(args.max ?? 200_000);
+const MODES = (args.modes ?? 'persistent,connect').split(',');
+const KEY = 'BENCH_KEY';
+const VALUE = 'b'.repeat(32);
+
+function parseArgs(argv) {
+  const o = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (!a.startsWith('--')) throw new Error(`unexpected argument ${a}`);
+    o[a.slice(2)] = argv[i + 1]?.startsWith('--') || argv[i + 1] === undefined ? true : argv[++i];
+  }
+  return o;
+}
+
+function setup() {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-bench-'));
+  fs.chmodSync(base, 0o700);
+  const pass = path.join(base, 'pass');
+  fs.writeFileSync(pass, 'bench passphrase\n', { mode: 0o600 });
+  const env = { PATH: process.env.PATH, HOME: base, SESAME_HOME: path.join(base, 'home'), SESAME_PASSPHRASE_FILE: pass };
+  const bin = path.join(ROOT, process.env.SESAME_DIST ?? 'dist', 'sesame.mjs');
+  const cli = (argv, input) => {
+    const r = spawnSync(process.execPath, [bin, ...argv], { env, input: input ?? '', encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`sesame ${argv.join(' ')} failed: ${r.stderr}`);
+  };
+  cli(['init', '--kdf-memory', '8', '--kdf-passes', '1']);
+  cli(['set', KEY, '--raw'], VALUE);
+  cli(['agent', 'start', '--background', '--idle', '10m', '--ttl', '1h']);
+  return { sock: path.join(env.SESAME_HOME, 'agent.sock'), done: () => (cli(['agent', 'stop']), fs.rmSync(base, { recursive: true, force: true })) };
+}
+
+const REQUEST = Buffer.from(`${JSON.stringify({ v: 1, op: 'get', project: 'default', key: KEY, pid: process.pid })}\n`);
+const EXPECTED = Buffer.from(`{"v":1,"ok":true,"value":"${Buffer.from(VALUE).toString('base64')}"}\n`);
+
+/** One persistent client: request, wait for the reply line, repeat until `until()`. */
+function persistentClient(sock, until, record) {
+  return new Promise((resolve, reject) => {
+    const c = net.createConnection({ path: sock });
+    let t0 = 0n;
+    let buf = Buffer.alloc(0);
+    const send = () => {
+      if (until()) return c.end(resolve);
+      t0 = process.hrtime.bigint();
+      c.write(REQUEST);
+    };
+    c.on('connect', send);
+    c.on('data', (d) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      if (buf[buf.length - 1] !== 0x0a) return;
+      if (!buf.equals(EXPECTED)) return reject(new Error(`unexpected reply: ${buf.toString().slice(0, 200)}`));
+      buf = Buffer.alloc(0);
+      record(process.hrtime.bigint() - t0);
+      send();
+    });
+    c.on('error', reject);
+  });
+}
+
+/** One client that connects anew for every request. */
+async function connectClient(sock, until, record) {
+  while (!until()) {
+    const t0 = process.hrtime.bigint();
+    await new Promise((resolve, reject) => {
+      const c = net.createConnection({ path: sock });
+      let buf = Buffer.alloc(0);
+      c.on('connect', () => c.write(REQUEST));
+      c.on('data', (d) => {
+        buf = buf.length ? Buffer.concat([buf, d]) : d;
+        if (buf[buf.length - 1] !== 0x0a) return;
+        if (!buf.equals(EXPECTED)) return reject(new Error(`unexpected reply: ${buf.toString().slice(0, 200)}`));
+        record(process.hrtime.bigint() - t0);
+        c.destroy();
+        resolve();
+      });
+      c.on('error', reject);
+    });
+  }
+}
+
+async function cell(sock, mode, n) {
+  const lat = [];
+  const start = process.hrtime.bigint();
+  const deadline = start + BigInt(Math.round(SECONDS * 1e9));
+  let count = 0;
+  const until = () => count >= MAX || process.hrtime.bigint() >= deadline;
+  const record = (ns) => {
+    count++;
+    lat.push(Number(ns) / 1e6);
+  };
+  const client = mode === 'persistent' ? persistentClient : connectClient;
+  await Promise.all(Array.from({ length: n }, () => client(sock, until, record)));
+  const secs = Number(process.hrtime.bigint() - start) / 1e9;
+  lat.sort((a, b) => a - b);
+  const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
+  return { mode, clients: n, requests: count, seconds: +secs.toFixed(3), rps: Math.round(count / secs), p50_ms: +q(0.5).toFixed(3), p99_ms: +q(0.99).toFixed(3) };
+}
+
+const env = args.sock ? { sock: args.sock, done: () => {} } : setup();
+const rows = [];
+try {
+  for (const mode of MODES) {
+    await cell(env.sock, mode, 8); // warm-up, not reported
+    for (const n of CLIENTS) rows.push(await cell(env.sock, mode, n));
+  }
+} finally {
+  env.done();
+}
+if (args.json) process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), nproc: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, seconds: SECONDS, rows }, null, 1)}\n`);
+else {
+  process.stdout.write(`${'mode'.padEnd(11)} ${'clients'.padStart(7)} ${'requests'.padStart(9)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}\n`);
+  for (const r of rows) process.stdout.write(`${r.mode.padEnd(11)} ${String(r.clients).padStart(7)} ${String(r.requests).padStart(9)} ${String(r.rps).padStart(8)} ${r.p50_ms.toFixed(3).padStart(8)} ${r.p99_ms.toFixed(3).padStart(8)}\n`);
+}

@@ -1,0 +1,150 @@
+/**
+ * One client connection to the agent: peer check, framing, deadlines, dispatch, and
+ * writing replies so that secret bytes are wiped once the kernel has them.
+ *
+ * Rules (docs/spec/agent-protocol.md):
+ * - The kernel's peer credentials are read on accept (fail closed: no credentials, no
+ *   service). The peer uid must equal ours; otherwise one `denied` line, then close.
+ * - A request's optional `pid` must equal the kernel's peer pid; otherwise `denied`, close.
+ * - Requests are answered one line each, in order; several per connection are fine.
+ * - A line over MAX_REQUEST_BYTES gets an `oversize` error, then the connection closes.
+ * - A connection with no complete request for `idleMs` (default CONN_IDLE_MS) gets a
+ *   `deadline` error and closes.
+ * - Malformed, wrong-version, unknown-op and bad-argument requests get an error line and
+ *   the connection stays usable.
+ */
+import type * as net from 'node:net';
+import { SesameError } from '../errors.js';
+import { peerCred, type PeerCred } from '../os/native.js';
+import { LineSplitter } from './lines.js';
+import { CONN_IDLE_MS, MAX_REQUEST_BYTES, decodeRequest, errorLine, protocolError, type Request } from './protocol.js';
+import type { Reply } from './handlers.js';
+
+export interface ConnHooks {
+  /** Our uid (the only uid served). */
+  uid: number;
+  /** Idle deadline per connection, ms. */
+  idleMs?: number;
+  /** Called for every request line, valid or not (resets the agent's idle timer). Returns false when the agent is closing. */
+  activity(): boolean;
+  /** Answers one validated request. */
+  handle(req: Request): Reply;
+  /** Called once a `stop` reply is queued; the agent shuts down (and ends this connection). */
+  stopRequested(): void;
+  /** A one-line note for the agent log (never secret). */
+  log(msg: string): void;
+}
+
+type HandleWithFd = { _handle?: { fd?: number } };
+
+/** Takes over an accepted socket. */
+export function serveConnection(sock: net.Socket, hooks: ConnHooks): void {
+  const fd = (sock as unknown as HandleWithFd)._handle?.fd;
+  let cred: PeerCred;
+  try {
+    if (typeof fd !== 'number' || fd < 0) throw new SesameError('DENIED', 'no file descriptor for the connection');
+    cred = peerCred(fd);
+  } catch (e) {
+    return deny(sock, hooks, `peer credentials unavailable (${e instanceof Error ? e.message : 'error'})`, 'the agent cannot verify who you are');
+  }
+  if (cred.uid !== hooks.uid) {
+    return deny(sock, hooks, `peer uid ${cred.uid} pid ${String(cred.pid)} is not uid ${hooks.uid}`, `the agent serves only uid ${hooks.uid}; you are uid ${cred.uid}`);
+  }
+  new Connection(sock, hooks, cred).start();
+}
+
+function deny(sock: net.Socket, hooks: ConnHooks, why: string, message: string): void {
+  hooks.log(`denied a connection: ${why}`);
+  sock.on('error', () => {});
+  sock.end(errorLine(undefined, new SesameError('DENIED', `denied: ${message}`, { hint: 'run sesame as the user who started the agent' })));
+  sock.setTimeout(1000, () => sock.destroy());
+}
+
+class Connection {
+  #split = new LineSplitter(MAX_REQUEST_BYTES);
+  #pendingSecrets = new Set<Buffer>();
+  #closing = false;
+  #deadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly sock: net.Socket,
+    readonly hooks: ConnHooks,
+    readonly cred: PeerCred,
+  ) {}
+
+  start(): void {
+    const s = this.sock;
+    const ms = this.hooks.idleMs ?? CONN_IDLE_MS;
+    // Measured from the last complete request: trickling partial bytes does not extend it.
+    this.#deadline = setTimeout(() => this.#fail(protocolError('deadline', `no complete request for ${ms / 1000} s; closing the connection`)), ms);
+    s.on('data', (chunk: Buffer) => this.#onData(chunk));
+    s.on('drain', () => s.resume());
+    s.on('error', () => {});
+    s.on('close', () => this.#cleanup());
+  }
+
+  #onData(chunk: Buffer): void {
+    if (this.#closing) return;
+    const { lines, oversize } = this.#split.push(chunk);
+    for (const line of lines) {
+      if (this.#closing) return;
+      this.#onLine(line);
+    }
+    if (oversize && !this.#closing) {
+      this.hooks.activity();
+      this.#fail(protocolError('oversize', `request line over ${MAX_REQUEST_BYTES} bytes; closing the connection`, 'requests are small JSON objects; see docs/spec/agent-protocol.md'));
+      return;
+    }
+    if (this.sock.writableNeedDrain) this.sock.pause();
+  }
+
+  #onLine(line: Buffer): void {
+    this.#deadline?.refresh();
+    if (!this.hooks.activity()) return this.#fail(new SesameError('UNAVAILABLE', 'the agent is shutting down', { hint: 'start it again with `sesame agent start`' }));
+    const d = decodeRequest(line);
+    if (!d.ok) {
+      this.sock.write(errorLine(d.id, d.error));
+      return;
+    }
+    if (d.req.pid !== undefined && d.req.pid !== this.cred.pid) {
+      this.hooks.log(`denied a request: pid claim ${d.req.pid} but the kernel says ${String(this.cred.pid)}`);
+      return this.#fail(new SesameError('DENIED', 'denied: the request pid does not match the connecting process', { hint: 'omit pid, or send your own process id' }), d.req.id);
+    }
+    const reply = this.hooks.handle(d.req);
+    this.#write(reply);
+    if (reply.stop) {
+      // Clean up before the connection closes, so a client that saw the close knows the
+      // socket, pid and lock files are gone. The agent then ends every connection.
+      this.#closing = true;
+      this.hooks.stopRequested();
+    }
+  }
+
+  #write(reply: Reply): void {
+    if (!reply.secret) {
+      this.sock.write(reply.line);
+      return;
+    }
+    const line = reply.line;
+    this.#pendingSecrets.add(line);
+    this.sock.write(line, () => {
+      line.fill(0);
+      this.#pendingSecrets.delete(line);
+    });
+  }
+
+  #fail(e: SesameError, id?: string | number): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.#split.wipe();
+    this.sock.end(errorLine(id, e));
+    this.sock.setTimeout(1000, () => this.sock.destroy());
+  }
+
+  #cleanup(): void {
+    clearTimeout(this.#deadline);
+    this.#split.wipe();
+    for (const b of this.#pendingSecrets) b.fill(0);
+    this.#pendingSecrets.clear();
+  }
+}

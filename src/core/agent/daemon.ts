@@ -1,0 +1,161 @@
+/**
+ * The agent's lifecycle: bind, serve, expire, and clean up on every exit path.
+ *
+ * `startAgent` takes ownership of the master key and the agent lock. From then on exactly
+ * one `shutdown(reason)` runs — for stop, idle, ttl, a signal, or a crash — and it is
+ * synchronous, so it also works from an uncaughtException handler:
+ *   stop accepting → unlink the socket (if still ours) → wipe every key → remove the pid
+ *   file → remove and unlock agent.lock → log the reason → end the connections.
+ *
+ * The agent also stops by itself ("socket removed") when its socket path no longer names
+ * its socket, so an agent whose home was deleted does not linger unreachable.
+ *
+ * The core installs no process handlers (signals belong to the CLI); it hardens the
+ * process (no core dumps, not ptrace-able by same-uid processes) before binding.
+ */
+import * as fs from 'node:fs';
+import type * as net from 'node:net';
+import { performance } from 'node:perf_hooks';
+import type { SecureKey } from '../crypto/sodium.js';
+import { writeFileAtomic } from '../fs/secure.js';
+import type { HomePaths } from '../home.js';
+import { hardenProcess } from '../os/native.js';
+import { serveConnection } from './conn.js';
+import { handle } from './handlers.js';
+import { VaultKeeper } from './keeper.js';
+import type { AgentLock } from './lockfile.js';
+import type { AgentLog } from './log.js';
+import { PROTOCOL_VERSION } from './protocol.js';
+import { Session, type SessionLimits } from './session.js';
+import { listenPrivate, prepareSocketPath, stillOurs, unlinkIfOurs, type Listening } from './socket.js';
+
+export interface AgentOptions {
+  paths: HomePaths;
+  /** Ownership passes to the agent; wiped on every exit path (and if start fails). */
+  master: SecureKey;
+  /** Ownership passes to the agent; removed and unlocked on exit (and if start fails). */
+  lock: AgentLock;
+  limits: SessionLimits;
+  version: string;
+  log: AgentLog;
+  /** Monotonic clock in ms (tests inject one). */
+  clock?: () => number;
+  /** Per-connection idle deadline in ms (default 10 s). */
+  connIdleMs?: number;
+  /** How often to check that our socket is still there, ms (default 5 s). */
+  watchMs?: number;
+}
+
+export interface AgentHandle {
+  readonly pid: number;
+  readonly socket: string;
+  readonly startedAt: string;
+  /** Resolves with the exit reason once shutdown has run. */
+  readonly done: Promise<string>;
+  /** Stops the agent now; synchronous and idempotent. */
+  shutdown(reason: string): void;
+}
+
+
+/**
+ * Binds the socket and starts serving; resolves once listening (pid file written).
+ * On failure everything taken is released (key wiped, lock removed) and the error thrown:
+ * e.g. ERROR "an agent is already listening", INSECURE for a bad socket path.
+ */
+export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
+  const keeper = new VaultKeeper(o.master, o.paths);
+  const sock = o.paths.agentSock;
+  const sockets = new Set<net.Socket>();
+  const startedAt = new Date().toISOString();
+  const session = new Session(o.limits, o.clock ?? (() => performance.now()));
+  let listening: Listening | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  let resolveDone!: (r: string) => void;
+  const done = new Promise<string>((r) => (resolveDone = r));
+
+  const shutdown = (reason: string): void => {
+    if (closed) return;
+    closed = true;
+    clearTimeout(timer);
+    listening?.server.close();
+    if (listening) unlinkIfOurs(sock, listening.ino);
+    keeper.dispose();
+    removePidFile(o.paths.agentPid);
+    o.lock.release(true);
+    o.log(`stopped: ${reason}`);
+    for (const s of sockets) s.end();
+    if (sockets.size) setTimeout(() => sockets.forEach((s) => s.destroy()), 500).unref();
+    resolveDone(reason);
+  };
+
+  const status = (): Record<string, unknown> => {
+    const r = session.remaining();
+    return {
+      pid: process.pid,
+      socket: sock,
+      started_at: startedAt,
+      idle_s: o.limits.idleMs / 1000,
+      ttl_s: o.limits.ttlMs / 1000,
+      idle_remaining_s: r.idleMs === null ? null : Math.ceil(r.idleMs / 1000),
+      absolute_remaining_s: Math.ceil(r.absoluteMs / 1000),
+      version: o.version,
+      protocol: PROTOCOL_VERSION,
+    };
+  };
+
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  const hooks = {
+    uid,
+    ...(o.connIdleMs !== undefined ? { idleMs: o.connIdleMs } : {}),
+    activity: () => {
+      if (closed) return false;
+      if (session.touch()) return true;
+      shutdown(session.expired ?? 'expired');
+      return false;
+    },
+    handle: (req: Parameters<typeof handle>[0]) => handle(req, { keeper, status }),
+    stopRequested: () => shutdown('stop'),
+    log: o.log,
+  };
+
+  // Wakes at the next session deadline, and at least every watchMs to notice an orphaned
+  // agent: its socket removed or replaced (e.g. the home deleted) means nobody can reach it.
+  const tick = (): void => {
+    const r = session.check();
+    if (r) return shutdown(r);
+    if (listening && !stillOurs(sock, listening.ino)) return shutdown('socket removed');
+    timer = setTimeout(tick, Math.min(o.watchMs ?? 5000, Math.max(1, session.wakeInMs())));
+  };
+
+  try {
+    hardenProcess();
+    await prepareSocketPath(sock);
+    listening = await listenPrivate(sock, (c) => {
+      if (closed) return void c.destroy();
+      sockets.add(c);
+      c.on('close', () => sockets.delete(c));
+      serveConnection(c, hooks);
+    });
+    writeFileAtomic(o.paths.agentPid, `${process.pid}\n`);
+  } catch (e) {
+    closed = true;
+    listening?.server.close();
+    if (listening) unlinkIfOurs(sock, listening.ino);
+    keeper.dispose();
+    o.lock.release(true);
+    o.log(`failed to start: ${e instanceof Error ? e.message : 'error'}`);
+    throw e;
+  }
+  tick();
+  o.log(`started: socket ${sock}, idle ${o.limits.idleMs ? `${o.limits.idleMs / 1000}s` : 'off'}, ttl ${o.limits.ttlMs / 1000}s, protocol ${PROTOCOL_VERSION}, sesame ${o.version}`);
+  return { pid: process.pid, socket: sock, startedAt, done, shutdown };
+}
+
+function removePidFile(p: string): void {
+  try {
+    if (fs.readFileSync(p, 'utf8').trim() === String(process.pid)) fs.unlinkSync(p);
+  } catch {
+    /* absent */
+  }
+}

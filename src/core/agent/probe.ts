@@ -1,0 +1,101 @@
+/**
+ * The agent block of `agent status --json` and `status --json` (schema 1): is an agent
+ * running for this home, can we use it, and what it says about itself. Never secret.
+ *
+ * `running`: the agent answered, or the pid in agent.pid is alive (an agent that denies
+ * us or does not answer is still running). `accessible`: it answered our status request.
+ * Uses the client path only (node:net, node:fs): no libsodium, no koffi.
+ */
+import * as fs from 'node:fs';
+import { SesameError } from '../errors.js';
+import type { HomePaths } from '../home.js';
+import { connectAgent } from './client.js';
+
+/** Bumped when a field of the agent block changes meaning or disappears. */
+export const AGENT_STATUS_SCHEMA = 1;
+
+export interface AgentReport {
+  schema: number;
+  running: boolean;
+  accessible: boolean;
+  pid: number | null;
+  socket: string;
+  idle_remaining_s: number | null;
+  absolute_remaining_s: number | null;
+  started_at: string | null;
+  version: string | null;
+  protocol: number | null;
+  idle_s?: number;
+  ttl_s?: number;
+  /** Why a running agent is not accessible. */
+  error?: { code: string; message: string; hint?: string };
+}
+
+/** Never throws: every failure becomes `running`/`accessible`/`error` in the report. */
+export async function probeAgent(paths: HomePaths, env: NodeJS.ProcessEnv): Promise<AgentReport> {
+  const base: AgentReport = {
+    schema: AGENT_STATUS_SCHEMA,
+    running: false,
+    accessible: false,
+    pid: null,
+    socket: paths.agentSock,
+    idle_remaining_s: null,
+    absolute_remaining_s: null,
+    started_at: null,
+    version: null,
+    protocol: null,
+  };
+  let failure: SesameError | undefined;
+  try {
+    const client = await connectAgent(paths.agentSock, env);
+    if (client) {
+      try {
+        const st = await client.status();
+        return { ...base, ...pick(st), running: true, accessible: true };
+      } finally {
+        client.close();
+      }
+    }
+  } catch (e) {
+    failure = e instanceof SesameError ? e : new SesameError('UNAVAILABLE', 'the agent did not answer');
+  }
+  const pid = livePid(paths.agentPid);
+  if (pid === null && !failure) return base;
+  failure ??= new SesameError('UNAVAILABLE', `the agent (pid ${String(pid)}) is not answering on ${paths.agentSock}`, {
+    hint: 'it may be starting or stopping; if it stays so, stop it with `kill` and start it again',
+  });
+  return { ...base, running: pid !== null || failure.code === 'DENIED', pid, error: failure.toJSON() };
+}
+
+function pick(st: Record<string, unknown>): Partial<AgentReport> {
+  const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  const out: Partial<AgentReport> = {
+    pid: num(st.pid),
+    idle_remaining_s: num(st.idle_remaining_s),
+    absolute_remaining_s: num(st.absolute_remaining_s),
+    started_at: typeof st.started_at === 'string' ? st.started_at : null,
+    version: typeof st.version === 'string' ? st.version : null,
+    protocol: num(st.protocol),
+  };
+  if (typeof st.socket === 'string') out.socket = st.socket;
+  if (num(st.idle_s) !== null) out.idle_s = num(st.idle_s)!;
+  if (num(st.ttl_s) !== null) out.ttl_s = num(st.ttl_s)!;
+  return out;
+}
+
+/** The pid recorded in agent.pid if that process is alive. */
+function livePid(pidFile: string): number | null {
+  let pid: number;
+  try {
+    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  } catch {
+    return null;
+  }
+  if (!Number.isInteger(pid) || pid <= 0) return null;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM' ? pid : null;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The agent's listening socket: path rules, stale-socket handling, and a bind that is
+ * private from birth.
+ *
+ * - The path must fit in sockaddr_un (107 bytes on Linux, 103 on macOS) — else an error
+ *   that says how to shorten it — and lie in a private (0700, ours) directory.
+ * - Something that is not a socket at the path is refused and left alone; a socket there
+ *   is probed: live means "already running", dead (ECONNREFUSED) is removed.
+ * - listen() runs under umask 0177, so the socket is 0600 the instant it exists (no
+ *   listen-then-chmod race); after bind it is lstat'ed and must be a socket, ours, 0600.
+ *
+ * Call `prepareSocketPath` only while holding the agent lock, so no other agent of this
+ * home can be binding at the same time.
+ */
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { SesameError } from '../errors.js';
+import { ensurePrivateDir } from '../fs/secure.js';
+
+/** The longest sun_path, in bytes, without the terminating NUL (client.ts keeps a copy to stay light). */
+export const MAX_SOCKET_PATH = process.platform === 'darwin' ? 103 : 107;
+
+const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
+
+/** Throws when the path cannot be a Unix socket address or sits in an unsafe directory. */
+export function checkSocketPath(sock: string): void {
+  const n = Buffer.byteLength(sock);
+  if (n > MAX_SOCKET_PATH) {
+    throw new SesameError('INVALID', `the agent socket path is ${n} bytes long; Unix sockets allow at most ${MAX_SOCKET_PATH}: ${sock}`, {
+      hint: 'set SESAME_AGENT_SOCK to a shorter path in a private directory (e.g. $XDG_RUNTIME_DIR/sesame/agent.sock), or use a shorter --home',
+    });
+  }
+  ensurePrivateDir(path.dirname(sock), { create: true, what: 'agent socket directory' });
+  let st: fs.Stats;
+  try {
+    st = fs.lstatSync(sock);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (!st.isSocket()) {
+    throw new SesameError('INSECURE', `${sock} exists and is not a socket; refusing to replace it`, {
+      hint: 'move that file away, or set SESAME_AGENT_SOCK to another path',
+    });
+  }
+}
+
+/** Resolves true when something accepts connections at `sock`. */
+export function probeSocket(sock: string, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.createConnection({ path: sock });
+    const done = (live: boolean): void => {
+      clearTimeout(t);
+      c.destroy();
+      resolve(live);
+    };
+    const t = setTimeout(() => done(true), timeoutMs); // a full backlog is still a live agent
+    c.once('connect', () => done(true));
+    c.once('error', (e: NodeJS.ErrnoException) => done(e.code === 'EAGAIN'));
+  });
+}
+
+/** Checks the path, then removes a dead socket; throws if a live one answers. */
+export async function prepareSocketPath(sock: string): Promise<void> {
+  checkSocketPath(sock);
+  if (!fs.existsSync(sock)) return;
+  if (await probeSocket(sock)) {
+    throw new SesameError('ERROR', `an agent is already listening on ${sock}`, { hint: 'stop it with `sesame agent stop`, or set SESAME_AGENT_SOCK to another path' });
+  }
+  checkSocketPath(sock); // still a socket, not swapped for something else
+  fs.unlinkSync(sock);
+}
+
+export interface Listening {
+  server: net.Server;
+  /** Inode of the socket we bound: unlink only if the path still names it. */
+  ino: number;
+}
+
+/** Binds and listens with a 0600 socket, then verifies it. */
+export async function listenPrivate(sock: string, onConnection: (c: net.Socket) => void): Promise<Listening> {
+  const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: false }, onConnection);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const old = process.umask(0o177);
+    try {
+      server.listen({ path: sock, backlog: 511 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    } finally {
+      process.umask(old);
+    }
+  });
+  const st = fs.lstatSync(sock);
+  const me = uid();
+  if (!st.isSocket() || (me >= 0 && st.uid !== me) || (st.mode & 0o777) !== 0o600) {
+    server.close();
+    throw new SesameError('INSECURE', `the agent socket ${sock} is not a private socket after bind (mode ${(st.mode & 0o777).toString(8)}, uid ${st.uid})`, {
+      hint: 'check the directory for interference; nothing was served',
+    });
+  }
+  return { server, ino: st.ino };
+}
+
+/** true while the path still names the socket we bound (false once removed or replaced). */
+export function stillOurs(sock: string, ino: number): boolean {
+  try {
+    return fs.lstatSync(sock).ino === ino;
+  } catch {
+    return false;
+  }
+}
+
+/** Unlinks the socket if the path still names the one we bound. Never throws. */
+export function unlinkIfOurs(sock: string, ino: number): void {
+  try {
+    if (fs.lstatSync(sock).ino === ino) fs.unlinkSync(sock);
+  } catch {
+    /* already gone */
+  }
+}
