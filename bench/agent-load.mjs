@@ -43,7 +43,7 @@ function setup() {
   const pass = path.join(base, 'pass');
   fs.writeFileSync(pass, 'bench passphrase\n', { mode: 0o600 });
   const env = { PATH: process.env.PATH, HOME: base, SESAME_HOME: path.join(base, 'home'), SESAME_PASSPHRASE_FILE: pass };
-  const bin = path.join(ROOT, process.env.SESAME_DIST ?? 'dist', 'sesame.mjs');
+  const bin = path.join(ROOT, process.env.SESAME_DIST ?? 'dist', 'sesame.cjs');
   const cli = (argv, input) => {
     const r = spawnSync(process.execPath, [bin, ...argv], { env, input: input ?? '', encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`sesame ${argv.join(' ')} failed: ${r.stderr}`);

@@ -13,7 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-200}"
-BIN="$PWD/${SESAME_DIST:-dist}/sesame.mjs"
+BIN="$PWD/${SESAME_DIST:-dist}/sesame.cjs"
 command -v hyperfine >/dev/null || { echo "hyperfine is required: apt-get install -y hyperfine" >&2; exit 1; }
 [ -f "$BIN" ] || { echo "build first: npm run build (or SESAME_DIST=DIR node scripts/build.mjs)" >&2; exit 1; }
 

@@ -13,7 +13,7 @@ WORK=$(mktemp -d); trap 'rm -rf "$WORK"' EXIT
 chmod 700 "$WORK"
 printf 'bench passphrase\n' > "$WORK/pass"; chmod 600 "$WORK/pass"
 export SESAME_PASSPHRASE_FILE="$WORK/pass" SESAME_NO_AGENT=1
-S="node $(pwd)/dist/sesame.mjs"
+S="node $(pwd)/dist/sesame.cjs"
 
 echo "== machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), node $(node --version), $(date -u +%F)"
 

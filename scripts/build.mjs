@@ -22,7 +22,23 @@ await build({
   logLevel: 'warning',
   legalComments: 'none',
 });
-// A runnable entry inside the output directory (tests and benchmarks use it directly).
+// The executable: a small CommonJS entry (faster to start than an ES module graph) with the
+// agent fast paths for `get` and `run`; everything else loads cli.mjs on demand.
+await build({
+  entryPoints: ['src/cli/bin.ts'],
+  outfile: join(outdir, 'sesame.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['sodium-native', 'koffi', '@napi-rs/keyring', './cli.mjs'],
+  define: { 'import.meta.url': '__sesame_import_meta_url' },
+  banner: { js: "#!/usr/bin/env node\nconst __sesame_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+  legalComments: 'none',
+});
+chmodSync(join(outdir, 'sesame.cjs'), 0o755);
+// An ES-module entry too, for embedding (`import { run } from 'sesame/dist/cli.mjs'`).
 const entry = join(outdir, 'sesame.mjs');
 writeFileSync(entry, "#!/usr/bin/env node\nimport { run } from './cli.mjs';\nrun();\n");
 chmodSync(entry, 0o755);

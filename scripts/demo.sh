@@ -3,7 +3,7 @@
 # agent, status, stop. No prompt, nothing left behind. Run with `npm run demo`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-S="node $(pwd)/dist/sesame.mjs"
+S="node $(pwd)/dist/sesame.cjs"
 TMP=$(mktemp -d)
 cleanup() { $S agent stop >/dev/null 2>&1 || true; rm -rf "$TMP"; }
 trap cleanup EXIT

@@ -15,6 +15,12 @@ async function start(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return main(argv, env);
 }
 
+/** The full CLI without the fast path (the CommonJS entry already tried it). */
+export async function runMain(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const { main } = await import('./main.js');
+  return main(argv, env);
+}
+
 export function run(): void {
   start(process.argv.slice(2), process.env).then(
     (code) => {

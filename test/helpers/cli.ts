@@ -1,5 +1,5 @@
 /**
- * Drives the built CLI (bin/sesame.mjs → dist/) in an isolated SESAME_HOME.
+ * Drives the built CLI (dist/sesame.cjs, the package bin) in an isolated SESAME_HOME.
  * Children run detached (setsid: no controlling terminal) so no test can ever prompt.
  */
 import { spawn, spawnSync, type SpawnOptions } from 'node:child_process';
@@ -9,8 +9,8 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-/** The built CLI: `$SESAME_DIST/sesame.mjs` (default dist/), made by `npm run build`. */
-export const BIN = path.join(ROOT, process.env.SESAME_DIST ?? 'dist', 'sesame.mjs');
+/** The built executable: `$SESAME_DIST/sesame.cjs` (default dist/), made by `npm run build`; package.json's bin. */
+export const BIN = path.join(ROOT, process.env.SESAME_DIST ?? 'dist', 'sesame.cjs');
 export const PASSPHRASE = 'correct horse battery staple';
 
 export interface Result {

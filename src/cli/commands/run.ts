@@ -1,9 +1,8 @@
 import type { Command } from '../command.js';
 import { usage } from '../args.js';
-import { info } from '../output.js';
 import { openReader } from '../reader.js';
-import { SELECT_FLAGS, readSelection } from '../select.js';
-import { childEnv, resolveCommand } from '../../core/exec.js';
+import { SELECT_FLAGS } from '../select.js';
+import { execWithSecrets } from '../run-exec.js';
 
 const cmd: Command = {
   usage: 'run [--only K1,K2] [--prefix P] [--strict] -- CMD [ARGS…]',
@@ -12,32 +11,8 @@ const cmd: Command = {
   stopAtPositional: true,
   async run(ctx, { rest, flags }) {
     const argv = rest ?? [];
-    const file = argv[0];
-    if (!file) throw usage('run needs a command after --', 'e.g. `sesame run -- terraform plan`');
-    const found = resolveCommand(file, ctx.env.PATH);
-    if ('error' in found) {
-      info(`error: ${found.error === 'not-found' ? 'command not found' : 'permission denied'}: ${file}`);
-      return found.error === 'not-found' ? 127 : 126;
-    }
-    const project = ctx.project().name;
-    const reader = await openReader(ctx);
-    let env: Buffer[];
-    try {
-      const secrets = await readSelection(reader, project, flags);
-      try {
-        env = childEnv(ctx.env, secrets);
-      } finally {
-        for (const [, v] of secrets) v.fill(0);
-      }
-    } finally {
-      reader.close();
-    }
-    const { execve, makeInheritableBlocking } = await import('../../core/os/native.js');
-    for (const fd of [0, 1, 2]) makeInheritableBlocking(fd);
-    const errno = execve(found.path, argv, env);
-    for (const b of env) b.fill(0);
-    info(`error: cannot execute ${file} (errno ${errno})`);
-    return errno === 13 ? 126 : 127;
+    if (!argv[0]) throw usage('run needs a command after --', 'e.g. `sesame run -- terraform plan`');
+    return execWithSecrets(() => openReader(ctx), ctx.project().name, flags, argv, ctx.env);
   },
 };
 export default cmd;

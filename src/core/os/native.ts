@@ -18,8 +18,22 @@ let K: Koffi | undefined;
 let libc: ReturnType<Koffi['load']> | undefined;
 const fns = new Map<string, Fn>();
 
+/**
+ * koffi's prebuilt binary is loaded directly when its platform package is there (its JS
+ * loader costs several ms of startup, which `sesame run` pays on every call); otherwise
+ * through the koffi package as usual.
+ */
 function koffi(): Koffi {
-  if (!K) K = require('koffi') as Koffi;
+  if (K) return K;
+  if (process.platform === 'linux' && (process.arch === 'x64' || process.arch === 'arm64')) {
+    try {
+      const direct = require(`@koromix/koffi-linux-${process.arch}/linux_${process.arch}/koffi.node`) as Koffi & { version?: string };
+      if (typeof direct.load === 'function' && typeof direct.errno === 'function') K = direct;
+    } catch {
+      /* musl, another layout: the package's own loader below */
+    }
+  }
+  K ??= require('koffi') as Koffi;
   return K;
 }
 

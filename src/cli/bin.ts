@@ -1,0 +1,37 @@
+/**
+ * The executable's entry, built as one small CommonJS file (dist/sesame.cjs): Node starts
+ * it faster than an ES module graph. It answers the two hottest commands — `get KEY` and
+ * `run … -- CMD` through a running agent — itself, and hands everything else (and those
+ * two when no agent answers) to the full CLI in dist/cli.mjs.
+ */
+import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { fastGet, fastGetArgs } from './fast.js';
+import { fastRun, fastRunArgs } from './fast-run.js';
+
+declare const __dirname: string;
+
+async function start(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  const g = fastGetArgs(argv, env);
+  if (g) {
+    const code = await fastGet(g, env);
+    if (code !== null) return code;
+  }
+  const r = fastRunArgs(argv, env);
+  if (r) {
+    const code = await fastRun(r, env);
+    if (code !== null) return code;
+  }
+  const full = (await import(pathToFileURL(path.join(__dirname, 'cli.mjs')).href)) as typeof import('./entry.js');
+  return full.runMain(argv, env);
+}
+
+start(process.argv.slice(2), process.env).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    process.stderr.write(`error: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  },
+);
