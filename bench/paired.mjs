@@ -1,0 +1,44 @@
+// Paired timing: runs command A and command B alternately (A B A B …) so that both see the
+// same machine state, and reports each one's median wall time and the median of the
+// per-pair ratios A/B. Commands are split on spaces (no shell); output is discarded.
+// usage: node bench/paired.mjs [--runs N] [--warmup N] 'COMMAND A' 'COMMAND B'
+import { spawnSync } from 'node:child_process';
+
+const args = process.argv.slice(2);
+let runs = 100;
+let warmup = 10;
+const cmds = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--runs') runs = Number(args[++i]);
+  else if (args[i] === '--warmup') warmup = Number(args[++i]);
+  else cmds.push(args[i]);
+}
+if (cmds.length !== 2 || !(runs > 0)) {
+  console.error("usage: node bench/paired.mjs [--runs N] [--warmup N] 'COMMAND A' 'COMMAND B'");
+  process.exit(2);
+}
+const [a, b] = cmds.map((c) => c.split(' ').filter(Boolean));
+function time(cmd) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd[0], cmd.slice(1), { stdio: 'ignore' });
+  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')} exited ${r.status ?? r.signal}`);
+  return ms;
+}
+for (let i = 0; i < warmup; i++) time(a), time(b);
+const ta = [];
+const tb = [];
+for (let i = 0; i < runs; i++) {
+  ta.push(time(a));
+  tb.push(time(b));
+}
+const median = (xs) => {
+  const s = [...xs].sort((x, y) => x - y);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const ratios = ta.map((x, i) => x / tb[i]);
+const q = (xs, p) => [...xs].sort((x, y) => x - y)[Math.floor(p * (xs.length - 1))];
+console.log(`A ${cmds[0]}: median ${median(ta).toFixed(1)} ms`);
+console.log(`B ${cmds[1]}: median ${median(tb).toFixed(1)} ms`);
+console.log(`A/B paired: median ${median(ratios).toFixed(3)}x (p25 ${q(ratios, 0.25).toFixed(3)}, p75 ${q(ratios, 0.75).toFixed(3)}, n=${runs})`);
