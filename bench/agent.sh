@@ -52,6 +52,10 @@ fi
 hyperfine "${opts[@]}" $(exp get) -n 'node -e 0' 'node -e 0' -n 'sesame get (agent)' "node $BIN get BENCH_KEY" "${floor[@]}"
 # shellcheck disable=SC2046
 hyperfine "${opts[@]}" $(exp run) -n 'node -e 0' 'node -e 0' -n 'sesame run -- true (agent)' "node $BIN run -- true"
+# The same comparisons, paired: A and B alternate, so drift in the machine's speed cancels.
+echo "-- paired (alternating runs)"
+node bench/paired.mjs --runs "$RUNS" --warmup 10 "node $BIN get BENCH_KEY" 'node -e 0'
+node bench/paired.mjs --runs "$RUNS" --warmup 10 "node $BIN run -- true" 'node -e 0'
 # The load generator (its own throwaway home and agent); LOAD=0 skips it.
 if [ "${LOAD:-1}" != 0 ]; then
   echo "load: node bench/agent-load.mjs (2 s per cell)"

@@ -1,6 +1,7 @@
 // Paired timing: runs command A and command B alternately (A B A B …) so that both see the
-// same machine state, and reports each one's median wall time and the median of the
-// per-pair ratios A/B. Commands are split on spaces (no shell); output is discarded.
+// same machine state, and reports each one's median wall time, the median of the per-pair
+// ratios A/B and of the per-pair differences A-B. Commands are split on spaces (no shell),
+// except one written `sh -c SCRIPT`, which runs SCRIPT in sh; output is discarded.
 // usage: node bench/paired.mjs [--runs N] [--warmup N] 'COMMAND A' 'COMMAND B'
 import { spawnSync } from 'node:child_process';
 
@@ -17,7 +18,7 @@ if (cmds.length !== 2 || !(runs > 0)) {
   console.error("usage: node bench/paired.mjs [--runs N] [--warmup N] 'COMMAND A' 'COMMAND B'");
   process.exit(2);
 }
-const [a, b] = cmds.map((c) => c.split(' ').filter(Boolean));
+const [a, b] = cmds.map((c) => (c.startsWith('sh -c ') ? ['sh', '-c', c.slice(6)] : c.split(' ').filter(Boolean)));
 function time(cmd) {
   const t0 = process.hrtime.bigint();
   const r = spawnSync(cmd[0], cmd.slice(1), { stdio: 'ignore' });
@@ -42,3 +43,5 @@ const q = (xs, p) => [...xs].sort((x, y) => x - y)[Math.floor(p * (xs.length - 1
 console.log(`A ${cmds[0]}: median ${median(ta).toFixed(1)} ms`);
 console.log(`B ${cmds[1]}: median ${median(tb).toFixed(1)} ms`);
 console.log(`A/B paired: median ${median(ratios).toFixed(3)}x (p25 ${q(ratios, 0.25).toFixed(3)}, p75 ${q(ratios, 0.75).toFixed(3)}, n=${runs})`);
+const diffs = ta.map((x, i) => x - tb[i]);
+console.log(`A-B paired: median ${median(diffs).toFixed(1)} ms (p25 ${q(diffs, 0.25).toFixed(1)}, p75 ${q(diffs, 0.75).toFixed(1)})`);

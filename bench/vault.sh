@@ -25,7 +25,9 @@ hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$OUT/get-direct.json" \
   -n 'node -e 0' 'node -e 0' \
   -n 'argon2id only (node + kdf)' "node $(pwd)/bench/kdf-only.mjs" \
   -n 'sesame get --no-agent' "$S get API_KEY" >/dev/null
-node bench/summarize.mjs "$OUT/get-direct.json" --diff 'sesame get --no-agent' 'argon2id only (node + kdf)'
+node bench/summarize.mjs "$OUT/get-direct.json"
+echo "-- paired (alternating runs): direct get vs Node start + Argon2id; the difference is the CLI's own overhead"
+node bench/paired.mjs --runs "$RUNS" --warmup 3 "$S get API_KEY" "node $(pwd)/bench/kdf-only.mjs"
 
 # 2. set on vaults of 10, 1,000, 10,000 secrets (cheap KDF so the file rewrite dominates)
 for n in 10 1000 10000; do
@@ -38,4 +40,7 @@ hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$OUT/set-sizes.json" \
   -n 'set (10 secrets)' "sh -c 'printf v | SESAME_HOME=$WORK/set-10 $S set NEW_KEY'" \
   -n 'set (1,000 secrets)' "sh -c 'printf v | SESAME_HOME=$WORK/set-1000 $S set NEW_KEY'" \
   -n 'set (10,000 secrets)' "sh -c 'printf v | SESAME_HOME=$WORK/set-10000 $S set NEW_KEY'" >/dev/null
-node bench/summarize.mjs "$OUT/set-sizes.json" --diff 'set (10,000 secrets)' 'set (10 secrets)' --diff 'set (1,000 secrets)' 'set (10 secrets)'
+node bench/summarize.mjs "$OUT/set-sizes.json"
+echo "-- paired (alternating runs): what the size of the vault adds to set"
+node bench/paired.mjs --runs "$RUNS" --warmup 3 "sh -c printf v | SESAME_HOME=$WORK/set-10000 $S set NEW_KEY" "sh -c printf v | SESAME_HOME=$WORK/set-10 $S set NEW_KEY"
+node bench/paired.mjs --runs "$RUNS" --warmup 3 "sh -c printf v | SESAME_HOME=$WORK/set-1000 $S set NEW_KEY" "sh -c printf v | SESAME_HOME=$WORK/set-10 $S set NEW_KEY"
