@@ -166,13 +166,15 @@ test('change keeps a running agent serving: the master key is the same', async (
   const a = await sesame(['agent', 'start', '--background', '--json'], { env: h.env });
   if (a.code !== 0 && /not built yet/.test(a.stderr)) return t.skip('the agent is not built in this tree yet');
   assert.equal(a.code, 0, a.stderr);
-  t.after(() => sesame(['agent', 'stop'], { env: h.env }));
+  t.after(async () => {
+    await sesame(['agent', 'stop'], { env: h.env }); // stop it before its home goes
+    h.cleanup();
+  });
   const c = await sesame(['passphrase', 'change'], { env: h.env, input: 'the new passphrase\n' });
   assert.equal(c.code, 0, c.stderr);
   const g = await sesame(['get', 'K'], { env: bare(h) });
   assert.equal(g.code, 0, g.stderr);
   assert.equal(g.out, 'v\n');
-  h.cleanup();
 });
 
 test('a re-initialised vault never unlocks with the old vault\'s sealed credential', async (t) => {

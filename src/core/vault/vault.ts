@@ -254,13 +254,18 @@ export class UnlockedVault {
     const names = sel.only ? [...new Set(sel.only)] : Object.keys(p.entries).sort();
     const secrets: Array<[string, Buffer]> = [];
     const missing: string[] = [];
-    for (const n of names) {
-      if (sel.prefix !== undefined && !n.startsWith(sel.prefix)) continue;
-      if (!Object.hasOwn(p.entries, n)) {
-        missing.push(n);
-        continue;
+    try {
+      for (const n of names) {
+        if (sel.prefix !== undefined && !n.startsWith(sel.prefix)) continue;
+        if (!Object.hasOwn(p.entries, n)) {
+          missing.push(n);
+          continue;
+        }
+        secrets.push([n, this.get(project, n)]);
       }
-      secrets.push([n, this.get(project, n)]);
+    } catch (e) {
+      for (const [, v] of secrets) wipe(v); // a later entry failed: wipe what was decrypted
+      throw e;
     }
     return { secrets, missing };
   }
