@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fastGet, fastGetArgs } from './fast.js';
 import { fastRun, fastRunArgs } from './fast-run.js';
+import { settle } from './output.js';
 
 declare const __dirname: string;
 
@@ -26,12 +27,4 @@ async function start(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   return full.runMain(argv, env);
 }
 
-start(process.argv.slice(2), process.env).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`error: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+settle(start(process.argv.slice(2), process.env));

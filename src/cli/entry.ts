@@ -4,6 +4,7 @@
  * when no agent answers, goes through main.
  */
 import { fastGet, fastGetArgs } from './fast.js';
+import { settle } from './output.js';
 
 async function start(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const f = fastGetArgs(argv, env);
@@ -22,13 +23,5 @@ export async function runMain(argv: string[], env: NodeJS.ProcessEnv): Promise<n
 }
 
 export function run(): void {
-  start(process.argv.slice(2), process.env).then(
-    (code) => {
-      process.exitCode = code;
-    },
-    (e: unknown) => {
-      process.stderr.write(`error: internal error: ${e instanceof Error ? e.message : String(e)}\n`);
-      process.exitCode = 1;
-    },
-  );
+  settle(start(process.argv.slice(2), process.env));
 }

@@ -13,7 +13,7 @@
  */
 import { connectAgent } from '../core/agent/client.js';
 import { homePaths, isValidKeyName, resolveHome, resolveProject } from '../core/home.js';
-import { out, reportError } from './output.js';
+import { outValueLine, reportError } from './output.js';
 
 export interface FastGet {
   home: string | undefined;
@@ -51,12 +51,7 @@ export async function fastGet(a: FastGet, env: NodeJS.ProcessEnv): Promise<numbe
     if (!client) return null;
     try {
       const v = await client.get(project, a.key);
-      const line = Buffer.alloc(v.length + 1);
-      v.copy(line);
-      line[v.length] = 0x0a;
-      v.fill(0);
-      out(line);
-      line.fill(0);
+      outValueLine(v);
     } finally {
       client.close();
     }

@@ -29,6 +29,29 @@ export function out(data: Buffer | string): void {
   writeAll(1, data);
 }
 
+/** A secret value and one newline for stdout; wipes the value and the line once written. */
+export function outValueLine(v: Buffer): void {
+  const line = Buffer.alloc(v.length + 1);
+  v.copy(line);
+  line[v.length] = 0x0a;
+  v.fill(0);
+  out(line);
+  line.fill(0);
+}
+
+/** Sets the process's exit code from a command's outcome (never calls process.exit). */
+export function settle(p: Promise<number>): void {
+  p.then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      info(`error: internal error: ${e instanceof Error ? e.message : String(e)}`);
+      process.exitCode = 1;
+    },
+  );
+}
+
 /** A human message for stderr. */
 export function info(msg: string): void {
   writeAll(2, `${msg}\n`);

@@ -9,10 +9,10 @@
  * runs, it must be a regular file owned by the user and not writable by group or others
  * (fail closed: INSECURE otherwise). It is not secret and may be readable.
  */
-import * as fs from 'node:fs';
 import { parse } from 'smol-toml';
 import { SesameError } from './errors.js';
 import type { HomePaths } from './home.js';
+import { readPrivateFileStat } from './fs/secure.js';
 
 export interface Config {
   /** argv of the passphrase command; undefined when not configured. */
@@ -126,28 +126,6 @@ export function splitCommand(s: string, where = 'passphrase_command'): string[] 
 }
 
 function readConfigText(p: string): string | null {
-  let fd: number;
-  try {
-    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return null;
-    if (code === 'ELOOP') throw new SesameError('INSECURE', `config file ${p} is a symlink; refusing to follow it`, { hint: 'replace the link with the real file' });
-    throw e;
-  }
-  try {
-    const st = fs.fstatSync(fd);
-    const me = typeof process.getuid === 'function' ? process.getuid() : -1;
-    if (!st.isFile()) throw new SesameError('INSECURE', `config file ${p} is not a regular file`);
-    if (me >= 0 && st.uid !== me) throw new SesameError('INSECURE', `config file ${p} is owned by uid ${st.uid}, not by you (uid ${me})`, { hint: `run: chown ${me} '${p}'` });
-    if (st.mode & 0o022) {
-      throw new SesameError('INSECURE', `config file ${p} is writable by group or others (mode ${(st.mode & 0o777).toString(8)}); it decides which program sesame runs`, {
-        hint: `run: chmod 600 '${p}'`,
-      });
-    }
-    if (st.size > MAX_CONFIG) throw invalid(p, `larger than ${MAX_CONFIG / 1024} KiB`);
-    return fs.readFileSync(fd, 'utf8');
-  } finally {
-    fs.closeSync(fd);
-  }
+  // Not secret, but it decides which program sesame runs: ours, and writable by no one else.
+  return readPrivateFileStat(p, 'config file', { forbid: 0o022, maxBytes: MAX_CONFIG })?.data.toString('utf8') ?? null;
 }

@@ -1,7 +1,7 @@
 import type { Command } from '../command.js';
 import { usage } from '../args.js';
 import { checkKeyName } from '../../core/home.js';
-import { out } from '../output.js';
+import { outValueLine } from '../output.js';
 import { openReader } from '../reader.js';
 
 const cmd: Command = {
@@ -17,12 +17,7 @@ const cmd: Command = {
     const reader = await openReader(ctx);
     try {
       const v = await reader.get(project, key);
-      const line = Buffer.alloc(v.length + 1);
-      v.copy(line);
-      line[v.length] = 0x0a;
-      v.fill(0);
-      out(line);
-      line.fill(0);
+      outValueLine(v);
     } finally {
       reader.close();
     }

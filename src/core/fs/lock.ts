@@ -33,30 +33,17 @@ export function lockHolder(lockPath: string): number | null {
   }
 }
 
-/** Takes the lock, waiting up to `timeoutMs`, else throws BUSY naming the holder's pid. */
-export function acquireLock(lockPath: string, opts: LockOptions): HeldLock {
+function openLockFile(lockPath: string): number {
   const old = process.umask(0o077);
-  let fd: number;
   try {
-    fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+    return fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
   } finally {
     process.umask(old);
   }
-  const deadline = Date.now() + opts.timeoutMs;
-  let delay = 2;
-  for (;;) {
-    if (flockTryExclusive(fd)) break;
-    if (Date.now() >= deadline) {
-      fs.closeSync(fd);
-      const pid = lockHolder(lockPath);
-      throw new SesameError('BUSY', `${opts.what} is busy: the lock ${lockPath} is held${pid ? ` by pid ${pid}` : ''}`, {
-        hint: 'wait for the other sesame process to finish and try again',
-        detail: pid ? { pid } : {},
-      });
-    }
-    sleepSync(delay);
-    delay = Math.min(delay * 2, 50);
-  }
+}
+
+/** Records our pid in a lock we now hold, and returns the handle that releases it. */
+function held(fd: number): HeldLock {
   fs.ftruncateSync(fd, 0);
   fs.writeSync(fd, `${process.pid}\n`, 0);
   let released = false;
@@ -75,33 +62,32 @@ export function acquireLock(lockPath: string, opts: LockOptions): HeldLock {
   };
 }
 
+/** Takes the lock, waiting up to `timeoutMs`, else throws BUSY naming the holder's pid. */
+export function acquireLock(lockPath: string, opts: LockOptions): HeldLock {
+  const fd = openLockFile(lockPath);
+  const deadline = Date.now() + opts.timeoutMs;
+  let delay = 2;
+  while (!flockTryExclusive(fd)) {
+    if (Date.now() >= deadline) {
+      fs.closeSync(fd);
+      const pid = lockHolder(lockPath);
+      throw new SesameError('BUSY', `${opts.what} is busy: the lock ${lockPath} is held${pid ? ` by pid ${pid}` : ''}`, {
+        hint: 'wait for the other sesame process to finish and try again',
+        detail: pid ? { pid } : {},
+      });
+    }
+    sleepSync(delay);
+    delay = Math.min(delay * 2, 50);
+  }
+  return held(fd);
+}
+
 /** Takes the lock without waiting; null when held by someone else. */
 export function tryLock(lockPath: string): HeldLock | null {
-  const old = process.umask(0o077);
-  let fd: number;
-  try {
-    fd = fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-  } finally {
-    process.umask(old);
-  }
+  const fd = openLockFile(lockPath);
   if (!flockTryExclusive(fd)) {
     fs.closeSync(fd);
     return null;
   }
-  fs.ftruncateSync(fd, 0);
-  fs.writeSync(fd, `${process.pid}\n`, 0);
-  let released = false;
-  return {
-    fd,
-    release() {
-      if (released) return;
-      released = true;
-      try {
-        fs.ftruncateSync(fd, 0);
-        flockUnlock(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
-    },
-  };
+  return held(fd);
 }

@@ -34,7 +34,7 @@ export function ensurePrivateDir(dir: string, opts: { create: boolean; what?: st
   checkOwnerAndMode(dir, st, what, '700');
 }
 
-function checkOwnerAndMode(p: string, st: fs.Stats | fs.BigIntStats, what: string, mode: string): void {
+function checkOwnerAndMode(p: string, st: fs.Stats | fs.BigIntStats, what: string, mode: string, forbid = 0o077): void {
   const me = uid();
   if (me >= 0 && Number(st.uid) !== me) {
     throw new SesameError('INSECURE', `${what} ${p} is owned by uid ${st.uid}, not by you (uid ${me})`, {
@@ -42,8 +42,9 @@ function checkOwnerAndMode(p: string, st: fs.Stats | fs.BigIntStats, what: strin
     });
   }
   const m = Number(st.mode);
-  if (m & 0o077) {
-    throw new SesameError('INSECURE', `${what} ${p} is accessible by group or others (mode ${(m & 0o777).toString(8)})`, {
+  if (m & forbid) {
+    const how = forbid === 0o077 ? 'accessible' : 'writable';
+    throw new SesameError('INSECURE', `${what} ${p} is ${how} by group or others (mode ${(m & 0o777).toString(8)})`, {
       hint: `run: chmod ${mode} '${p}'`,
     });
   }
@@ -57,8 +58,18 @@ export function readPrivateFile(p: string, what: string): Buffer | null {
   return readPrivateFileStat(p, what)?.data ?? null;
 }
 
-/** readPrivateFile, also returning the fstat of the file that was read. */
-export function readPrivateFileStat(p: string, what: string): { data: Buffer; stat: fs.BigIntStats } | null {
+export interface OwnedFileRules {
+  /** Mode bits that must be clear (default 0o077: private; 0o022: others may read). */
+  forbid?: number;
+  /** Refuse files larger than this (bytes). */
+  maxBytes?: number;
+}
+
+/**
+ * readPrivateFile, also returning the fstat of the file that was read. `rules` relaxes the
+ * mode check for files that are trusted but not secret (config.toml: not writable by others).
+ */
+export function readPrivateFileStat(p: string, what: string, rules: OwnedFileRules = {}): { data: Buffer; stat: fs.BigIntStats } | null {
   let fd: number;
   try {
     fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
@@ -71,7 +82,10 @@ export function readPrivateFileStat(p: string, what: string): { data: Buffer; st
   try {
     const st = fs.fstatSync(fd, { bigint: true });
     if (!st.isFile()) throw new SesameError('INSECURE', `${what} ${p} is not a regular file`);
-    checkOwnerAndMode(p, st, what, '600');
+    checkOwnerAndMode(p, st, what, '600', rules.forbid);
+    if (rules.maxBytes !== undefined && st.size > BigInt(rules.maxBytes)) {
+      throw new SesameError('INVALID', `${what} ${p} is larger than ${Math.round(rules.maxBytes / 1024)} KiB`);
+    }
     return { data: fs.readFileSync(fd), stat: st };
   } finally {
     fs.closeSync(fd);
