@@ -4,7 +4,6 @@
  * SIGTERM and SIGINT stop it; SIGHUP is ignored (logged); an uncaught exception or an
  * unhandled rejection shuts it down (key wiped, files removed, reason logged) and exits 1.
  */
-import * as path from 'node:path';
 import type { SecureKey } from '../core/crypto/sodium.js';
 import type { AgentHandle } from '../core/agent/daemon.js';
 import type { AgentLock } from '../core/agent/lockfile.js';
@@ -20,17 +19,12 @@ export interface ServeOptions {
   ready?: (h: AgentHandle) => void;
 }
 
-/** `agent.log` in the home: where the agent records why it stopped. */
-export function agentLogPath(ctx: Ctx): string {
-  return path.join(ctx.paths.home, 'agent.log');
-}
-
 /** Serves until the agent stops; returns the exit code (1 after a crash). */
 export async function serveHere(ctx: Ctx, master: SecureKey, lock: AgentLock, limits: SessionLimits, opts: ServeOptions): Promise<number> {
   const { startAgent } = await import('../core/agent/daemon.js');
   const { openAgentLog } = await import('../core/agent/log.js');
   const { VERSION } = await import('./main.js');
-  const log = openAgentLog(agentLogPath(ctx));
+  const log = openAgentLog(ctx.paths.agentLog);
   const handle = await startAgent({ paths: ctx.paths, master, lock, limits, version: VERSION, log });
   const detach = installHandlers(handle, log);
   opts.ready?.(handle);

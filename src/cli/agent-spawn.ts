@@ -18,7 +18,7 @@ import type { SecureKey } from '../core/crypto/sodium.js';
 import type { AgentLock } from '../core/agent/lockfile.js';
 import type { SessionLimits } from '../core/agent/session.js';
 import type { Ctx } from './context.js';
-import { agentLogPath, fmtDuration } from './agent-serve.js';
+import { fmtDuration } from './agent-serve.js';
 import { info, json } from './output.js';
 
 /** The fds the detached agent inherits (see the header); shared with `agent __serve`. */
@@ -52,7 +52,7 @@ export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLo
   const pid = await ready;
   const { connectAgent } = await import('../core/agent/client.js');
   const client = await connectAgent(ctx.paths.agentSock, ctx.env);
-  if (!client) throw new SesameError('UNAVAILABLE', `the agent (pid ${pid}) started but its socket does not answer`, { hint: `see ${agentLogPath(ctx)}` });
+  if (!client) throw new SesameError('UNAVAILABLE', `the agent (pid ${pid}) started but its socket does not answer`, { hint: `see ${ctx.paths.agentLog}` });
   try {
     await client.status();
   } finally {
@@ -95,7 +95,7 @@ function readReady(child: ChildProcess, ctx: Ctx): Promise<number> {
       if ('pid' in r) resolve(r.pid);
       else reject(r.error);
     };
-    const t = setTimeout(() => settle({ error: new SesameError('UNAVAILABLE', `the agent did not report ready within ${READY_TIMEOUT_MS / 1000} s`, { hint: `see ${agentLogPath(ctx)}` }) }), READY_TIMEOUT_MS);
+    const t = setTimeout(() => settle({ error: new SesameError('UNAVAILABLE', `the agent did not report ready within ${READY_TIMEOUT_MS / 1000} s`, { hint: `see ${ctx.paths.agentLog}` }) }), READY_TIMEOUT_MS);
     child.once('error', (e) => settle({ error: new SesameError('ERROR', `could not start the agent process: ${e.message}`) }));
     pipe.setEncoding('utf8');
     pipe.on('error', () => {});
@@ -104,7 +104,7 @@ function readReady(child: ChildProcess, ctx: Ctx): Promise<number> {
       const nl = text.indexOf('\n');
       if (nl !== -1) settle(parseReady(text.slice(0, nl)));
     });
-    pipe.on('close', () => settle({ error: new SesameError('ERROR', 'the agent exited during start', { hint: `see ${agentLogPath(ctx)}` }) }));
+    pipe.on('close', () => settle({ error: new SesameError('ERROR', 'the agent exited during start', { hint: `see ${ctx.paths.agentLog}` }) }));
   });
   p.catch(() => {}); // observed by the caller later; never an unhandled rejection meanwhile
   return p;

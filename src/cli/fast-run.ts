@@ -9,6 +9,7 @@ import { checkKeyName, homePaths, resolveHome, resolveProject } from '../core/ho
 import type { Parsed } from './args.js';
 import { reportError } from './output.js';
 import { execWithSecrets } from './run-exec.js';
+import { agentReader } from './agent-reader.js';
 
 export interface FastRun {
   home: string | undefined;
@@ -50,13 +51,7 @@ export async function fastRun(a: FastRun, env: NodeJS.ProcessEnv): Promise<numbe
     const project = resolveProject(a.project, env, paths).name;
     const client = await connectAgent(paths.agentSock, env);
     if (!client) return null;
-    const reader = {
-      via: 'agent' as const,
-      get: (p: string, k: string) => client.get(p, k),
-      getSelected: (p: string, s: Parameters<typeof client.getSelected>[1]) => client.getSelected(p, s),
-      close: () => client.close(),
-    };
-    return await execWithSecrets(async () => reader, project, a.flags, a.argv, env);
+    return await execWithSecrets(async () => agentReader(client), project, a.flags, a.argv, env);
   } catch (e) {
     return reportError(e, false);
   }

@@ -5,6 +5,7 @@
  */
 import type { Ctx } from './context.js';
 import type { Selection } from '../core/vault/vault.js';
+import { agentReader } from './agent-reader.js';
 
 export interface SecretReader {
   via: 'agent' | 'direct';
@@ -17,14 +18,7 @@ export async function openReader(ctx: Ctx): Promise<SecretReader> {
   if (!ctx.noAgent) {
     const { connectAgent } = await import('../core/agent/client.js');
     const client = await connectAgent(ctx.paths.agentSock, ctx.env);
-    if (client) {
-      return {
-        via: 'agent',
-        get: (project, key) => client.get(project, key),
-        getSelected: (project, sel) => client.getSelected(project, sel),
-        close: () => client.close(),
-      };
-    }
+    if (client) return agentReader(client);
   }
   const { unlockDirect } = await import('./unlock.js');
   const v = await unlockDirect(ctx);

@@ -35,7 +35,6 @@ export async function collectStatus(ctx: Ctx): Promise<StatusInfo> {
   const { agentStatusBlock } = await import('./agent-status.js');
   const agent = await agentStatusBlock(ctx);
   const { probeChain } = await import('../core/passphrase/chain.js');
-  await import('../core/passphrase/tiers.js');
   const chain = await ctx.chain();
   const unlock = await probeChain(chain);
   unlock.unshift({ tier: 'agent', state: agent.running && agent.accessible !== false ? 'present' : 'absent' });

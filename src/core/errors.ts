@@ -58,10 +58,6 @@ export class SesameError extends Error {
   }
 }
 
-export function isSesameError(e: unknown, code?: ErrorCode): e is SesameError {
-  return e instanceof SesameError && (code === undefined || e.code === code);
-}
-
 export const ERROR_CODES: readonly ErrorCode[] = Object.keys(EXIT_CODES) as ErrorCode[];
 
 export function isErrorCode(s: unknown): s is ErrorCode {

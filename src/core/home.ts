@@ -14,6 +14,7 @@ export interface HomePaths {
   agentSock: string;
   agentLock: string;
   agentPid: string;
+  agentLog: string;
   config: string;
   projectFile: string;
   state: string;
@@ -33,6 +34,7 @@ export function homePaths(home: string, env: NodeJS.ProcessEnv = {}): HomePaths 
     agentSock: env.SESAME_AGENT_SOCK ? path.resolve(env.SESAME_AGENT_SOCK) : path.join(home, 'agent.sock'),
     agentLock: path.join(home, 'agent.lock'),
     agentPid: path.join(home, 'agent.pid'),
+    agentLog: path.join(home, 'agent.log'),
     config: path.join(home, 'config.toml'),
     projectFile: path.join(home, 'project'),
     state: path.join(home, 'state.json'),

@@ -4,8 +4,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BIN, PASSPHRASE, ROOT, initHome, requireTool, runProcess, sesame, setSecret, type TestHome } from '../helpers/cli.js';
-import { keyringTools, secretTool, startKeyring } from '../helpers/keyring.js';
-import { accountOf, bare, lockHome, passFile, scopeOfHome, scriptFile, sealedFile, writeConfig } from '../helpers/unlock.js';
+import { keyringTools, secretTool } from '../helpers/keyring.js';
+import { accountOf, bare, keyringHome, lockHome, passFile, scopeOfHome, scriptFile, sealedFile, writeConfig } from '../helpers/unlock.js';
 import { storeSession } from '../../src/core/passphrase/session.js';
 
 /** `get K` and the tier a WRONG passphrase came from (or the exit code when not exit 6). */
@@ -18,13 +18,7 @@ async function answeringTier(env: NodeJS.ProcessEnv): Promise<string> {
 
 test('the chain asks env, file, session, sealed, keyring, command, prompt in that order', async (t) => {
   if (!keyringTools(t) || !requireTool(t, 'systemd-creds', 'systemd')) return;
-  const h = await initHome();
-  await setSecret(h, 'K', 'v');
-  const ks = await startKeyring(path.dirname(h.dir));
-  t.after(async () => {
-    ks.stop();
-    await lockHome(h);
-  });
+  const { h, ks } = await keyringHome(t);
   // Every tier holds its own WRONG passphrase, so the error names the tier that answered.
   writeConfig(h, `passphrase_command = ["${scriptFile(h, 'pw.sh', 'echo wrong-command')}"]\n`);
   assert.equal(secretTool(ks, ['store', '--label=sesame test', 'service', 'sesame', 'username', accountOf(h)], 'wrong-keyring').code, 0);

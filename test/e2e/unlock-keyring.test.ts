@@ -1,23 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { PASSPHRASE, initHome, requireTool, sesame, setSecret, type TestHome } from '../helpers/cli.js';
-import { keyringTools, secretTool, startKeyring, type KeyringSession } from '../helpers/keyring.js';
-import { accountOf, bare, kernelHasSession, lockHome, scriptFile, sealedFile, tierStates, writeConfig } from '../helpers/unlock.js';
-
-/** A vault with one secret, a private gnome-keyring, and env for both (with the passphrase file). */
-async function setup(t: { after(fn: () => unknown): void }): Promise<{ h: TestHome; ks: KeyringSession; env: NodeJS.ProcessEnv; bareEnv: NodeJS.ProcessEnv }> {
-  const h = await initHome();
-  await setSecret(h, 'K', 'v');
-  const ks = await startKeyring(path.dirname(h.dir));
-  t.after(async () => {
-    ks.stop();
-    await lockHome(h);
-    h.cleanup();
-  });
-  return { h, ks, env: { ...h.env, ...ks.env }, bareEnv: { ...bare(h), ...ks.env } };
-}
+import { PASSPHRASE, requireTool, sesame, type TestHome } from '../helpers/cli.js';
+import { keyringTools, secretTool, type KeyringSession } from '../helpers/keyring.js';
+import { accountOf, bare, kernelHasSession, keyringHome as setup, lockHome, scriptFile, sealedFile, tierStates, writeConfig } from '../helpers/unlock.js';
 
 const lookup = (ks: KeyringSession, h: TestHome): string => secretTool(ks, ['lookup', 'service', 'sesame', 'username', accountOf(h)]).out;
 

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { homePaths } from '../../src/core/home.js';
 import { vaultScope, type Scope } from '../../src/core/passphrase/scope.js';
 import { keyringAccount } from '../../src/core/passphrase/keyring.js';
-import { sesame, type TestHome } from './cli.js';
+import { initHome, sesame, setSecret, type TestHome } from './cli.js';
+import { startKeyring, type KeyringSession } from './keyring.js';
 
 /** h.env minus the passphrase file, plus `extra`: only the tiers under test can answer. */
 export function bare(h: TestHome, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
@@ -80,4 +81,17 @@ export function tmpfsRuntime(t: { skip(m: string): void; after(fn: () => void): 
   fs.chmodSync(d, 0o700);
   t.after(() => fs.rmSync(d, { recursive: true, force: true }));
   return d;
+}
+
+/** A vault with one secret, a private gnome-keyring, and env for both (with the passphrase file). */
+export async function keyringHome(t: { after(fn: () => unknown): void }): Promise<{ h: TestHome; ks: KeyringSession; env: NodeJS.ProcessEnv; bareEnv: NodeJS.ProcessEnv }> {
+  const h = await initHome();
+  await setSecret(h, 'K', 'v');
+  const ks = await startKeyring(path.dirname(h.dir));
+  t.after(async () => {
+    ks.stop();
+    await lockHome(h);
+    h.cleanup();
+  });
+  return { h, ks, env: { ...h.env, ...ks.env }, bareEnv: { ...bare(h), ...ks.env } };
 }

@@ -8,6 +8,7 @@ import type { Parsed } from '../args.js';
 import type { SecureKey } from '../../core/crypto/sodium.js';
 import type { SessionLimits } from '../../core/agent/session.js';
 import { parseDuration, usage } from '../args.js';
+import { SesameError } from '../../core/errors.js';
 import { info, json, out } from '../output.js';
 import { agentStatusBlock, agentStatusExit } from '../agent-status.js';
 
@@ -26,10 +27,9 @@ function limitsFrom(flags: Parsed['flags']): SessionLimits {
 /** The passphrase chain, then Argon2id; returns a copy of the master key in guarded memory. */
 async function unlockMaster(ctx: Ctx): Promise<SecureKey> {
   const { unlockDirect } = await import('../unlock.js');
-  const { SecureKey } = await import('../../core/crypto/sodium.js');
   const v = await unlockDirect(ctx);
   try {
-    return v.master.use((k) => SecureKey.from(k));
+    return v.master.clone();
   } finally {
     v.dispose();
   }
@@ -97,7 +97,6 @@ const serve: Command = {
       const { serveHere } = await import('../agent-serve.js');
       return await serveHere(ctx, master, lock, limitsFrom(flags), { foreground: false, ready: (h) => report({ ok: true, pid: h.pid }) });
     } catch (e) {
-      const { SesameError } = await import('../../core/errors.js');
       report({ ok: false, error: e instanceof SesameError ? e.toJSON() : { code: 'ERROR', message: 'the agent failed to start' } });
       throw e;
     }
@@ -158,8 +157,7 @@ const stop: Command = {
   },
 };
 
-async function notAnswering(b: Record<string, unknown>): Promise<number> {
-  const { SesameError } = await import('../../core/errors.js');
+function notAnswering(b: Record<string, unknown>): never {
   throw new SesameError('UNAVAILABLE', `the agent (pid ${String(b.pid)}) is not answering on ${String(b.socket)}`, { hint: `stop it with: kill ${String(b.pid)}` });
 }
 

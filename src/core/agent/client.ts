@@ -22,7 +22,7 @@ import { SesameError, isErrorCode } from '../errors.js';
 import type { Selection } from '../vault/vault.js';
 import { parseJsonBytes } from './jsonbytes.js';
 import { LineSplitter } from './lines.js';
-import { PROTOCOL_VERSION } from './protocol.js';
+import { MAX_SOCKET_PATH, PROTOCOL_VERSION } from './protocol.js';
 
 export interface AgentStatus {
   schema: number;
@@ -45,8 +45,6 @@ export interface AgentClient {
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 1000;
 const REQUEST_TIMEOUT_MS = 30_000;
-// Same limit as socket.ts (not imported: it would pull node:crypto into the client path).
-const MAX_SOCKET_PATH = process.platform === 'darwin' ? 103 : 107;
 
 /** Connects to a live agent; null when none is listening at `sock`. INSECURE if the socket is not ours. */
 export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promise<AgentClient | null> {
@@ -126,7 +124,7 @@ class Client implements AgentClient {
     try {
       resp = parseJsonBytes(line);
     } catch {
-      throw new SesameError('PROTOCOL', 'the agent sent a malformed response', { hint: 'restart the agent with the same sesame version as the client' });
+      throw malformed();
     } finally {
       line.fill(0);
     }

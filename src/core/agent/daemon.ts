@@ -74,8 +74,8 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   let resolveDone!: (r: string) => void;
   const done = new Promise<string>((r) => (resolveDone = r));
 
-  const shutdown = (reason: string): void => {
-    if (closed) return;
+  /** Stops listening and releases everything taken: socket, key, pid file, lock. */
+  const release = (): void => {
     closed = true;
     clearTimeout(timer);
     listening?.server.close();
@@ -83,6 +83,11 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     keeper.dispose();
     removePidFile(o.paths.agentPid);
     o.lock.release(true);
+  };
+
+  const shutdown = (reason: string): void => {
+    if (closed) return;
+    release();
     o.log(`stopped: ${reason}`);
     for (const s of sockets) s.end();
     if (sockets.size) setTimeout(() => sockets.forEach((s) => s.destroy()), 500).unref();
@@ -139,11 +144,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     });
     writeFileAtomic(o.paths.agentPid, `${process.pid}\n`);
   } catch (e) {
-    closed = true;
-    listening?.server.close();
-    if (listening) unlinkIfOurs(sock, listening.ino);
-    keeper.dispose();
-    o.lock.release(true);
+    release();
     o.log(`failed to start: ${e instanceof Error ? e.message : 'error'}`);
     throw e;
   }

@@ -16,6 +16,7 @@ import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
 import { SecureKey } from '../crypto/sodium.js';
 import type { HomePaths } from '../home.js';
+import { fileVersionKey } from '../fs/secure.js';
 import { readVault } from '../vault/store.js';
 import { UnlockedVault } from '../vault/vault.js';
 
@@ -61,8 +62,7 @@ export class VaultKeeper {
 
   #signature(): string {
     try {
-      const st = fs.statSync(this.#paths.vault);
-      return `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+      return fileVersionKey(fs.statSync(this.#paths.vault, { bigint: true }));
     } catch (e) {
       return `missing:${(e as NodeJS.ErrnoException).code ?? 'error'}`;
     }
@@ -78,7 +78,7 @@ export class VaultKeeper {
     let copy: SecureKey | undefined;
     try {
       const doc = readVault(this.#paths);
-      copy = this.#master.use((m) => SecureKey.from(m));
+      copy = this.#master.clone();
       this.#cache = { sig, vault: UnlockedVault.withMaster(doc, copy) };
     } catch (e) {
       copy?.dispose();

@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
-import { lockHolder, tryLock } from '../fs/lock.js';
+import { lockHolder, recordHolder, tryLock } from '../fs/lock.js';
 import { flockTryExclusive, flockUnlock } from '../os/native.js';
 
 export interface AgentLock {
@@ -49,8 +49,7 @@ export function adoptAgentLock(fd: number, lockPath: string): AgentLock {
     fs.closeSync(fd);
     throw alreadyRunning(lockPath);
   }
-  fs.ftruncateSync(fd, 0);
-  fs.writeSync(fd, `${process.pid}\n`, 0);
+  recordHolder(fd);
   return wrap(fd, lockPath);
 }
 

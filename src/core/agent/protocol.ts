@@ -11,12 +11,14 @@
  * wipes both the values and the returned line once it is written.
  */
 import { SesameError } from '../errors.js';
-import { isValidKeyName } from '../home.js';
+import { isValidKeyName, isValidProjectName } from '../home.js';
 import { b64EncodeInto, b64Length } from './b64.js';
 
 export const PROTOCOL_VERSION = 1;
 /** The largest request line, in bytes, not counting its "\n". */
 export const MAX_REQUEST_BYTES = 64 * 1024;
+/** The longest Unix socket path (sun_path), in bytes, without the terminating NUL. */
+export const MAX_SOCKET_PATH = process.platform === 'darwin' ? 103 : 107;
 /** A connection with no complete request for this long is closed. */
 export const CONN_IDLE_MS = 10_000;
 /** The ops this agent serves; anything else is "unknown op". */
@@ -38,7 +40,6 @@ export type Request =
 
 export type Decoded = { ok: true; req: Request } | { ok: false; error: SesameError; id?: RequestId };
 
-const PROJECT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 const PREFIX_RE = /^[A-Za-z0-9_]{0,256}$/;
 const MAX_ONLY = 4096;
 const ARGS: Record<Op, readonly string[]> = { status: [], stop: [], get: ['project', 'key'], getselected: ['project', 'only', 'prefix'] };
@@ -97,7 +98,7 @@ function validId(v: unknown): RequestId | undefined {
 
 function args(op: Op, o: Record<string, unknown>): Record<string, unknown> {
   if (op === 'status' || op === 'stop') return { op };
-  if (typeof o.project !== 'string' || !PROJECT_RE.test(o.project)) throw badArgs('project must be a project name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters)');
+  if (typeof o.project !== 'string' || !isValidProjectName(o.project)) throw badArgs('project must be a project name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters)');
   if (op === 'get') {
     if (typeof o.key !== 'string' || !isValidKeyName(o.key)) throw badArgs('key must be a key name ([A-Za-z_][A-Za-z0-9_]*, at most 256 characters)');
     return { op, project: o.project, key: o.key };

@@ -17,9 +17,8 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { SesameError } from '../errors.js';
 import { ensurePrivateDir } from '../fs/secure.js';
+import { MAX_SOCKET_PATH } from './protocol.js';
 
-/** The longest sun_path, in bytes, without the terminating NUL (client.ts keeps a copy to stay light). */
-export const MAX_SOCKET_PATH = process.platform === 'darwin' ? 103 : 107;
 
 const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
 

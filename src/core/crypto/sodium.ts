@@ -124,6 +124,11 @@ export function checksum(msg: Buffer): Buffer {
   return out;
 }
 
+/** Constant-time equality of two byte strings (false for null or different lengths). */
+export function equalBytes(a: Buffer | null | undefined, b: Buffer): boolean {
+  return !!a && a.length === b.length && sodium().sodium_memcmp(a, b);
+}
+
 /** Overwrites a buffer with zeros (sodium_memzero: not optimised away). */
 export function wipe(b: Buffer | Uint8Array | undefined | null): void {
   if (b && b.length) sodium().sodium_memzero(b as Buffer);
@@ -162,6 +167,11 @@ export class SecureKey {
     return k;
   }
 
+  /** A copy in its own guarded memory (the caller disposes it). */
+  clone(): SecureKey {
+    return this.use((b) => SecureKey.from(b));
+  }
+
   get disposed(): boolean {
     return this.#buf === null;
   }
@@ -186,11 +196,6 @@ export class SecureKey {
     } finally {
       s.sodium_mprotect_noaccess(b);
     }
-  }
-
-  /** Constant-time equality with another key. */
-  equals(other: SecureKey): boolean {
-    return this.use((a) => other.use((b) => sodium().sodium_memcmp(a, b)));
   }
 
   /** Wipes and frees the key. Idempotent. */

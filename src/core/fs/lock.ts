@@ -42,10 +42,15 @@ function openLockFile(lockPath: string): number {
   }
 }
 
-/** Records our pid in a lock we now hold, and returns the handle that releases it. */
-function held(fd: number): HeldLock {
+/** Records our pid in a lock file we hold (what "busy … pid N" messages name). */
+export function recordHolder(fd: number): void {
   fs.ftruncateSync(fd, 0);
   fs.writeSync(fd, `${process.pid}\n`, 0);
+}
+
+/** Records our pid in a lock we now hold, and returns the handle that releases it. */
+function held(fd: number): HeldLock {
+  recordHolder(fd);
   let released = false;
   return {
     fd,

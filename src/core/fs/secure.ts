@@ -8,7 +8,6 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { randomBytes } from 'node:crypto';
 import { SesameError } from '../errors.js';
 
 const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
@@ -102,9 +101,9 @@ export function fileVersionKey(st: fs.BigIntStats): string {
 
 /**
  * Checks a private file without reading it (lstat: a symlink is refused, as are loose
- * permissions and another owner) and returns its version key; null when missing.
+ * permissions and another owner) and returns its lstat; null when missing.
  */
-export function statPrivateFile(p: string, what: string): string | null {
+export function statPrivateFile(p: string, what: string): fs.BigIntStats | null {
   let st: fs.BigIntStats;
   try {
     st = fs.lstatSync(p, { bigint: true });
@@ -115,13 +114,16 @@ export function statPrivateFile(p: string, what: string): string | null {
   if (st.isSymbolicLink()) throw new SesameError('INSECURE', `${what} ${p} is a symlink; refusing to follow it`, { hint: 'replace the link with the real file' });
   if (!st.isFile()) throw new SesameError('INSECURE', `${what} ${p} is not a regular file`);
   checkOwnerAndMode(p, st, what, '600');
-  return fileVersionKey(st);
+  return st;
 }
+
+let tmpSeq = 0;
 
 /** Atomically and durably replaces `target` with `data`, mode 0600. */
 export function writeFileAtomic(target: string, data: Buffer | string | Buffer[], mode = 0o600): void {
   const dir = path.dirname(target);
-  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+  // Unique among live processes (pid) and within this one (time, counter); O_EXCL refuses any clash.
+  const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}${(tmpSeq++).toString(36)}`);
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
   const fd = fs.openSync(tmp, flags, mode);
   try {
@@ -176,7 +178,7 @@ export function removeFile(p: string): boolean {
 }
 
 /**
- * Removes temp files left by writers that died mid-write (`.NAME.tmp-PID-RAND` whose PID is
+ * Removes temp files left by writers that died mid-write (`.NAME.tmp-PID-SEQ` whose PID is
  * gone). Call only while holding the vault lock.
  */
 export function cleanStaleTemps(target: string): number {

@@ -112,7 +112,6 @@ export function makeInheritableBlocking(fd: number): void {
  * so the command gets default signal behaviour. Returns only on failure (the errno).
  */
 export function execve(path: string, argv: (string | Buffer)[], env: (string | Buffer)[]): number {
-  const k = koffi();
   const nul = (x: string | Buffer): Buffer => {
     const b = typeof x === 'string' ? Buffer.from(x, 'utf8') : x;
     const out = Buffer.alloc(b.length + 1);
@@ -131,7 +130,6 @@ export function execve(path: string, argv: (string | Buffer)[], env: (string | B
   const r = fn('int execve(const char *path, void **argv, void **envp)')(path, ptrs(argvB), ptrs(envB)) as number;
   const e = errno();
   for (const b of envB) b.fill(0);
-  void k;
   return r === 0 ? 0 : e;
 }
 
@@ -149,7 +147,6 @@ export interface PeerCred {
  * cannot tell (the caller must then deny: fail closed).
  */
 export function peerCred(fd: number): PeerCred {
-  const k = koffi();
   if (isLinux) {
     const out = Buffer.alloc(12);
     const len = Buffer.alloc(4);
@@ -167,7 +164,6 @@ export function peerCred(fd: number): PeerCred {
     const len = Buffer.alloc(4);
     len.writeUInt32LE(4);
     const pr = fn('int getsockopt(int fd, int level, int name, void *val, void *len)')(fd, 0 /* SOL_LOCAL */, 2 /* LOCAL_PEERPID */, pidb, len) as number;
-    void k;
     return { pid: pr === 0 ? pidb.readInt32LE(0) : null, uid: uid.readUInt32LE(0), gid: gid.readUInt32LE(0) };
   }
   throw new SesameError('DENIED', `peer credentials are not supported on ${process.platform}`);
@@ -182,12 +178,6 @@ export function hardenProcess(): { dumpable: boolean; coreLimit: boolean } {
   const rl = Buffer.alloc(16); // struct rlimit { rlim_t cur, max } = 0, 0
   const coreLimit = (fn('int setrlimit(int resource, void *rlim)')(4 /* RLIMIT_CORE */, rl) as number) === 0;
   return { dumpable, coreLimit };
-}
-
-/** PR_GET_DUMPABLE (Linux): 0 when the process is protected. */
-export function isDumpable(): boolean | null {
-  if (!isLinux) return null;
-  return (fn('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)')(3, 0, 0, 0, 0) as number) !== 0;
 }
 
 /** Raw syscall (Linux), for interfaces libc does not wrap (kernel keyring). */

@@ -55,19 +55,37 @@ export function registerTiers(tiers: Tier[]): void {
   for (const t of tiers) if (!extraTiers.some((x) => x.name === t.name)) extraTiers.push(t);
 }
 
+/** The chain as registered so far (the machine tiers once their module was loaded). */
 export function chainTiers(): Tier[] {
   return [envTier, fileTier, ...extraTiers, promptTier];
+}
+
+/** The whole chain in order, loading the machine tiers' module (tiers.ts) on first use. */
+export async function loadChain(): Promise<Tier[]> {
+  await import('./tiers.js');
+  return chainTiers();
+}
+
+async function firstAnswer(ctx: ChainContext, tiers: Tier[]): Promise<{ passphrase: Buffer; tier: TierName } | null> {
+  for (const t of tiers) {
+    const p = await t.fetch(ctx);
+    if (p) return { passphrase: p, tier: t.name };
+  }
+  return null;
 }
 
 export const LOCKED_HINT =
   'start the agent from a terminal (`sesame agent start`), run `sesame unlock` in a terminal, or set SESAME_PASSPHRASE_FILE to a 0600 file';
 
-/** Finds the passphrase. LOCKED when no tier answers and there is no terminal. */
-export async function resolvePassphrase(ctx: ChainContext, tiers: Tier[] = chainTiers()): Promise<{ passphrase: Buffer; tier: TierName }> {
-  for (const t of tiers) {
-    const p = await t.fetch(ctx);
-    if (p) return { passphrase: p, tier: t.name };
-  }
+/**
+ * Finds the passphrase through `tiers` (default: the whole chain). LOCKED when no tier
+ * answers and there is no terminal. With the default chain the environment tiers are
+ * asked first, and the machine tiers' modules (child processes, keyring, kernel keyring)
+ * are loaded only when neither answers: the common unattended case stays fast.
+ */
+export async function resolvePassphrase(ctx: ChainContext, tiers?: Tier[]): Promise<{ passphrase: Buffer; tier: TierName }> {
+  const found = tiers ? await firstAnswer(ctx, tiers) : ((await firstAnswer(ctx, [envTier, fileTier])) ?? (await firstAnswer(ctx, (await loadChain()).filter((t) => t !== envTier && t !== fileTier))));
+  if (found) return found;
   throw new SesameError('LOCKED', 'the vault is locked and there is no terminal to ask for the passphrase', { hint: LOCKED_HINT });
 }
 
@@ -105,7 +123,8 @@ export function attributeWrongPassphrase(e: unknown, tier: TierName): unknown {
   });
 }
 
-export async function probeChain(ctx: ChainContext, tiers: Tier[] = chainTiers()): Promise<TierStatus[]> {
+export async function probeChain(ctx: ChainContext, tiers?: Tier[]): Promise<TierStatus[]> {
+  tiers ??= await loadChain();
   const out: TierStatus[] = [];
   for (const t of tiers) {
     try {

@@ -12,7 +12,7 @@
 import { SesameError } from '../errors.js';
 import { readVault, mutateVault } from '../vault/store.js';
 import { UnlockedVault } from '../vault/vault.js';
-import { wipe } from '../crypto/sodium.js';
+import { equalBytes, wipe } from '../crypto/sodium.js';
 import { loadConfig } from '../config.js';
 import { attributeWrongPassphrase, resolvePassphrase, type ChainContext, type TierName } from './chain.js';
 import { homeTag, scopeOf, type Scope } from './scope.js';
@@ -20,8 +20,6 @@ import { clearSession, locateSession, readSession, storeSession } from './sessio
 import { sealedExists, sealPassphrase } from './sealed.js';
 import { locateKeyring, writeKeyring } from './keyring.js';
 import { sealedKey } from './state.js';
-import { sameBytes } from './manage.js';
-import './tiers.js';
 
 export interface ChangeReport {
   /** The tier the old passphrase came from. */
@@ -56,7 +54,7 @@ export async function openForChange(ctx: ChainContext): Promise<OpenedForChange>
 export function checkNewPassphrase(next: Buffer, old: Buffer): void {
   if (next.length === 0) throw new SesameError('INVALID', 'the new passphrase is empty; nothing was changed');
   if (next.includes(0) || next.includes(0x0a) || next.includes(0x0d)) throw new SesameError('INVALID', 'the new passphrase contains a line break or NUL; nothing was changed');
-  if (sameBytes(old, next)) throw new SesameError('INVALID', 'the new passphrase is the same as the old one; nothing was changed');
+  if (equalBytes(old, next)) throw new SesameError('INVALID', 'the new passphrase is the same as the old one; nothing was changed');
 }
 
 /** Commits the change and rewrites the tiers. Disposes the vault and wipes `old`; the caller wipes `next`. */
@@ -107,7 +105,7 @@ function putSession(ctx: ChainContext, scope: Scope, next: Buffer): void {
   clearSession(ctx.env, homeTag(ctx.paths));
   storeSession(ctx.env, scope, next);
   const back = readSession(ctx.env, scope);
-  const ok = sameBytes(back, next);
+  const ok = equalBytes(back, next);
   wipe(back);
   if (!ok) throw new SesameError('ERROR', 'the session tier did not return what was stored');
 }

@@ -14,12 +14,11 @@
  * ChainContext's, and hands us the secret as a JS array that we zero after copying.
  */
 import { createRequire } from 'node:module';
-import { timingSafeEqual } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SesameError } from '../errors.js';
 import { resolveCommand } from '../exec.js';
-import { wipe } from '../crypto/sodium.js';
+import { equalBytes, wipe } from '../crypto/sodium.js';
 import type { Tier, TierStatus } from './chain.js';
 import { lastLine, runTool } from './run-tool.js';
 import { vaultScope, type Scope } from './scope.js';
@@ -90,7 +89,7 @@ export async function readKeyring(scope: Scope): Promise<Buffer | null> {
 export async function writeKeyring(scope: Scope, pass: Buffer): Promise<void> {
   await bounded((signal) => entry(scope).setSecret(pass, signal));
   const back = await readKeyring(scope);
-  const same = !!back && back.length === pass.length && timingSafeEqual(back, pass);
+  const same = equalBytes(back, pass);
   wipe(back);
   if (!same) throw new SesameError('ERROR', 'the OS keyring returned something else than was written');
 }

@@ -10,15 +10,13 @@ import { SesameError } from '../errors.js';
 import { readVault } from '../vault/store.js';
 import { UnlockedVault } from '../vault/vault.js';
 import type { VaultDoc } from '../vault/format.js';
-import { wipe } from '../crypto/sodium.js';
-import { attributeWrongPassphrase, chainTiers, resolvePassphrase, TIER_LABELS, type ChainContext, type TierName } from './chain.js';
+import { equalBytes, wipe } from '../crypto/sodium.js';
+import { attributeWrongPassphrase, loadChain, resolvePassphrase, TIER_LABELS, type ChainContext, type TierName } from './chain.js';
 import { homeTag, scopeOf, type Scope } from './scope.js';
 import { clearSession, readSession, runtimeDir, sessionStore, storeSession, type SessionStore } from './session.js';
 import { removeSealed, sealedExists, sealedPath, sealPassphrase, systemdCreds, type SealKey } from './sealed.js';
 import { deleteKeyring, locateKeyring, sessionBusAvailable, writeKeyring } from './keyring.js';
 import { isAcknowledged, recordSealedKey } from './state.js';
-import './tiers.js';
-import { timingSafeEqual } from 'node:crypto';
 
 export interface Resolved {
   passphrase: Buffer;
@@ -27,7 +25,7 @@ export interface Resolved {
 
 /** The chain without `skip`, validated: WRONG_PASSPHRASE (naming the tier) writes nothing. */
 export async function resolveValid(ctx: ChainContext, doc: VaultDoc, skip: TierName[]): Promise<Resolved> {
-  const r = await resolvePassphrase(ctx, chainTiers().filter((t) => !skip.includes(t.name)));
+  const r = await resolvePassphrase(ctx, (await loadChain()).filter((t) => !skip.includes(t.name)));
   try {
     UnlockedVault.unlock(doc, r.passphrase).dispose();
   } catch (e) {
@@ -36,8 +34,6 @@ export async function resolveValid(ctx: ChainContext, doc: VaultDoc, skip: TierN
   }
   return r;
 }
-
-export const sameBytes = (a: Buffer | null, b: Buffer): boolean => !!a && a.length === b.length && timingSafeEqual(a, b);
 
 /** The durable tiers that hold an entry for this vault (sealed file; keyring entry, even locked). */
 export async function durableTiers(ctx: ChainContext, scope: Scope): Promise<TierName[]> {
@@ -71,7 +67,7 @@ export async function unlockSession(ctx: ChainContext, force: boolean): Promise<
   try {
     const store = storeSession(ctx.env, scope, r.passphrase);
     const back = readSession(ctx.env, scope);
-    const ok = sameBytes(back, r.passphrase);
+    const ok = equalBytes(back, r.passphrase);
     wipe(back);
     if (!ok) throw new SesameError('ERROR', 'the session tier did not return what was stored');
     return { tier: r.tier, store };

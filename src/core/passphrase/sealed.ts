@@ -19,13 +19,12 @@ import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
 import type { HomePaths } from '../home.js';
-import { readPrivateFile, removeFile, writeFileAtomic } from '../fs/secure.js';
+import { readPrivateFile, removeFile, statPrivateFile, writeFileAtomic } from '../fs/secure.js';
 import { resolveCommand } from '../exec.js';
-import { wipe } from '../crypto/sodium.js';
+import { equalBytes, wipe } from '../crypto/sodium.js';
 import type { Tier } from './chain.js';
 import { lastLine, runTool } from './run-tool.js';
 import { vaultScope } from './scope.js';
-import { timingSafeEqual } from 'node:crypto';
 
 export type SealKey = 'host' | 'tpm2' | 'auto';
 export const SEAL_KEYS: readonly SealKey[] = ['host', 'tpm2', 'auto'];
@@ -75,7 +74,7 @@ export function decryptPassphrase(env: NodeJS.ProcessEnv, blob: Buffer, what = '
 export async function sealPassphrase(paths: HomePaths, vaultId: string, env: NodeJS.ProcessEnv, pass: Buffer, key: SealKey): Promise<void> {
   const blob = await encryptPassphrase(env, pass, key);
   const back = await decryptPassphrase(env, blob, 'the sealed passphrase does not read back');
-  const same = back.length === pass.length && timingSafeEqual(back, pass);
+  const same = equalBytes(back, pass);
   wipe(back);
   if (!same) throw new SesameError('ERROR', 'the sealed passphrase read back differently; nothing was written');
   writeFileAtomic(sealedPath(paths, vaultId), blob);
@@ -113,9 +112,12 @@ export const sealedTier: Tier = {
     const scope = vaultScope(ctx.paths);
     if (!scope) return { tier: 'sealed', state: 'absent', detail: 'no vault' };
     const file = sealedPath(ctx.paths, scope.vaultId);
-    if (!sealedExists(ctx.paths, scope.vaultId)) return { tier: 'sealed', state: 'absent' };
-    const st = fs.lstatSync(file);
-    if (!st.isFile() || st.mode & 0o077) return { tier: 'sealed', state: 'unusable', detail: `${file} is not a private regular file` };
+    try {
+      if (!statPrivateFile(file, 'sealed passphrase')) return { tier: 'sealed', state: 'absent' };
+    } catch (e) {
+      if (e instanceof SesameError) return { tier: 'sealed', state: 'unusable', detail: e.message };
+      throw e;
+    }
     if ('error' in resolveCommand('systemd-creds', ctx.env.PATH)) return { tier: 'sealed', state: 'unusable', detail: 'systemd-creds is not installed' };
     return { tier: 'sealed', state: 'present', detail: file };
   },

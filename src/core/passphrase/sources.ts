@@ -2,9 +2,8 @@
  * The environment tiers: SESAME_PASSPHRASE (accepted, warned) and SESAME_PASSPHRASE_FILE
  * (refused unless a regular 0600 file owned by the user). Probes never read the passphrase.
  */
-import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
-import { readPrivateFile } from '../fs/secure.js';
+import { readPrivateFile, statPrivateFile } from '../fs/secure.js';
 import type { Tier } from './chain.js';
 
 /** Strips one trailing "\n" or "\r\n" in place (returns a view; the caller wipes the original). */
@@ -34,16 +33,17 @@ export const envTier: Tier = {
   },
 };
 
-/** The file's state from lstat alone: never opens or reads the passphrase. */
+/** The file's state from lstat alone (the same checks as reading it): never opens the passphrase. */
 function fileState(p: string): { state: 'present' | 'unusable'; detail: string } {
-  const st = fs.lstatSync(p, { throwIfNoEntry: false });
-  const me = typeof process.getuid === 'function' ? process.getuid() : -1;
+  let st: ReturnType<typeof statPrivateFile>;
+  try {
+    st = statPrivateFile(p, 'passphrase file');
+  } catch (e) {
+    if (e instanceof SesameError) return { state: 'unusable', detail: e.message };
+    throw e;
+  }
   if (!st) return { state: 'unusable', detail: `${p} does not exist` };
-  if (st.isSymbolicLink()) return { state: 'unusable', detail: `${p} is a symlink; refusing to follow it` };
-  if (!st.isFile()) return { state: 'unusable', detail: `${p} is not a regular file` };
-  if (me >= 0 && st.uid !== me) return { state: 'unusable', detail: `${p} is owned by uid ${st.uid}, not by you` };
-  if (st.mode & 0o077) return { state: 'unusable', detail: `${p} is accessible by group or others (mode ${(st.mode & 0o777).toString(8)})` };
-  if (st.size === 0) return { state: 'unusable', detail: `${p} is empty` };
+  if (st.size === 0n) return { state: 'unusable', detail: `${p} is empty` };
   return { state: 'present', detail: p };
 }
 

@@ -28,23 +28,16 @@ let cache: { path: string; key: string; doc: VaultDoc } | undefined;
  * again; callers must treat the returned document as read-only outside mutateVault.
  */
 export function readVault(paths: HomePaths): VaultDoc {
-  return readVaultVersion(paths).doc;
-}
-
-/** readVault plus the version key of the bytes read (for change detection). */
-export function readVaultVersion(paths: HomePaths): { doc: VaultDoc; key: string } {
   ensurePrivateDir(paths.home, { create: false });
-  const seen = statPrivateFile(paths.vault, 'vault file');
-  if (seen && cache && cache.path === paths.vault && cache.key === seen) return { doc: cache.doc, key: seen };
+  const st = statPrivateFile(paths.vault, 'vault file');
+  if (st && cache?.path === paths.vault && cache.key === fileVersionKey(st)) return cache.doc;
   const r = readPrivateFileStat(paths.vault, 'vault file');
   if (!r) {
     throw new SesameError('NOT_INITIALIZED', `no vault at ${paths.vault}`, { hint: 'run `sesame init` to create one (or pass --home / set SESAME_HOME)' });
   }
-  const key = fileVersionKey(r.stat);
-  if (cache && cache.path === paths.vault && cache.key === key) return { doc: cache.doc, key };
   const doc = parseVault(r.data);
-  cache = { path: paths.vault, key, doc };
-  return { doc, key };
+  cache = { path: paths.vault, key: fileVersionKey(r.stat), doc };
+  return doc;
 }
 
 export function vaultExists(paths: HomePaths): boolean {
@@ -84,7 +77,7 @@ export function mutateVault<T>(paths: HomePaths, master: SecureKey, env: NodeJS.
   try {
     cleanStaleTemps(paths.vault);
     const doc = readVault(paths);
-    v = UnlockedVault.withMaster(doc, cloneKey(master));
+    v = UnlockedVault.withMaster(doc, master.clone()); // a copy the mutation owns and wipes
     const result = change(v);
     writeFileAtomic(paths.vault, v.finalize());
     return result;
@@ -93,9 +86,4 @@ export function mutateVault<T>(paths: HomePaths, master: SecureKey, env: NodeJS.
     v?.dispose();
     lock.release();
   }
-}
-
-function cloneKey(k: SecureKey): SecureKey {
-  // A copy the mutation owns and wipes; the caller keeps its own.
-  return k.use((b) => (k.constructor as typeof SecureKey).from(b));
 }

@@ -11,10 +11,9 @@
  * Values come back as Buffers; the caller wipes them (crypto.wipe) after use.
  */
 import { SesameError } from '../errors.js';
-import { KDF_DEFAULT, SecureKey, checkKdfParams, checksum, deriveKey, mac, open, openKey, randomBytes, seal, wipe } from '../crypto/sodium.js';
+import { KDF_DEFAULT, SALT_BYTES, SecureKey, checkKdfParams, checksum, deriveKey, equalBytes as eq, mac, open, openKey, randomBytes, seal, wipe } from '../crypto/sodium.js';
 import { checkKeyName, checkProjectName } from '../home.js';
 import { BODY, FORMAT, VERSION, canonicalJson, serializeVault, type EntryRecord, type Keyslot, type VaultDoc } from './format.js';
-import { timingSafeEqual } from 'node:crypto';
 
 const enc = (b: Buffer): string => b.toString('base64');
 const dec = (s: string): Buffer => Buffer.from(s, 'base64');
@@ -57,7 +56,7 @@ export function slotSum(vid: string, s: Omit<Keyslot, 'sum'>): string {
 
 function makeKeyslot(vid: string, master: SecureKey, passphrase: Buffer, kdf: KdfChoice): Keyslot {
   checkKdfParams(kdf, 'the requested settings');
-  const salt = randomBytes(16);
+  const salt = randomBytes(SALT_BYTES);
   const kek = deriveKey(passphrase, { alg: 'argon2id13', opslimit: kdf.opslimit, memlimit: kdf.memlimit, salt });
   try {
     const check = mac(kek, AD.kekCheck(vid));
@@ -76,9 +75,6 @@ function makeKeyslot(vid: string, master: SecureKey, passphrase: Buffer, kdf: Kd
   }
 }
 
-function eq(a: Buffer, b: Buffer): boolean {
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 export class UnlockedVault {
   #doc: VaultDoc;
