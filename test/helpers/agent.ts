@@ -8,6 +8,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import assert from 'node:assert/strict';
 import { BIN, sesame, type TestHome } from './cli.js';
+import { stagedBin } from './stage.js';
 
 export const sockOf = (h: TestHome): string => path.join(h.dir, 'agent.sock');
 export const agentFiles = (h: TestHome): string[] => ['agent.sock', 'agent.pid', 'agent.lock'].map((f) => path.join(h.dir, f));
@@ -115,10 +116,10 @@ export async function startForeground(h: TestHome, flags: string[], nodeArgs: st
   return { child, stderr: () => err, exited };
 }
 
-/** Runs the built CLI as another user (tests run as root to use this). */
+/** Runs the built CLI as another user (tests run as root to use this), from a copy that user can read (stage.ts). */
 export function sesameAs(uid: number, gid: number, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; out: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env, uid, gid, detached: true, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
+    const child = spawn(process.execPath, [stagedBin(), ...args], { env, uid, gid, detached: true, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
     let out = '';
     let err = '';
     child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
