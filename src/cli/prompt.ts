@@ -19,9 +19,29 @@ export function hasTty(): boolean {
 }
 
 const MAX = 64 * 1024;
+/** How long after Enter more input counts as "pasted with the line" (ms). */
+const PASTE_GRACE_MS = 60;
+/** How long the terminal must stay quiet before a refused paste is considered drained (ms). */
+const DRAIN_QUIET_MS = 150;
+const MAX_MULTILINE = 1024 * 1024;
 
-/** Reads one line from /dev/tty. echo=false shows nothing while typing. */
-export function readTtyLine(label: string, echo: boolean): Promise<Buffer> {
+export interface LineOptions {
+  /**
+   * Refuse (INVALID) when more input is already pending after Enter, i.e. a multi-line
+   * paste; the rest of the paste is read and wiped so it never reaches the shell.
+   */
+  refusePending?: boolean;
+  /** Read lines until a line holding only "." or Ctrl-D at a line start; lines joined by "\n". */
+  multiline?: boolean;
+}
+
+const MULTILINE_PASTE = (): SesameError =>
+  new SesameError('INVALID', 'the value you pasted has more than one line; nothing was stored', {
+    hint: 'use `sesame set KEY --multiline` (end with a line holding only "." or Ctrl-D), or pipe the value on stdin: `sesame set KEY < file`',
+  });
+
+/** Reads one line (or, multiline, a block) from /dev/tty. echo=false shows nothing while typing. */
+export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}): Promise<Buffer> {
   let rfd: number;
   let wfd: number;
   try {
@@ -40,10 +60,16 @@ export function readTtyLine(label: string, echo: boolean): Promise<Buffer> {
   };
   write(label);
   input.setRawMode(true);
-  let buf = Buffer.alloc(256);
+  let buf = Buffer.allocUnsafeSlow(256).fill(0);
   let len = 0;
+  let lineStart = 0; // multiline: where the current line begins in buf
+  let lastCR = false; // a CR was just taken as a line end (a following LF is the same end)
+  const max = opts.multiline ? MAX_MULTILINE : MAX;
   return new Promise<Buffer>((resolve, reject) => {
+    let timer: NodeJS.Timeout | undefined;
+    let state: 'reading' | 'ending' | 'draining' = 'reading';
     const finish = (err?: SesameError): void => {
+      if (timer) clearTimeout(timer);
       input.removeAllListeners('data');
       try {
         input.setRawMode(false);
@@ -62,28 +88,85 @@ export function readTtyLine(label: string, echo: boolean): Promise<Buffer> {
         reject(err);
         return;
       }
-      const outb = Buffer.from(buf.subarray(0, len));
+      const outb = Buffer.allocUnsafeSlow(len);
+      buf.copy(outb, 0, 0, len);
       buf.fill(0);
       resolve(outb);
     };
+    const drain = (): void => {
+      state = 'draining';
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => finish(MULTILINE_PASTE()), DRAIN_QUIET_MS);
+    };
+    const lineEnd = (): boolean => {
+      if (!opts.multiline) {
+        if (!opts.refusePending) return true;
+        state = 'ending'; // wait briefly: more input now means the line was part of a paste
+        timer = setTimeout(() => finish(), PASTE_GRACE_MS);
+        return false;
+      }
+      if (len - lineStart === 1 && buf[lineStart] === 0x2e /* . */) {
+        len = lineStart > 0 ? lineStart - 1 : 0; // drop "." and the newline before it
+        return true;
+      }
+      push(0x0a);
+      lineStart = len;
+      return false;
+    };
+    const push = (c: number): void => {
+      if (len === buf.length) {
+        const bigger = Buffer.allocUnsafeSlow(buf.length * 2).fill(0);
+        buf.copy(bigger);
+        buf.fill(0);
+        buf = bigger;
+      }
+      buf[len++] = c;
+    };
     input.on('data', (chunk: Buffer) => {
-      for (const c of chunk) {
+      if (state !== 'reading') {
+        chunk.fill(0);
+        drain(); // more input arrived right after Enter: a multi-line paste
+        return;
+      }
+      for (let idx = 0; idx < chunk.length; idx++) {
+        const c = chunk[idx]!;
+        if (c === 0x0a && lastCR) {
+          lastCR = false;
+          continue;
+        }
+        lastCR = c === 0x0d;
         if (c === 0x0d || c === 0x0a) {
-          chunk.fill(0);
-          finish();
-          return;
+          if (!opts.multiline && opts.refusePending && chunk.subarray(idx + 1).some((x) => x !== 0x0a && x !== 0x0d)) {
+            chunk.fill(0);
+            drain();
+            return;
+          }
+          if (lineEnd()) {
+            chunk.fill(0);
+            finish();
+            return;
+          }
+          if (state !== 'reading') {
+            chunk.fill(0);
+            return;
+          }
+          continue;
         }
         if (c === 0x03) {
           chunk.fill(0);
           finish(new SesameError('USAGE', 'cancelled'));
           return;
         }
-        if (c === 0x04 && len === 0) {
-          finish(new SesameError('USAGE', 'cancelled (end of input)'));
+        if (c === 0x04 && len === lineStart) {
+          chunk.fill(0);
+          if (opts.multiline && len > 0) {
+            len = lineStart - 1; // the block ends at the last newline
+            finish();
+          } else finish(new SesameError('USAGE', 'cancelled (end of input)'));
           return;
         }
         if (c === 0x7f || c === 0x08) {
-          if (len > 0) {
+          if (len > lineStart) {
             len--;
             buf[len] = 0;
             if (echo) write('\b \b');
@@ -91,21 +174,16 @@ export function readTtyLine(label: string, echo: boolean): Promise<Buffer> {
           continue;
         }
         if (c === 0x15) {
-          buf.fill(0, 0, len);
-          len = 0;
+          buf.fill(0, lineStart, len);
+          len = lineStart;
           continue;
         }
-        if (len >= MAX) {
-          finish(new SesameError('INVALID', 'input too long (over 64 KiB)'));
+        if (len >= max) {
+          chunk.fill(0);
+          finish(new SesameError('INVALID', `input too long (over ${max / 1024} KiB)`));
           return;
         }
-        if (len === buf.length) {
-          const bigger = Buffer.alloc(buf.length * 2);
-          buf.copy(bigger);
-          buf.fill(0);
-          buf = bigger;
-        }
-        buf[len++] = c;
+        push(c);
         if (echo) write(Buffer.from([c]));
       }
       chunk.fill(0);
@@ -115,6 +193,16 @@ export function readTtyLine(label: string, echo: boolean): Promise<Buffer> {
 
 export function promptHidden(label: string): Promise<Buffer> {
   return readTtyLine(label, false);
+}
+
+/**
+ * Asks for a secret value without echo. One line by default: a multi-line paste is refused
+ * (INVALID, and the rest of the paste is swallowed) rather than cut at its first line.
+ * `multiline`: lines until one holding only "." or Ctrl-D at a line start (see docs/cli.md).
+ */
+export function promptValue(key: string, opts: { multiline?: boolean } = {}): Promise<Buffer> {
+  if (opts.multiline) return readTtyLine(`Value for ${key} (end with a line holding only "." or Ctrl-D):\n`, false, { multiline: true });
+  return readTtyLine(`Value for ${key}: `, false, { refusePending: true });
 }
 
 /** Asks twice; the two must match and be non-empty. */

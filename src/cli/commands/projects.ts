@@ -31,9 +31,8 @@ const list: Command = {
     const { readVault } = await import('../../core/vault/store.js');
     const doc = readVault(ctx.paths);
     const cur = ctx.project().name;
-    const rows = Object.keys(doc.projects)
-      .sort()
-      .map((name) => ({ name, keys: Object.keys(doc.projects[name]!.entries).length, current: name === cur }));
+    const { projectSummaries } = await import('../../core/vault/projects.js');
+    const rows = projectSummaries(doc, cur);
     if (ctx.json) outJson({ current: cur, projects: rows });
     else out(rows.map((r) => `${r.current ? '*' : ' '} ${r.name}  (${r.keys} key${r.keys === 1 ? '' : 's'})\n`).join(''));
     return 0;
@@ -83,18 +82,17 @@ const del: Command = {
   async run(ctx, { positionals, flags }) {
     const name = await needName(positionals, 'delete');
     const { readVault } = await import('../../core/vault/store.js');
-    const projects = readVault(ctx.paths).projects;
-    const p = Object.hasOwn(projects, name) ? projects[name] : undefined;
-    if (!p) throw new SesameError('NOT_FOUND', `project ${name} does not exist`);
-    const n = Object.keys(p.entries).length;
+    const { checkProjectDeletable } = await import('../../core/vault/projects.js');
+    const n = checkProjectDeletable(readVault(ctx.paths).projects, name); // before any unlock
     if (n > 0 && !flags.yes) {
       throw new SesameError('USAGE', `project ${name} holds ${n} secret${n === 1 ? '' : 's'}; pass --yes to delete it with them`);
     }
     await mutate(ctx, (v) => v.deleteProject(name));
     try {
-      if (fs.readFileSync(ctx.paths.projectFile, 'utf8').trim() === name) fs.unlinkSync(ctx.paths.projectFile);
+      const { readRegularFile } = await import('../../core/fs/secure.js');
+      if (readRegularFile(ctx.paths.projectFile, 'project file', { maxBytes: 4096, followSymlinks: false }).toString('utf8').trim() === name) fs.unlinkSync(ctx.paths.projectFile);
     } catch {
-      /* no current-project file */
+      /* no (usable) current-project file */
     }
     if (ctx.json) outJson({ deleted: name, keys: n });
     else info(`deleted project ${name}${n ? ` and its ${n} secret${n === 1 ? '' : 's'}` : ''}`);

@@ -42,11 +42,13 @@ export function readStdin(max = MAX_VALUE): Buffer {
 }
 
 const cmd: Command = {
-  usage: 'set KEY [--high-value] [--raw]   (value from a no-echo prompt, or stdin)',
+  usage: 'set KEY [--high-value] [--raw] [--multiline] [--allow-empty]   (value from a no-echo prompt, or stdin)',
   summary: 'store a secret; the value is read from a hidden prompt or stdin, never argv',
   flags: {
     'high-value': { type: 'boolean', help: 'mark the secret as high-value' },
     raw: { type: 'boolean', help: 'keep a trailing newline read from stdin' },
+    multiline: { type: 'boolean', help: 'at the prompt, read lines until a line holding only "." or Ctrl-D at a line start' },
+    'allow-empty': { type: 'boolean', help: 'store an empty value (refused by default: an unset variable or an empty answer overwrites nothing)' },
   },
   maxPositionals: 1,
   async run(ctx, { positionals, flags }) {
@@ -58,8 +60,8 @@ const cmd: Command = {
     readVault(ctx.paths); // NOT_INITIALIZED before asking for anything
     let value: Buffer;
     if (isatty(0)) {
-      const { promptHidden } = await import('../prompt.js');
-      value = await promptHidden(`Value for ${key}: `);
+      const { promptValue } = await import('../prompt.js');
+      value = await promptValue(key, { multiline: flags.multiline === true });
     } else {
       const raw = readStdin();
       if (flags.raw) value = raw;
@@ -68,6 +70,11 @@ const cmd: Command = {
         value = Buffer.from(stripOneNewline(raw));
         raw.fill(0);
       }
+    }
+    if (!value.length && !flags['allow-empty']) {
+      throw new SesameError('USAGE', `the value for ${key} is empty; nothing was stored`, {
+        hint: 'an unset variable or /dev/null gives an empty value; pass --allow-empty if you mean to store one',
+      });
     }
     try {
       const { unlockDirect } = await import('../unlock.js');

@@ -64,14 +64,20 @@ export interface OwnedFileRules {
   maxBytes?: number;
 }
 
+/** The largest file any reader here accepts unless told otherwise (a vault's JSON must fit one V8 string). */
+export const DEFAULT_MAX_READ = 512 * 1024 * 1024;
+
 /**
  * readPrivateFile, also returning the fstat of the file that was read. `rules` relaxes the
  * mode check for files that are trusted but not secret (config.toml: not writable by others).
+ * Never blocks on a FIFO or reads a device: opened O_NONBLOCK|O_NOFOLLOW, then fstat'd, and
+ * anything but a regular file is refused before a byte is read (INSECURE); the size is capped
+ * (rules.maxBytes, default DEFAULT_MAX_READ; INVALID above it).
  */
 export function readPrivateFileStat(p: string, what: string, rules: OwnedFileRules = {}): { data: Buffer; stat: fs.BigIntStats } | null {
   let fd: number;
   try {
-    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
@@ -80,12 +86,83 @@ export function readPrivateFileStat(p: string, what: string, rules: OwnedFileRul
   }
   try {
     const st = fs.fstatSync(fd, { bigint: true });
-    if (!st.isFile()) throw new SesameError('INSECURE', `${what} ${p} is not a regular file`);
+    if (!st.isFile()) throw new SesameError('INSECURE', `${what} ${p} is not a regular file (${fileKind(st)})`, { hint: 'point sesame at a regular file' });
     checkOwnerAndMode(p, st, what, '600', rules.forbid);
-    if (rules.maxBytes !== undefined && st.size > BigInt(rules.maxBytes)) {
-      throw new SesameError('INVALID', `${what} ${p} is larger than ${Math.round(rules.maxBytes / 1024)} KiB`);
+    return { data: readRegularFd(fd, st, p, what, rules.maxBytes ?? DEFAULT_MAX_READ), stat: st };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** What a non-regular file is, in words (for messages). */
+function fileKind(st: fs.BigIntStats | fs.Stats): string {
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  if (st.isSymbolicLink()) return 'a symlink';
+  return 'not a regular file';
+}
+
+const sizeText = (n: number): string => (n >= 1048576 ? `${Math.round(n / 1048576)} MiB` : `${Math.round(n / 1024)} KiB`);
+
+/**
+ * Reads an open regular file to its end, at most `max` bytes, into memory outside V8's
+ * movable heap (allocUnsafeSlow: the caller's wipe reaches the only copy). A file that
+ * grows past its fstat size while being read is refused rather than read unbounded.
+ */
+function readRegularFd(fd: number, st: fs.BigIntStats, p: string, what: string, max: number): Buffer {
+  if (st.size > BigInt(max)) throw new SesameError('INVALID', `${what} ${p} is larger than ${sizeText(max)}; nothing was read`);
+  const size = Number(st.size);
+  const buf = Buffer.allocUnsafeSlow(size + 1);
+  let len = 0;
+  try {
+    for (;;) {
+      const n = fs.readSync(fd, buf, len, buf.length - len, null);
+      if (n === 0) break;
+      len += n;
+      if (len > size) throw new SesameError('INVALID', `${what} ${p} grew while it was read; nothing was read`, { hint: 'try again once nothing is writing to it' });
     }
-    return { data: fs.readFileSync(fd), stat: st };
+  } catch (e) {
+    buf.fill(0);
+    throw e;
+  }
+  return buf.subarray(0, len);
+}
+
+export interface RegularFileRules {
+  /** Refuse files larger than this (bytes; default DEFAULT_MAX_READ). */
+  maxBytes?: number;
+  /** Follow a symlink to a regular file (true: a file the user named on the command line). */
+  followSymlinks?: boolean;
+}
+
+/**
+ * Reads a file the user named (an import file): it may be a symlink (followSymlinks, default
+ * true) and need not be private, but it must end at a regular file no larger than maxBytes.
+ * A FIFO, device, socket or directory is refused (INVALID) without blocking or reading a
+ * byte (O_NONBLOCK, then fstat on the opened fd). NOT_FOUND when missing; INSECURE when it
+ * is a symlink and followSymlinks is false. The caller wipes the returned Buffer.
+ */
+export function readRegularFile(p: string, what: string, rules: RegularFileRules = {}): Buffer {
+  const follow = rules.followSymlinks ?? true;
+  let fd: number;
+  try {
+    fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (follow ? 0 : fs.constants.O_NOFOLLOW));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') throw new SesameError('NOT_FOUND', `${what} ${p} does not exist`, { hint: 'check the path' });
+    if (code === 'ELOOP') {
+      throw new SesameError('INSECURE', follow ? `${what} ${p} is a symlink loop` : `${what} ${p} is a symlink; refusing to follow it`, { hint: 'name the real file' });
+    }
+    if (code === 'EACCES' || code === 'EPERM') throw new SesameError('ERROR', `${what} ${p} cannot be read: permission denied`, { hint: 'check the file\'s permissions' });
+    throw e;
+  }
+  try {
+    const st = fs.fstatSync(fd, { bigint: true });
+    if (!st.isFile()) throw new SesameError('INVALID', `${what} ${p} is not a regular file (${fileKind(st)}); nothing was read`, { hint: 'save the input to a regular file first' });
+    return readRegularFd(fd, st, p, what, rules.maxBytes ?? DEFAULT_MAX_READ);
   } finally {
     fs.closeSync(fd);
   }

@@ -1,9 +1,10 @@
 /**
  * The environment tiers: SESAME_PASSPHRASE (accepted, warned) and SESAME_PASSPHRASE_FILE
- * (refused unless a regular 0600 file owned by the user). Probes never read the passphrase.
+ * (refused unless a regular 0600 file owned by the user, at most 64 KiB; a FIFO or device is
+ * refused without blocking). Probes never read the passphrase.
  */
 import { SesameError } from '../errors.js';
-import { readPrivateFile, statPrivateFile } from '../fs/secure.js';
+import { readPrivateFileStat, statPrivateFile } from '../fs/secure.js';
 import type { Tier } from './chain.js';
 
 /** Strips one trailing "\n" or "\r\n" in place (returns a view; the caller wipes the original). */
@@ -47,6 +48,9 @@ function fileState(p: string): { state: 'present' | 'unusable'; detail: string }
   return { state: 'present', detail: p };
 }
 
+/** A passphrase file larger than this is not a passphrase file. */
+const MAX_PASSPHRASE_FILE = 64 * 1024;
+
 export const fileTier: Tier = {
   name: 'file',
   async probe(ctx) {
@@ -57,7 +61,8 @@ export const fileTier: Tier = {
   async fetch(ctx) {
     const p = ctx.env.SESAME_PASSPHRASE_FILE;
     if (!p) return null;
-    const b = readPrivateFile(p, 'passphrase file');
+    // Through the secure-file door: a FIFO, device or symlink is refused before any read.
+    const b = readPrivateFileStat(p, 'passphrase file', { maxBytes: MAX_PASSPHRASE_FILE })?.data ?? null;
     if (!b) throw new SesameError('NOT_FOUND', `SESAME_PASSPHRASE_FILE ${p} does not exist`, { hint: 'fix the path or unset SESAME_PASSPHRASE_FILE' });
     const v = Buffer.from(stripOneNewline(b));
     b.fill(0);

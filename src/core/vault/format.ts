@@ -40,7 +40,18 @@ export interface ProjectRecord {
   created_at: string;
   nonce: string;
   wrapped: string; // project data key sealed under the master key
+  /** Keyed by user-chosen names: always a null-prototype object (see nameTable). */
   entries: Record<string, EntryRecord>;
+}
+
+/**
+ * A record keyed by user-chosen names (projects, entries). It has no prototype, so a name
+ * such as `__proto__`, `constructor` or `toString` is an ordinary own key: assigning it
+ * stores it, and reading a missing one finds nothing inherited. Every such record in a
+ * VaultDoc is one of these; parseVault converts what JSON.parse made (in place, O(1)).
+ */
+export function nameTable<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
 }
 
 /** Where a parsed document keeps the exact bytes its MAC covers and that MAC (not serialised). */
@@ -60,6 +71,7 @@ export interface VaultDoc {
   updated_at: string;
   keyslots: Keyslot[];
   master_check: string;
+  /** Keyed by user-chosen names: always a null-prototype object (see nameTable). */
   projects: Record<string, ProjectRecord>;
   mac: string;
   [BODY]?: BodyRecord;
@@ -172,6 +184,9 @@ function parseDoc(bytes: Buffer): VaultDoc {
     b64(s.sum, 'keyslot sum', 32);
   }
   const projects = obj(o.projects, 'projects');
+  // JSON.parse defines "__proto__" as an own key, but later assignments to such a record
+  // would hit Object.prototype's setter: drop the prototype of every user-keyed record.
+  Object.setPrototypeOf(projects, null);
   for (const [pname, pv] of Object.entries(projects)) {
     if (!isValidProjectName(pname)) throw damaged('a project has an invalid name');
     const p = obj(pv, `project ${pname}`);
@@ -180,6 +195,7 @@ function parseDoc(bytes: Buffer): VaultDoc {
     b64(p.nonce, 'project nonce', 24);
     b64(p.wrapped, 'project key', 48);
     const entries = obj(p.entries, `project ${pname} entries`);
+    Object.setPrototypeOf(entries, null);
     for (const kname in entries) {
       if (!isValidKeyName(kname)) throw damaged(`project ${pname} has an invalid key name`);
       checkEntry(entries[kname], kname);

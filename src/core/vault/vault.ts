@@ -13,7 +13,8 @@
 import { SesameError } from '../errors.js';
 import { KDF_DEFAULT, SALT_BYTES, SecureKey, checkKdfParams, checksum, deriveKey, equalBytes as eq, mac, open, openKey, randomBytes, seal, wipe } from '../crypto/sodium.js';
 import { checkKeyName, checkProjectName } from '../home.js';
-import { BODY, FORMAT, VERSION, canonicalJson, serializeVault, type EntryRecord, type Keyslot, type VaultDoc } from './format.js';
+import { checkProjectDeletable } from './projects.js';
+import { BODY, FORMAT, VERSION, canonicalJson, nameTable, serializeVault, type EntryRecord, type Keyslot, type VaultDoc } from './format.js';
 
 const enc = (b: Buffer): string => b.toString('base64');
 const dec = (s: string): Buffer => Buffer.from(s, 'base64');
@@ -99,7 +100,7 @@ export class UnlockedVault {
       updated_at: t,
       keyslots: [makeKeyslot(vid, master, passphrase, kdf)],
       master_check: enc(mac(master, AD.masterCheck(vid))),
-      projects: {},
+      projects: nameTable(),
       mac: '',
     };
     const v = new UnlockedVault(doc, master);
@@ -190,12 +191,13 @@ export class UnlockedVault {
     if (this.hasProject(name)) throw new SesameError('INVALID', `project ${name} already exists`);
     const pk = SecureKey.random();
     const { nonce, ct } = pk.use((k) => seal(this.#master, k, AD.projectKey(this.vaultId, name)));
-    this.#doc.projects[name] = { created_at: now(), nonce: enc(nonce), wrapped: enc(ct), entries: {} };
+    this.#doc.projects[name] = { created_at: now(), nonce: enc(nonce), wrapped: enc(ct), entries: nameTable() };
     this.#projectKeys.set(name, pk);
   }
 
+  /** Deletes a project and its keys; refuses the default and the last project (projects.ts). */
   deleteProject(name: string): void {
-    this.#project(name);
+    checkProjectDeletable(this.#doc.projects, name);
     delete this.#doc.projects[name];
     this.#projectKeys.get(name)?.dispose();
     this.#projectKeys.delete(name);
