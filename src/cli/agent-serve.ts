@@ -11,6 +11,7 @@ import type { AgentLog } from '../core/agent/log.js';
 import type { SessionLimits } from '../core/agent/session.js';
 import type { Ctx } from './context.js';
 import { info } from './output.js';
+import { fmtDuration } from './durations.js';
 
 export interface ServeOptions {
   /** Messages on stderr (foreground); the detached agent has no terminal. */
@@ -23,7 +24,7 @@ export interface ServeOptions {
 export async function serveHere(ctx: Ctx, master: SecureKey, lock: AgentLock, limits: SessionLimits, opts: ServeOptions): Promise<number> {
   const { startAgent } = await import('../core/agent/daemon.js');
   const { openAgentLog } = await import('../core/agent/log.js');
-  const { VERSION } = await import('./main.js');
+  const { VERSION } = await import('./version.js');
   const log = openAgentLog(ctx.paths.agentLog);
   const handle = await startAgent({ paths: ctx.paths, master, lock, limits, version: VERSION, log });
   const detach = installHandlers(handle, log);
@@ -60,17 +61,4 @@ function installHandlers(handle: AgentHandle, log: AgentLog): () => void {
     process.off('SIGHUP', onHup);
     // Crash handlers stay: a late exception must not print a stack to a terminal.
   };
-}
-
-/** 900000 → "15m", 0 → "off". */
-export function fmtDuration(ms: number): string {
-  if (ms === 0) return 'off';
-  const units: Array<[string, number]> = [
-    ['d', 86_400_000],
-    ['h', 3_600_000],
-    ['m', 60_000],
-    ['s', 1000],
-  ];
-  for (const [u, n] of units) if (ms % n === 0) return `${ms / n}${u}`;
-  return `${ms}ms`;
 }

@@ -18,7 +18,7 @@ import type { SecureKey } from '../core/crypto/sodium.js';
 import type { AgentLock } from '../core/agent/lockfile.js';
 import type { SessionLimits } from '../core/agent/session.js';
 import type { Ctx } from './context.js';
-import { fmtDuration } from './agent-serve.js';
+import { fmtDuration } from './durations.js';
 import { info, json } from './output.js';
 
 /** The fds the detached agent inherits (see the header); shared with `agent __serve`. */
