@@ -3,8 +3,9 @@
  * agent wire. Both directions work on Buffers only, so a secret never becomes a JavaScript
  * string: `buf.toString('base64')` and `Buffer.from(str, 'base64')` would both create one.
  *
- * Pure; no dependencies. Used by the agent (encode) and the client (decode).
+ * Pure. Used by the agent (encode) and the client (decode).
  */
+import { allocSecret } from './secretbuf.js';
 
 const ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
 const PAD = 0x3d; // '='
@@ -44,17 +45,18 @@ export function b64EncodeInto(src: Uint8Array, dst: Uint8Array, off: number): nu
 }
 
 /**
- * Decodes base64 bytes `src[start, end)` into a new Buffer (the caller wipes it).
+ * Decodes base64 bytes `src[start, end)` into a new Buffer outside V8's movable heap (the
+ * caller wipes it).
  * Strict: the length must be a multiple of 4, padding only at the end, no whitespace.
  * Returns null on any malformed input (the bytes read so far are wiped).
  */
 export function b64Decode(src: Uint8Array, start = 0, end = src.length): Buffer | null {
   const len = end - start;
   if (len < 0 || len % 4 !== 0) return null;
-  if (len === 0) return Buffer.alloc(0);
+  if (len === 0) return allocSecret(0);
   let pad = 0;
   if (src[end - 1] === PAD) pad = src[end - 2] === PAD ? 2 : 1;
-  const out = Buffer.alloc((len / 4) * 3 - pad);
+  const out = allocSecret((len / 4) * 3 - pad);
   let o = 0;
   for (let i = start; i < end; i += 4) {
     const last = i + 4 === end;

@@ -12,6 +12,12 @@
  *   `deadline` error and closes.
  * - Malformed, wrong-version, unknown-op and bad-argument requests get an error line and
  *   the connection stays usable.
+ * - Backpressure (writer.ts): before each request the connection asks its ReplyWriter whether
+ *   it may go on; while this connection's unsent replies, or all connections' together, are
+ *   over their bound, the socket is paused (the kernel then stops the client's writes) and
+ *   the complete request lines already read wait in a queue (never more than one read's worth).
+ *   The idle deadline keeps running meanwhile: a client that reads none of its replies for
+ *   `idleMs` is closed and its unsent replies are wiped.
  */
 import type * as net from 'node:net';
 import { SesameError } from '../errors.js';
@@ -19,6 +25,7 @@ import { peerCred, type PeerCred } from '../os/native.js';
 import { LineSplitter } from './lines.js';
 import { CONN_IDLE_MS, MAX_REQUEST_BYTES, decodeRequest, errorLine, protocolError, type Request } from './protocol.js';
 import type { Reply } from './handlers.js';
+import { ReplyWriter, WriteBudget } from './writer.js';
 
 export interface ConnHooks {
   /** Our uid (the only uid served). */
@@ -33,7 +40,11 @@ export interface ConnHooks {
   stopRequested(): void;
   /** A one-line note for the agent log (never secret). */
   log(msg: string): void;
+  /** The agent-wide write budget shared by its connections (default: one per process). */
+  budget?: WriteBudget;
 }
+
+let processBudget: WriteBudget | undefined;
 
 type HandleWithFd = { _handle?: { fd?: number } };
 
@@ -62,7 +73,13 @@ function deny(sock: net.Socket, hooks: ConnHooks, why: string, message: string):
 
 class Connection {
   #split = new LineSplitter(MAX_REQUEST_BYTES);
-  #pendingSecrets = new Set<Buffer>();
+  #out: ReplyWriter;
+  /** Complete request lines read but not yet handled (requests carry no secret values). */
+  #queue: Buffer[] = [];
+  #head = 0;
+  #oversize = false;
+  /** The client has half-closed: answer what it sent, then end. */
+  #eof = false;
   #closing = false;
   #deadline: NodeJS.Timeout | undefined;
 
@@ -70,15 +87,24 @@ class Connection {
     readonly sock: net.Socket,
     readonly hooks: ConnHooks,
     readonly cred: PeerCred,
-  ) {}
+  ) {
+    this.#out = new ReplyWriter(sock, hooks.budget ?? (processBudget ??= new WriteBudget()));
+  }
 
   start(): void {
     const s = this.sock;
     const ms = this.hooks.idleMs ?? CONN_IDLE_MS;
-    // Measured from the last complete request: trickling partial bytes does not extend it.
+    // Measured from the last request started: trickling partial bytes, or sending requests
+    // while reading no replies, does not extend it.
     this.#deadline = setTimeout(() => this.#fail(protocolError('deadline', `no complete request for ${ms / 1000} s; closing the connection`)), ms);
+    // A client may send its requests and half-close (`printf … | nc -U`): its queued requests
+    // are still answered, then we end (Node would otherwise end our side at once).
+    s.allowHalfOpen = true;
     s.on('data', (chunk: Buffer) => this.#onData(chunk));
-    s.on('drain', () => s.resume());
+    s.on('end', () => {
+      this.#eof = true;
+      this.#pump();
+    });
     s.on('error', () => {});
     s.on('close', () => this.#cleanup());
   }
@@ -86,16 +112,46 @@ class Connection {
   #onData(chunk: Buffer): void {
     if (this.#closing) return;
     const { lines, oversize } = this.#split.push(chunk);
-    for (const line of lines) {
+    for (const line of lines) this.#queue.push(line);
+    if (oversize) this.#oversize = true;
+    this.#pump();
+  }
+
+  /** Handles queued requests while the writer allows; pauses reading while it does not. */
+  #pump(): void {
+    while (this.#head < this.#queue.length) {
       if (this.#closing) return;
+      if (this.#out.blocked) return this.#waitForRoom();
+      const line = this.#queue[this.#head]!;
+      this.#queue[this.#head++] = EMPTY;
       this.#onLine(line);
     }
-    if (oversize && !this.#closing) {
+    this.#queue = [];
+    this.#head = 0;
+    if (this.#closing) return;
+    if (this.#oversize) {
       this.hooks.activity();
       this.#fail(protocolError('oversize', `request line over ${MAX_REQUEST_BYTES} bytes; closing the connection`, 'requests are small JSON objects; see docs/spec/agent-protocol.md'));
       return;
     }
-    if (this.sock.writableNeedDrain) this.sock.pause();
+    if (this.#eof) {
+      this.#closing = true;
+      clearTimeout(this.#deadline);
+      this.sock.end();
+      // Ends once the replies are flushed; a client that reads none of them is cut off.
+      this.sock.setTimeout(this.hooks.idleMs ?? CONN_IDLE_MS, () => this.sock.destroy());
+      return;
+    }
+    if (this.#out.blocked) this.#waitForRoom();
+  }
+
+  #waitForRoom(): void {
+    this.sock.pause();
+    this.#out.onUnblock(() => {
+      if (this.#closing) return;
+      this.sock.resume();
+      this.#pump();
+    });
   }
 
   #onLine(line: Buffer): void {
@@ -103,7 +159,7 @@ class Connection {
     if (!this.hooks.activity()) return this.#fail(new SesameError('UNAVAILABLE', 'the agent is shutting down', { hint: 'start it again with `sesame agent start`' }));
     const d = decodeRequest(line);
     if (!d.ok) {
-      this.sock.write(errorLine(d.id, d.error));
+      this.#out.write(errorLine(d.id, d.error), false);
       return;
     }
     if (d.req.pid !== undefined && d.req.pid !== this.cred.pid) {
@@ -111,7 +167,7 @@ class Connection {
       return this.#fail(new SesameError('DENIED', 'denied: the request pid does not match the connecting process', { hint: 'omit pid, or send your own process id' }), d.req.id);
     }
     const reply = this.hooks.handle(d.req);
-    this.#write(reply);
+    this.#out.write(reply.line, reply.secret);
     if (reply.stop) {
       // Clean up before the connection closes, so a client that saw the close knows the
       // socket, pid and lock files are gone. The agent then ends every connection.
@@ -120,31 +176,23 @@ class Connection {
     }
   }
 
-  #write(reply: Reply): void {
-    if (!reply.secret) {
-      this.sock.write(reply.line);
-      return;
-    }
-    const line = reply.line;
-    this.#pendingSecrets.add(line);
-    this.sock.write(line, () => {
-      line.fill(0);
-      this.#pendingSecrets.delete(line);
-    });
-  }
-
   #fail(e: SesameError, id?: string | number): void {
     if (this.#closing) return;
     this.#closing = true;
     this.#split.wipe();
     this.sock.end(errorLine(id, e));
+    // An idle timer: a client that does not read even this line is cut off a second later.
     this.sock.setTimeout(1000, () => this.sock.destroy());
   }
 
   #cleanup(): void {
+    this.#closing = true;
     clearTimeout(this.#deadline);
     this.#split.wipe();
-    for (const b of this.#pendingSecrets) b.fill(0);
-    this.#pendingSecrets.clear();
+    this.#queue = [];
+    this.#head = 0;
+    this.#out.dispose();
   }
 }
+
+const EMPTY = Buffer.alloc(0);

@@ -7,12 +7,14 @@
  * failure is a SesameError with code PROTOCOL and `detail.reason` one of ProtocolReason.
  *
  * Secret responses (`valueLine`, `secretsLine`) are assembled byte by byte: the value is
- * base64-encoded straight into the response Buffer and never becomes a string. The caller
+ * base64-encoded straight into the response Buffer and never becomes a string. That Buffer
+ * lives outside V8's movable heap (secretbuf.ts), so the GC leaves no copy of it. The caller
  * wipes both the values and the returned line once it is written.
  */
 import { SesameError } from '../errors.js';
 import { isValidKeyName, isValidProjectName } from '../home.js';
 import { b64EncodeInto, b64Length } from './b64.js';
+import { allocSecret } from './secretbuf.js';
 
 export const PROTOCOL_VERSION = 1;
 /** The largest request line, in bytes, not counting its "\n". */
@@ -137,7 +139,7 @@ export function errorLine(id: RequestId | undefined, e: SesameError): Buffer {
 /** `{v, id?, ok:true, value:"<base64>"}` built in one Buffer. The caller wipes it after writing. */
 export function valueLine(id: RequestId | undefined, value: Buffer): Buffer {
   const pre = Buffer.from(`${head(id)}"ok":true,"value":"`, 'utf8');
-  const out = Buffer.alloc(pre.length + b64Length(value.length) + 3);
+  const out = allocSecret(pre.length + b64Length(value.length) + 3);
   pre.copy(out);
   let o = b64EncodeInto(value, out, pre.length);
   o += out.write('"}\n', o, 'latin1');
@@ -151,7 +153,7 @@ export function secretsLine(id: RequestId | undefined, secrets: ReadonlyArray<re
   const post = Buffer.from(`],"missing":${JSON.stringify(missing)}}\n`, 'utf8');
   let total = pre.length + post.length;
   secrets.forEach(([, v], i) => (total += keyParts[i]!.length + b64Length(v.length) + 2));
-  const out = Buffer.alloc(total);
+  const out = allocSecret(total);
   let o = pre.copy(out);
   secrets.forEach(([, v], i) => {
     o += keyParts[i]!.copy(out, o);

@@ -8,8 +8,10 @@
  * - SecureKey: a 32-byte key in sodium_malloc'd guarded memory (guard pages, mlock'd,
  *   canary), kept PROT_NONE except inside `use()`; `dispose()` wipes and frees it.
  *
- * Residual (documented in docs/threat-model.md): Buffers returned by `open()` live on
- * Node's heap; callers must wipe them with `wipe()` once written out.
+ * Buffers returned by `open()` live outside V8's movable heap (an ArrayBuffer's off-heap
+ * store; a Buffer of up to 64 bytes from Buffer.alloc/allocUnsafeSlow would sit on the V8
+ * heap, where the GC copies it), so wiping one wipes the only copy. Callers must wipe them
+ * with `wipe()` once written out.
  */
 import { createRequire } from 'node:module';
 import { SesameError } from '../errors.js';
@@ -83,11 +85,14 @@ export function seal(key: SecureKey, plain: Buffer, ad: Buffer): { nonce: Buffer
   return { nonce, ct };
 }
 
-/** Decrypts; returns null when authentication fails (wrong key, moved or damaged data). */
+/**
+ * Decrypts into a new Buffer whose storage the GC never moves (see the header); returns
+ * null when authentication fails (wrong key, moved or damaged data). The caller wipes it.
+ */
 export function open(key: SecureKey, nonce: Buffer, ct: Buffer, ad: Buffer): Buffer | null {
   const s = sodium();
   if (nonce.length !== NONCE_BYTES || ct.length < TAG_BYTES) return null;
-  const out = Buffer.alloc(ct.length - TAG_BYTES);
+  const out = Buffer.from(new ArrayBuffer(ct.length - TAG_BYTES));
   try {
     key.use((k) => s.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, ct, ad, nonce, k));
     return out;

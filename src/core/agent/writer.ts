@@ -1,0 +1,164 @@
+/**
+ * Write backpressure for agent connections: how many reply bytes a connection, and the
+ * agent as a whole, may have handed to Node without the kernel having taken them yet.
+ *
+ * A client that sends requests and never reads its replies would otherwise make the agent
+ * hold every reply in memory (measured before this: 120 MB → 621 MB and an OOM kill from
+ * 15 KB of `get`s of a 1 MiB value). The rule (docs/spec/agent-protocol.md, "Limits"):
+ *
+ * - `ReplyWriter.write()` never refuses a reply: a reply already computed is queued. The
+ *   bound is kept by the reader: it asks `blocked` before it starts the next request and,
+ *   when blocked, stops reading the connection (`sock.pause()`) and waits for `onUnblock`.
+ *   So a connection holds at most its bound plus one reply.
+ * - `WriteBudget` is shared by all connections. While its total is at or over its cap, every
+ *   writer reports `blocked`; when the total drops below the cap, every waiting writer is
+ *   told to resume.
+ * - A secret reply is zeroed (`fill(0)`; its storage is off-heap, see
+ *   secretbuf.ts) as soon as the kernel has its bytes (the write callback), or when the
+ *   connection goes away (`dispose()`), whichever comes first.
+ *
+ * Framing-agnostic: a v2 frame writer writes each frame through the same `write()`.
+ * Single-threaded use only.
+ */
+import type * as net from 'node:net';
+
+/** Unsent reply bytes one connection may queue before the agent stops reading it. */
+export const CONN_WRITE_LIMIT = 4 * 1024 * 1024;
+/** Unsent reply bytes all connections together may queue before the agent stops reading all of them. */
+export const TOTAL_WRITE_LIMIT = 64 * 1024 * 1024;
+
+/** The agent-wide count of queued reply bytes, with a cap. */
+export class WriteBudget {
+  readonly cap: number;
+  #total = 0;
+  #waiting = new Set<() => void>();
+
+  constructor(cap = TOTAL_WRITE_LIMIT) {
+    this.cap = cap;
+  }
+
+  /** Bytes queued by all writers and not yet taken by the kernel. */
+  get total(): number {
+    return this.#total;
+  }
+
+  get exhausted(): boolean {
+    return this.#total >= this.cap;
+  }
+
+  /** Counts `n` more queued bytes. */
+  take(n: number): void {
+    this.#total += n;
+  }
+
+  /** Returns `n` bytes; wakes every waiter once the total is below the cap. */
+  give(n: number): void {
+    this.#total -= n;
+    if (this.#total < this.cap && this.#waiting.size) {
+      const ws = [...this.#waiting];
+      this.#waiting.clear();
+      for (const w of ws) w();
+    }
+  }
+
+  /** Calls `fn` once, the next time the total drops below the cap. */
+  wait(fn: () => void): void {
+    this.#waiting.add(fn);
+  }
+
+  /** Forgets a waiter (a closed connection). */
+  unwait(fn: () => void): void {
+    this.#waiting.delete(fn);
+  }
+}
+
+interface Pending {
+  buf: Buffer;
+  secret: boolean;
+}
+
+/** One connection's reply writer: counts its unsent bytes here and in the shared budget. */
+export class ReplyWriter {
+  readonly limit: number;
+  #sock: net.Socket;
+  #budget: WriteBudget;
+  #queued = 0;
+  #pending = new Set<Pending>();
+  #onUnblock: (() => void) | undefined;
+  #disposed = false;
+
+  constructor(sock: net.Socket, budget: WriteBudget, limit = CONN_WRITE_LIMIT) {
+    this.#sock = sock;
+    this.#budget = budget;
+    this.limit = limit;
+  }
+
+  /** Bytes this connection has queued and the kernel has not taken yet. */
+  get queued(): number {
+    return this.#queued;
+  }
+
+  /** True while this connection or the agent as a whole is over its bound: do not start another request. */
+  get blocked(): boolean {
+    return this.#queued >= this.limit || this.#budget.exhausted;
+  }
+
+  /**
+   * Queues `buf` on the socket. With `secret`, `buf` is zeroed once written or once the
+   * connection is gone; the caller must not use it afterwards. After dispose, a secret is
+   * wiped at once and nothing is written.
+   */
+  write(buf: Buffer, secret: boolean): void {
+    if (this.#disposed) {
+      if (secret) buf.fill(0);
+      return;
+    }
+    const p: Pending = { buf, secret };
+    this.#pending.add(p);
+    this.#queued += buf.length;
+    this.#budget.take(buf.length);
+    this.#sock.write(buf, () => this.#settle(p));
+  }
+
+  /** Calls `fn` once, when `blocked` turns false (immediately if it is false now). */
+  onUnblock(fn: () => void): void {
+    this.#onUnblock = fn;
+    this.#check();
+  }
+
+  /** Wipes every unsent secret and returns every counted byte to the budget. Idempotent. */
+  dispose(): void {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    this.#budget.unwait(this.#wake);
+    this.#onUnblock = undefined;
+    for (const p of this.#pending) this.#release(p);
+    this.#pending.clear();
+  }
+
+  #settle(p: Pending): void {
+    if (!this.#pending.delete(p)) return; // already released by dispose()
+    this.#release(p);
+    this.#check();
+  }
+
+  #release(p: Pending): void {
+    if (p.secret) p.buf.fill(0);
+    this.#queued -= p.buf.length;
+    this.#budget.give(p.buf.length);
+  }
+
+  #wake = (): void => this.#check();
+
+  #check(): void {
+    if (!this.#onUnblock || this.#disposed) return;
+    if (this.#queued >= this.limit) return; // our own write callbacks will call again
+    if (this.#budget.exhausted) {
+      this.#budget.wait(this.#wake);
+      return;
+    }
+    const fn = this.#onUnblock;
+    this.#onUnblock = undefined;
+    fn();
+  }
+}
