@@ -83,7 +83,8 @@ function match(actual: unknown, expected: unknown, vars: Record<string, unknown>
   assert.deepEqual(actual, expected, where);
 }
 
-for (const file of fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort()) {
+// v2-*.json wait for the version-2 connection layer (see the README there).
+for (const file of fs.readdirSync(DIR).filter((f) => f.endsWith('.json') && !f.startsWith('v2-')).sort()) {
   const v = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as Vector;
   test(`protocol vector ${file} replays exactly: ${v.description}`, async () => {
     assert.equal(v.protocol, 1);
