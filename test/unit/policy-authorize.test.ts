@@ -195,3 +195,19 @@ test('denialError renders an open denial as a wire error with its reason', () =>
   assert.deepEqual(e.detail, { reason: 'owner_only' });
   assert.equal(e.message, 'denied: only the owner may stop the agent');
 });
+
+test('the policy seam stays pure: authorize imports no I/O, and neither module reaches koffi or libsodium', async () => {
+  const fs = await import('node:fs');
+  const path = await import('node:path');
+  const { ROOT } = await import('../helpers/cli.js');
+  const src = (f: string): string => fs.readFileSync(path.join(ROOT, 'src/core/policy', f), 'utf8');
+  const specs = (text: string): string[] => [...text.matchAll(/^\s*import\s+(?!type\b)[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1]!);
+  assert.deepEqual(specs(src('authorize.ts')), ['../errors.js']);
+  for (const f of ['authorize.ts', 'caller.ts']) {
+    const text = src(f).replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+    for (const door of ['koffi', 'sodium-native', 'os/native', 'crypto/sodium', 'process.env', 'Date.now', 'performance.now']) {
+      assert.ok(!text.includes(door), `${f} must not touch ${door}`);
+    }
+  }
+  assert.deepEqual(specs(src('caller.ts')), ['node:fs']);
+});

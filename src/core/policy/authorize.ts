@@ -98,6 +98,7 @@ export interface View {
   readonly keyGlobs: readonly (readonly string[])[];
 }
 
+/** Go ahead, seeing only what `view` admits. */
 export interface Allow {
   readonly allow: true;
   /** Apply it to every selection before decrypting (`authorizeKeys`, `visibleProjects`). */
@@ -128,7 +129,9 @@ export interface HiddenDeny {
   readonly notFound: { readonly project: string; readonly key?: string };
 }
 
+/** A refusal: rendered as itself (OpenDeny) or as nonexistence (HiddenDeny). */
 export type Deny = OpenDeny | HiddenDeny;
+/** What `authorize` answers. */
 export type Decision = Allow | Deny;
 
 type OpClass = 'status' | 'stop' | 'reveal' | 'names' | 'use';
