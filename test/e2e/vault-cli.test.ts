@@ -205,7 +205,7 @@ test('import reports added, skipped and overwritten keys, and --dry-run changes 
   const h = await initHome();
   await setSecret(h, 'EXISTING', 'old');
   const f = path.join(h.dir, '..', 'in.env');
-  fs.writeFileSync(f, `EXISTING=new\nNEW_ONE="multi\\nline"\n# comment\nQUOTED='it''s'\n`);
+  fs.writeFileSync(f, `EXISTING=new\nNEW_ONE="multi\\nline"\n# comment\nQUOTED='it"s'\n`);
   const vault = path.join(h.dir, 'vault.json');
   const before = fs.readFileSync(vault);
   const dry = await sesame(['import', f, '--dry-run', '--json'], { env: h.env });
@@ -229,7 +229,7 @@ test('import refuses a file with invalid key names and imports nothing', async (
   fs.writeFileSync(f, 'GOOD=1\nBAD-NAME=2\n');
   const r = await sesame(['import', f], { env: h.env });
   assert.equal(r.code, 1);
-  assert.match(r.stderr, /BAD-NAME/);
+  assert.match(r.stderr, /line 2: the name is not a valid key name/); // by line: an invalid "name" may be a value's fragment
   assert.equal((await sesame(['get', 'GOOD'], { env: h.env })).code, 4);
   h.cleanup();
 });

@@ -137,29 +137,17 @@ const stop: Command = {
   summary: 'stop the agent: it wipes the key and removes its socket',
   flags: {},
   async run(ctx) {
-    const { connectAgent } = await import('../../core/agent/client.js');
-    const c = await connectAgent(ctx.paths.agentSock, ctx.env);
-    if (!c) {
-      const b = await agentStatusBlock(ctx);
-      if (b.running) return notAnswering(b);
+    const { stopHomeAgent } = await import('../agent-stop.js');
+    if (!(await stopHomeAgent(ctx))) {
       if (ctx.json) json({ stopped: false, running: false });
       else info('no agent is running');
       return 0;
-    }
-    try {
-      await c.stop();
-    } finally {
-      c.close();
     }
     if (ctx.json) json({ stopped: true, running: false });
     else info('sesame agent stopped');
     return 0;
   },
 };
-
-function notAnswering(b: Record<string, unknown>): never {
-  throw new SesameError('UNAVAILABLE', `the agent (pid ${String(b.pid)}) is not answering on ${String(b.socket)}`, { hint: `stop it with: kill ${String(b.pid)}` });
-}
 
 const subcommands: Record<string, Command> = { start, status, stop };
 // Hidden: reachable by name, absent from help and completion listings.

@@ -1,7 +1,9 @@
 /**
  * `sesame lock`: clear this home's session tier entries and stop a running agent (which
  * wipes its keys). Always tries both, whatever --no-agent or SESAME_NO_AGENT say: a lock
- * that silently left the agent serving would be worse than useless.
+ * that silently left the agent serving would be worse than useless. The agent is found as
+ * every reader finds it (agent-stop.ts); "no agent was running" only when there is no sign
+ * of one, else exit non-zero naming the pid it could not reach.
  */
 import { SesameError } from '../../core/errors.js';
 import type { Command } from '../command.js';
@@ -14,21 +16,16 @@ const cmd: Command = {
   async run(ctx) {
     const { lockSession } = await import('../../core/passphrase/manage.js');
     const cleared = lockSession(await ctx.chain());
-    const { connectAgent } = await import('../../core/agent/client.js');
-    const client = await connectAgent(ctx.paths.agentSock, ctx.env);
-    let agentStopped = false;
-    if (client) {
-      try {
-        await client.stop();
-        agentStopped = true;
-      } catch (e) {
-        const why = e instanceof Error ? e.message : String(e);
-        throw new SesameError(e instanceof SesameError ? e.code : 'ERROR', `the session tier was cleared, but the agent did not stop: ${why}`, {
-          hint: 'stop it with `sesame agent stop` (or kill the pid `sesame agent status` shows)',
-        });
-      } finally {
-        client.close();
-      }
+    const { stopHomeAgent } = await import('../agent-stop.js');
+    let agentStopped: boolean;
+    try {
+      agentStopped = await stopHomeAgent(ctx);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      throw new SesameError(e instanceof SesameError ? e.code : 'ERROR', `the session tier was cleared, but the agent was not stopped: ${why}`, {
+        hint: e instanceof SesameError && e.hint ? e.hint : 'stop it with `sesame agent stop` (or kill the pid `sesame agent status` shows)',
+        ...(e instanceof SesameError && e.detail ? { detail: e.detail } : {}),
+      });
     }
     if (ctx.json) outJson({ locked: true, session_entries_cleared: cleared, agent_stopped: agentStopped });
     else {

@@ -23,6 +23,7 @@ import type { Selection } from '../vault/vault.js';
 import { parseJsonBytes } from './jsonbytes.js';
 import { LineSplitter } from './lines.js';
 import { MAX_SOCKET_PATH, PROTOCOL_VERSION } from './protocol.js';
+import { socketDirHint } from './socket.js';
 
 export interface AgentStatus {
   schema: number;
@@ -79,7 +80,7 @@ function socketLooksOurs(sock: string): boolean {
   const me = typeof process.getuid === 'function' ? process.getuid() : -1;
   if (me >= 0 && (st.uid !== me || dir.uid !== me || (dir.mode & 0o077) !== 0)) {
     throw new SesameError('INSECURE', `the agent socket ${sock} is not private to you (socket uid ${st.uid}, directory uid ${dir.uid} mode ${(dir.mode & 0o777).toString(8)})`, {
-      hint: 'remove it, or point SESAME_AGENT_SOCK at a socket in a 0700 directory you own; --no-agent bypasses the agent',
+      hint: st.uid === me ? `${socketDirHint(sock)}; --no-agent bypasses the agent` : 'remove it, or point SESAME_AGENT_SOCK at a socket in a 0700 directory you own; --no-agent bypasses the agent',
     });
   }
   return true;

@@ -16,11 +16,33 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { SesameError } from '../errors.js';
-import { ensurePrivateDir } from '../fs/secure.js';
+import { ensurePrivateDir, isSharedDir } from '../fs/secure.js';
 import { MAX_SOCKET_PATH } from './protocol.js';
 
 
 const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
+
+/**
+ * What to do when the agent socket's directory is not private to us — the one hint the agent
+ * and the client give. For a shared directory (/tmp, /dev/shm: sticky or world-writable, or
+ * a system directory) it never suggests chmod or chown; it suggests a private subdirectory
+ * and pointing SESAME_AGENT_SOCK inside it.
+ */
+export function socketDirHint(sock: string): string {
+  const dir = path.dirname(path.resolve(sock));
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(dir);
+  } catch {
+    st = undefined;
+  }
+  const me = uid();
+  const sub = isSharedDir(dir, st) ? path.join(dir, `sesame-${me}`) : undefined;
+  if (sub) {
+    return `${dir} is shared with other users: never chmod it; make a private directory there and put the socket inside it: mkdir -m 700 '${sub}' && export SESAME_AGENT_SOCK='${path.join(sub, path.basename(sock))}'`;
+  }
+  return `make ${dir} private to you (chmod 700 '${dir}', if nothing else needs it), or point SESAME_AGENT_SOCK at a socket in a 0700 directory you own (e.g. $XDG_RUNTIME_DIR/sesame/agent.sock)`;
+}
 
 /** Throws when the path cannot be a Unix socket address or sits in an unsafe directory. */
 export function checkSocketPath(sock: string): void {
@@ -30,7 +52,12 @@ export function checkSocketPath(sock: string): void {
       hint: 'set SESAME_AGENT_SOCK to a shorter path in a private directory (e.g. $XDG_RUNTIME_DIR/sesame/agent.sock), or use a shorter --home',
     });
   }
-  ensurePrivateDir(path.dirname(sock), { create: true, what: 'agent socket directory' });
+  try {
+    ensurePrivateDir(path.dirname(sock), { create: true, what: 'agent socket directory' });
+  } catch (e) {
+    if (!(e instanceof SesameError) || e.code !== 'INSECURE') throw e;
+    throw new SesameError('INSECURE', e.message, { hint: socketDirHint(sock), ...(e.detail ? { detail: e.detail } : {}), cause: e });
+  }
   let st: fs.Stats;
   try {
     st = fs.lstatSync(sock);

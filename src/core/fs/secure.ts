@@ -8,7 +8,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SesameError } from '../errors.js';
+import { SesameError, ioError } from '../errors.js';
 
 const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
 
@@ -33,8 +33,32 @@ export function ensurePrivateDir(dir: string, opts: { create: boolean; what?: st
   checkOwnerAndMode(dir, st, what, '700');
 }
 
+const SYSTEM_DIRS = new Set(['/dev/shm', '/var/tmp', '/run/user', '/run/lock', '/var/run', '/var/lock']);
+
+/**
+ * true for a directory other users or the system rely on: sticky or world-writable (/tmp,
+ * /dev/shm), the root, a top-level directory (/tmp, /run, /home, /root) or a well-known
+ * shared one. A hint never tells the user to chmod or chown such a directory.
+ */
+export function isSharedDir(p: string, st?: fs.Stats | fs.BigIntStats): boolean {
+  const abs = path.resolve(p);
+  if (path.dirname(abs) === abs || path.dirname(abs) === '/' || SYSTEM_DIRS.has(abs)) return true;
+  return st !== undefined && (Number(st.mode) & 0o1002) !== 0;
+}
+
+/** The hint for a shared directory that was to hold something private: a private subdirectory. */
+export function privateSubdirHint(dir: string): string {
+  const sub = path.join(dir, `sesame-${uid()}`);
+  return `${dir} is shared with other users or the system: do not chmod or chown it; make a private directory inside it (mkdir -m 700 '${sub}') and use that instead`;
+}
+
 function checkOwnerAndMode(p: string, st: fs.Stats | fs.BigIntStats, what: string, mode: string, forbid = 0o077): void {
   const me = uid();
+  if (st.isDirectory() && isSharedDir(p, st) && ((me >= 0 && Number(st.uid) !== me) || Number(st.mode) & forbid)) {
+    throw new SesameError('INSECURE', `${what} ${p} is a shared directory (owner uid ${st.uid}, mode ${(Number(st.mode) & 0o7777).toString(8)}): it cannot hold private files`, {
+      hint: privateSubdirHint(p),
+    });
+  }
   if (me >= 0 && Number(st.uid) !== me) {
     throw new SesameError('INSECURE', `${what} ${p} is owned by uid ${st.uid}, not by you (uid ${me})`, {
       hint: `run: chown ${me} '${p}'  (or use a home you own)`,
@@ -196,13 +220,26 @@ export function statPrivateFile(p: string, what: string): fs.BigIntStats | null 
 
 let tmpSeq = 0;
 
-/** Atomically and durably replaces `target` with `data`, mode 0600. */
+/**
+ * Atomically and durably replaces `target` with `data`, mode 0600.
+ *
+ * Errors say what happened to the target (ioError, code ERROR, `detail.errno/op/path`):
+ * before the rename, "it was not changed" (the temp file is removed); a failure of the
+ * rename itself, "it was not replaced"; a failure after the rename (the directory fsync:
+ * EIO, ...), that the new contents were written but their durability is unknown
+ * (`detail.written: true`) — the caller must not report the write as lost, nor as safe.
+ */
 export function writeFileAtomic(target: string, data: Buffer | string | Buffer[], mode = 0o600): void {
   const dir = path.dirname(target);
   // Unique among live processes (pid) and within this one (time, counter); O_EXCL refuses any clash.
   const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}${(tmpSeq++).toString(36)}`);
   const flags = fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW;
-  const fd = fs.openSync(tmp, flags, mode);
+  let fd: number;
+  try {
+    fd = fs.openSync(tmp, flags, mode);
+  } catch (e) {
+    throw ioError(e, { op: 'write', path: target, after: 'it was not changed' }) ?? e;
+  }
   try {
     fs.fchmodSync(fd, mode);
     for (const buf of typeof data === 'string' ? [Buffer.from(data, 'utf8')] : Array.isArray(data) ? data : [data]) {
@@ -217,7 +254,7 @@ export function writeFileAtomic(target: string, data: Buffer | string | Buffer[]
     } catch {
       /* already gone */
     }
-    throw e;
+    throw ioError(e, { op: 'write', path: target, after: 'it was not changed' }) ?? e;
   }
   fs.closeSync(fd);
   try {
@@ -228,9 +265,17 @@ export function writeFileAtomic(target: string, data: Buffer | string | Buffer[]
     } catch {
       /* already gone */
     }
-    throw e;
+    throw ioError(e, { op: 'write', path: target, after: 'it was not replaced' }) ?? e;
   }
-  fsyncDir(dir);
+  try {
+    fsyncDir(dir);
+  } catch (e) {
+    const after = `the new contents of ${target} were written, but whether they survive a crash or power loss is unknown`;
+    throw (
+      ioError(e, { op: 'sync', path: dir, what: 'directory', after, detail: { written: true, target } }) ??
+      new SesameError('ERROR', `cannot sync directory ${dir}; ${after}`, { detail: { op: 'sync', path: dir, written: true, target }, cause: e })
+    );
+  }
 }
 
 export function fsyncDir(dir: string): void {
