@@ -3,9 +3,15 @@
  * strings. Every encoder is exact: a value either round-trips byte for byte through its
  * consumer (eval in bash/zsh, source in fish, a dotenv parser, JSON.parse) or the encoder
  * refuses it with a clear error naming the key (never the value).
+ *
+ * Names are checked as strictly as values: `formatEnv` refuses a name that is not a key
+ * name (it would be shell code in `export K=…`) or that no secret may set (envnames.ts:
+ * LD_PRELOAD, BASH_ENV, PATH…), before writing anything.
  */
 import { isUtf8 } from 'node:buffer';
+import { checkSecretEnvName } from './envnames.js';
 import { SesameError } from './errors.js';
+import { isValidKeyName } from './home.js';
 
 export type EnvFormat = 'shell' | 'fish' | 'dotenv' | 'json';
 export const ENV_FORMATS: readonly EnvFormat[] = ['shell', 'fish', 'dotenv', 'json'];
@@ -15,7 +21,9 @@ const BS = 0x5c; // \
 const DQ = 0x22; // "
 const BT = 0x60; // `
 
+/** Each line writer: the name must be a key name (never shell code), the value NUL-free. */
 function noNul(key: string, v: Buffer): void {
+  if (!isValidKeyName(key)) throw new SesameError('INVALID', 'a secret has a name that is not a valid key name and cannot be written as a variable');
   if (v.includes(0)) {
     throw new SesameError('INVALID', `the value of ${key} contains a NUL byte and cannot be an environment variable`, { hint: 'store such data base64-encoded' });
   }
@@ -92,8 +100,9 @@ export function jsonString(key: string, v: Buffer): Buffer {
   return Buffer.concat(parts);
 }
 
-/** The whole document for a format. The caller wipes the result after writing it. */
+/** The whole document for a format, or INVALID for a bad name or value. The caller wipes the result after writing it. */
 export function formatEnv(format: EnvFormat, secrets: Array<[string, Buffer]>): Buffer {
+  for (const [k] of secrets) checkSecretEnvName(k);
   if (format === 'json') {
     const parts: Buffer[] = [Buffer.from('{')];
     secrets.forEach(([k, v], i) => {

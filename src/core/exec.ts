@@ -3,14 +3,21 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkSecretEnvName } from './envnames.js';
 import { SesameError } from './errors.js';
 
 /**
  * The child's environment: ours minus every SESAME_* control variable (passphrase,
  * passphrase file, tokens, home, socket…), plus the secrets (which win). Entries are
  * Buffers "KEY=value" so values never become strings; the caller wipes them.
+ *
+ * Every secret's name is checked first (envnames.ts): a name that is not a key name, or
+ * one that changes how programs load or start (LD_PRELOAD, NODE_OPTIONS, BASH_ENV, PATH…),
+ * is INVALID and nothing is built — the same rule whether the secrets came from the vault
+ * or from an agent.
  */
 export function childEnv(env: NodeJS.ProcessEnv, secrets: Array<[string, Buffer]>): Buffer[] {
+  for (const [k] of secrets) checkSecretEnvName(k);
   const names = new Set(secrets.map(([k]) => k));
   const out: Buffer[] = [];
   for (const [k, v] of Object.entries(env)) {

@@ -4,27 +4,44 @@
  * `value` must be base64 and comes back as a Buffer of the decoded bytes (the caller wipes
  * it). Every other string, number, literal, array and object parses as JSON.parse would.
  *
- * Throws SyntaxError on malformed input (the message names a byte offset, never content).
- * Depth is capped at 32.
+ * Stricter than JSON.parse where a reply from another process could mislead its reader: a
+ * member name repeated in one object is refused (JSON.parse keeps the last one silently),
+ * and a `value` must be canonical base64 (the unused bits of its last group are zero), so
+ * one set of bytes has exactly one encoding on the wire.
+ *
+ * Throws SyntaxError on malformed input (the message names a byte offset, never content);
+ * every Buffer decoded before the error is wiped first. Depth is capped at 32.
  */
 import { b64Decode } from './b64.js';
 
 const SECRET_MEMBER = 'value';
 const MAX_DEPTH = 32;
 
+/** The parsed document; its `value` members are Buffers the caller wipes. */
 export function parseJsonBytes(buf: Buffer): unknown {
+  return parseJsonSecrets(buf).doc;
+}
+
+/**
+ * The parsed document and every Buffer decoded from a `value` member, in order, so a
+ * caller that refuses the document's shape can wipe them all (including ones at places it
+ * did not expect).
+ */
+export function parseJsonSecrets(buf: Buffer): { doc: unknown; secrets: Buffer[] } {
   const p = new Parser(buf);
-  const v = p.value(0, false);
+  const doc = p.value(0, false);
   p.ws();
   if (p.i !== buf.length) p.fail('unexpected data after the value');
-  return v;
+  return { doc, secrets: p.secrets };
 }
 
 class Parser {
   i = 0;
+  readonly secrets: Buffer[] = [];
   constructor(readonly b: Buffer) {}
 
   fail(what: string): never {
+    for (const s of this.secrets) s.fill(0);
     throw new SyntaxError(`malformed JSON at byte ${this.i}: ${what}`);
   }
 
@@ -61,7 +78,12 @@ class Parser {
     for (;;) {
       this.ws();
       if (this.b[this.i] !== 0x22) this.fail('expected a member name');
+      const at = this.i;
       const k = this.string();
+      if (Object.prototype.hasOwnProperty.call(o, k)) {
+        this.i = at;
+        this.fail('a member name is repeated');
+      }
       this.ws();
       if (this.b[this.i++] !== 0x3a) this.fail('expected ":"');
       const v = this.value(depth + 1, k === SECRET_MEMBER);
@@ -111,8 +133,10 @@ class Parser {
 
   secretString(): Buffer {
     const end = this.#stringEnd();
+    if (!canonicalTail(this.b, this.i + 1, end)) this.fail('a value member is not canonical base64');
     const out = b64Decode(this.b, this.i + 1, end);
     if (!out) this.fail('a value member is not base64');
+    this.secrets.push(out);
     this.i = end + 1;
     return out;
   }
@@ -131,4 +155,17 @@ class Parser {
     if (!/^-?(0|[1-9]\d*)(\.\d+)?([eE][-+]?\d+)?$/.test(txt)) this.fail('malformed number');
     return Number(txt);
   }
+}
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * False when the last group of the base64 in `b[start, end)` carries non-zero unused bits
+ * ("QR==" decodes like "QQ=="). The alphabet and length are b64Decode's to check.
+ */
+function canonicalTail(b: Buffer, start: number, end: number): boolean {
+  if (end - start < 4 || b[end - 1] !== 0x3d) return true;
+  const twoPad = b[end - 2] === 0x3d;
+  const last = B64.indexOf(String.fromCharCode(b[end - (twoPad ? 3 : 2)]!));
+  return last < 0 || (last & (twoPad ? 0x0f : 0x03)) === 0;
 }
