@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initHome, makeHome, sesame, setSecret, type Result, type TestHome } from '../helpers/cli.js';
+import { BIN, initHome, makeHome, runProcess, sesame, setSecret, type Result, type TestHome } from '../helpers/cli.js';
 import { chownTree, sesameAs } from '../helpers/agent.js';
 
 const NOBODY = 65534;
@@ -133,6 +133,28 @@ test('a home the user may not write is reported as permission denied with what t
     assert.doesNotMatch(r.out + r.stderr, /bug in sesame/);
   } finally {
     fs.chmodSync(h.dir, 0o700);
+    h.cleanup();
+  }
+});
+
+test('running out of file descriptors is reported as EMFILE with what to do (not as a bug)', async (t) => {
+  if (spawnSync('prlimit', ['--version']).status !== 0) {
+    if (process.env.CI === 'true') assert.fail('prlimit (util-linux) is needed in CI');
+    return t.skip('needs prlimit (util-linux)');
+  }
+  const h = await initHome();
+  try {
+    // The exact count Node needs to start varies: try a few low limits; every failure that
+    // sesame reports must be the plain EMFILE message, and at least one must be.
+    let seen = 0;
+    for (const n of [20, 22, 24, 28, 32]) {
+      const r = await runProcess('prlimit', [`--nofile=${n}`, process.execPath, BIN, 'set', 'K', '--raw'], { env: h.env, input: 'v' });
+      if (r.code === 0 || !r.stderr.startsWith('error: ')) continue;
+      assertPlainFailure(r, /too many open files \(EMFILE\)/, /ulimit -n/);
+      seen++;
+    }
+    assert.ok(seen > 0, 'no limit produced EMFILE in sesame');
+  } finally {
     h.cleanup();
   }
 });
