@@ -4,8 +4,8 @@
  */
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as fs from 'node:fs';
 import { SesameError } from './errors.js';
+import { readRegularFile } from './fs/secure.js';
 
 export interface HomePaths {
   home: string;
@@ -78,11 +78,13 @@ export const DEFAULT_PROJECT = 'default';
 export function resolveProject(flag: string | undefined, env: NodeJS.ProcessEnv, paths: HomePaths): { name: string; source: 'flag' | 'env' | 'file' | 'default' } {
   if (flag !== undefined) return { name: checkProjectName(flag), source: 'flag' };
   if (env.SESAME_PROJECT) return { name: checkProjectName(env.SESAME_PROJECT), source: 'env' };
+  let s = '';
   try {
-    const s = fs.readFileSync(paths.projectFile, 'utf8').trim();
-    if (s) return { name: checkProjectName(s), source: 'file' };
-  } catch {
-    /* no file */
+    // Through the secure-file door: a FIFO or device here is refused, never read (or waited on).
+    s = readRegularFile(paths.projectFile, 'current-project file', { maxBytes: 4096, followSymlinks: false }).toString('utf8').trim();
+  } catch (e) {
+    if (!(e instanceof SesameError && e.code === 'NOT_FOUND')) throw e;
   }
+  if (s) return { name: checkProjectName(s), source: 'file' };
   return { name: DEFAULT_PROJECT, source: 'default' };
 }
