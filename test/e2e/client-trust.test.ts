@@ -89,3 +89,25 @@ for (const [mode, what] of [['badb64', 'malformed base64'], ['extra', 'an extra 
     });
   });
 }
+
+test('the same name rule holds for a vault read directly: run and env refuse a vault key named LD_PRELOAD', async () => {
+  const h = await initHome();
+  const ran = path.join(path.dirname(h.dir), 'ran');
+  try {
+    const set = await sesame(['set', 'LD_PRELOAD', '--raw'], { env: h.env, input: '/nonexistent/evil.so' });
+    assert.equal(set.code, 0, set.stderr);
+    for (const args of [['run', '--no-agent', '--', 'sh', '-c', `touch ${ran}`], ['env', '--no-agent']]) {
+      const r = await sesame(args, { env: h.env });
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.match(r.stderr, /refusing to set LD_PRELOAD from a secret/);
+      assert.match(r.stderr, /hint: rename the key/);
+      assert.equal(r.stdout.length, 0);
+      assert.ok(!r.stderr.includes('evil.so'));
+    }
+    const other = await sesame(['run', '--no-agent', '--only', 'NOPE', '--', 'sh', '-c', `touch ${ran}`], { env: h.env });
+    assert.equal(other.code, 0, `--only leaves it out: ${other.stderr}`);
+    assert.equal(fs.existsSync(ran), true);
+  } finally {
+    h.cleanup();
+  }
+});
