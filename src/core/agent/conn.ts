@@ -105,7 +105,9 @@ class Connection {
       this.#eof = true;
       this.#pump();
     });
-    s.on('error', () => {});
+    // A write error (EPIPE from a client that left) destroys the socket: stop at once, so
+    // the requests it left queued are never decrypted for nobody.
+    s.on('error', () => (this.#closing = true));
     s.on('close', () => this.#cleanup());
   }
 
@@ -120,7 +122,7 @@ class Connection {
   /** Handles queued requests while the writer allows; pauses reading while it does not. */
   #pump(): void {
     while (this.#head < this.#queue.length) {
-      if (this.#closing) return;
+      if (this.#closing || this.sock.destroyed) return;
       if (this.#out.blocked) return this.#waitForRoom();
       const line = this.#queue[this.#head]!;
       this.#queue[this.#head++] = EMPTY;
@@ -148,7 +150,7 @@ class Connection {
   #waitForRoom(): void {
     this.sock.pause();
     this.#out.onUnblock(() => {
-      if (this.#closing) return;
+      if (this.#closing || this.sock.destroyed) return;
       this.sock.resume();
       this.#pump();
     });

@@ -98,9 +98,12 @@ export class ReplyWriter {
     return this.#queued;
   }
 
-  /** True while this connection or the agent as a whole is over its bound: do not start another request. */
+  /**
+   * True while this connection or the agent as a whole is over its bound: do not start
+   * another request. Always true once a write failed or the writer was disposed.
+   */
   get blocked(): boolean {
-    return this.#queued >= this.limit || this.#budget.exhausted;
+    return this.#disposed || this.#queued >= this.limit || this.#budget.exhausted;
   }
 
   /**
@@ -117,16 +120,24 @@ export class ReplyWriter {
     this.#pending.add(p);
     this.#queued += buf.length;
     this.#budget.take(buf.length);
-    this.#sock.write(buf, () => this.#settle(p));
+    this.#sock.write(buf, (err?: Error | null) => (err ? this.dispose() : this.#settle(p)));
   }
 
-  /** Calls `fn` once, when `blocked` turns false (immediately if it is false now). */
+  /**
+   * Calls `fn` once, when `blocked` turns false (immediately if it is false now). Never,
+   * after a write error (a client that left: EPIPE) or dispose: the requests still queued
+   * on the connection are then never started, so no value is decrypted for nobody.
+   */
   onUnblock(fn: () => void): void {
     this.#onUnblock = fn;
     this.#check();
   }
 
-  /** Wipes every unsent secret and returns every counted byte to the budget. Idempotent. */
+  /**
+   * Wipes every unsent secret and returns every counted byte to the budget; later writes
+   * are wiped and dropped. Called by the connection on close, and by the writer itself on
+   * the first failed write. Idempotent.
+   */
   dispose(): void {
     if (this.#disposed) return;
     this.#disposed = true;
