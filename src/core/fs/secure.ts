@@ -105,7 +105,8 @@ export function readPrivateFileStat(p: string, what: string, rules: OwnedFileRul
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
-    if (code === 'ELOOP') throw new SesameError('INSECURE', `${what} ${p} is a symlink; refusing to follow it`, { hint: 'replace the link with the real file' });
+    if (code === 'ELOOP' && isSymlink(p)) throw new SesameError('INSECURE', `${what} ${p} is a symlink; refusing to follow it`, { hint: 'replace the link with the real file' });
+    if (code === 'ELOOP') throw ioError(e, { op: 'read', path: p, what }) ?? e; // a loop in a directory above it
     throw e;
   }
   try {
@@ -178,7 +179,10 @@ export function readRegularFile(p: string, what: string, rules: RegularFileRules
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR') throw new SesameError('NOT_FOUND', `${what} ${p} does not exist`, { hint: 'check the path' });
     if (code === 'ELOOP') {
-      throw new SesameError('INSECURE', follow ? `${what} ${p} is a symlink loop` : `${what} ${p} is a symlink; refusing to follow it`, { hint: 'name the real file' });
+      const loop = follow || !isSymlink(p);
+      throw new SesameError('INSECURE', loop ? `${what} ${p} is a symlink loop` : `${what} ${p} is a symlink; refusing to follow it`, {
+        hint: loop ? 'a symlink on that path points back at itself: replace the loop with the real file or directory' : 'name the real file',
+      });
     }
     if (code === 'EACCES' || code === 'EPERM') throw new SesameError('ERROR', `${what} ${p} cannot be read: permission denied`, { hint: 'check the file\'s permissions' });
     throw e;
@@ -189,6 +193,15 @@ export function readRegularFile(p: string, what: string, rules: RegularFileRules
     return readRegularFd(fd, st, p, what, rules.maxBytes ?? DEFAULT_MAX_READ);
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** true when `p` itself is a symlink (O_NOFOLLOW's ELOOP), false when a loop above it made the error. */
+function isSymlink(p: string): boolean {
+  try {
+    return fs.lstatSync(p).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
