@@ -57,3 +57,18 @@ test('a reader facing our own socket in /tmp or /dev/shm refuses it and suggests
     h.cleanup();
   }
 });
+
+test('XDG_RUNTIME_DIR in /tmp or /dev/shm (session file store) suggests a private subdirectory, never chmod of the shared one', async () => {
+  const h = await initHome();
+  try {
+    for (const dir of SHARED) {
+      const r = await sesame(['unlock'], { env: { ...h.env, XDG_RUNTIME_DIR: dir, SESAME_SESSION_STORE: 'file' } });
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, new RegExp(`XDG_RUNTIME_DIR ${dir} is a shared directory`));
+      assert.doesNotMatch(r.stderr, new RegExp(`chmod [0-7]+ '?${dir}'?(\\s|$)|chown \\S+ '?${dir}'?(\\s|$)`));
+      assert.match(r.stderr, new RegExp(`hint: .*mkdir -m 700 '${dir}/sesame-\\d+'`));
+    }
+  } finally {
+    h.cleanup();
+  }
+});
