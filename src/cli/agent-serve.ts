@@ -1,11 +1,20 @@
 /**
  * Runs the agent in this process (foreground `agent start`, or the detached child of
  * `agent start --background`), wiring process events to the core's single shutdown:
- * SIGTERM and SIGINT stop it; SIGHUP is ignored (logged); an uncaught exception or an
- * unhandled rejection shuts it down (key wiped, files removed, reason logged) and exits 1.
+ * every catchable signal whose default action ends the process (TERMINATING_SIGNALS) stops
+ * it through that shutdown, which wipes the key and removes agent.sock/pid/lock, and logs
+ * the signal's name; SIGHUP and SIGUSR1 are ignored (logged; SIGUSR1 would open Node's
+ * inspector, see early.ts); an uncaught exception or an unhandled rejection shuts it down
+ * (key wiped, files removed, reason logged) and exits 1.
+ *
+ * Not handled, on purpose: SIGKILL and SIGSTOP (cannot be), and SIGSEGV, SIGBUS, SIGFPE,
+ * SIGILL (raised by a real fault, returning from a handler re-runs the fault). A V8
+ * out-of-memory abort cannot run JavaScript either: the detached agent's heap is capped
+ * (agent-spawn.ts) and a later `agent start` clears what a dead agent left.
  */
 import type { SecureKey } from '../core/crypto/sodium.js';
 import type { AgentHandle } from '../core/agent/daemon.js';
+import type { HardeningReport } from '../core/agent/doors.js';
 import type { AgentLock } from '../core/agent/lockfile.js';
 import type { AgentLog } from '../core/agent/log.js';
 import type { SessionLimits } from '../core/agent/session.js';
@@ -18,6 +27,8 @@ export interface ServeOptions {
   foreground: boolean;
   /** Called once the socket is listening. */
   ready?: (h: AgentHandle) => void;
+  /** The preflight's report (core/agent/doors.ts), for `agent status --json`. */
+  hardening?: HardeningReport;
 }
 
 /** Serves until the agent stops; returns the exit code (1 after a crash). */
@@ -26,7 +37,7 @@ export async function serveHere(ctx: Ctx, master: SecureKey, lock: AgentLock, li
   const { openAgentLog } = await import('../core/agent/log.js');
   const { VERSION } = await import('./version.js');
   const log = openAgentLog(ctx.paths.agentLog);
-  const handle = await startAgent({ paths: ctx.paths, master, lock, limits, version: VERSION, log });
+  const handle = await startAgent({ paths: ctx.paths, master, lock, limits, version: VERSION, log, ...(opts.hardening ? { hardening: opts.hardening } : {}) });
   const detach = installHandlers(handle, log);
   opts.ready?.(handle);
   if (opts.foreground) {
@@ -38,10 +49,17 @@ export async function serveHere(ctx: Ctx, master: SecureKey, lock: AgentLock, li
   return reason.startsWith('crash') ? 1 : 0;
 }
 
+/**
+ * Linux signals whose default action terminates (or dumps core) and that Node lets a
+ * process listen to, minus the fault signals above. SIGPIPE is already ignored by Node.
+ */
+export const TERMINATING_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGTRAP', 'SIGABRT', 'SIGUSR2', 'SIGALRM', 'SIGSTKFLT', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR', 'SIGSYS'] as const;
+
 function installHandlers(handle: AgentHandle, log: AgentLog): () => void {
-  const onTerm = (): void => handle.shutdown('SIGTERM');
-  const onInt = (): void => handle.shutdown('SIGINT');
+  const signals = TERMINATING_SIGNALS.filter((s) => process.platform === 'linux' || !['SIGSTKFLT', 'SIGPWR'].includes(s));
+  const onSignal = (sig: NodeJS.Signals): void => handle.shutdown(sig);
   const onHup = (): void => log('SIGHUP received: ignored');
+  const onUsr1 = (): void => log('SIGUSR1 received: ignored (the inspector stays closed)');
   const crash = (what: string) => (e: unknown) => {
     const name = e instanceof Error ? `${e.name}: ${e.message}` : typeof e;
     handle.shutdown(`crash: ${what} (${name.slice(0, 200)})`);
@@ -50,15 +68,15 @@ function installHandlers(handle: AgentHandle, log: AgentLog): () => void {
   };
   const onExc = crash('uncaught exception');
   const onRej = crash('unhandled rejection');
-  process.on('SIGTERM', onTerm);
-  process.on('SIGINT', onInt);
+  for (const s of signals) process.on(s, onSignal);
   process.on('SIGHUP', onHup);
+  process.on('SIGUSR1', onUsr1);
   process.on('uncaughtException', onExc);
   process.on('unhandledRejection', onRej);
   return () => {
-    process.off('SIGTERM', onTerm);
-    process.off('SIGINT', onInt);
+    for (const s of signals) process.off(s, onSignal);
     process.off('SIGHUP', onHup);
+    process.off('SIGUSR1', onUsr1); // early.ts keeps ignoring it
     // Crash handlers stay: a late exception must not print a stack to a terminal.
   };
 }

@@ -5,14 +5,19 @@
  *
  * What the child inherits (and nothing else):
  *   fd 0-2  /dev/null — the detached agent never writes to the terminal it left
- *   fd 3    a pipe carrying the 32-byte master key (never argv, never the environment)
- *   fd 4    a pipe on which the child reports one line: ready, or the error that stopped it
- *   fd 5    the locked agent.lock (the lock never lapses between parent and child)
- * Its environment is ours minus SESAME_PASSPHRASE and SESAME_PASSPHRASE_FILE, and neither
- * its node flags nor NODE_OPTIONS keep an --inspect/--debug option.
+ *   fd 3    a pipe on which the child reports one line: ready, or the error that stopped it
+ *   fd 4    the locked agent.lock (the lock never lapses between parent and child)
+ * No fd that will carry the key exists in the child at spawn: it hardens itself first, then
+ * connects to a hand-off socket whose path it gets in argv, and we send the key only to a
+ * peer the kernel says is exactly that child (core/agent/handoff.ts).
+ * Its environment is ours minus SESAME_PASSPHRASE and SESAME_PASSPHRASE_FILE, neither its
+ * node flags nor NODE_OPTIONS keep an --inspect/--debug option, and its V8 heap is capped
+ * (AGENT_HEAP_MB) so a runaway heap ends in a prompt, bounded death, not in swapping.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Readable, Writable } from 'node:stream';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
 import { SesameError, isErrorCode } from '../core/errors.js';
 import type { SecureKey } from '../core/crypto/sodium.js';
 import type { AgentLock } from '../core/agent/lockfile.js';
@@ -22,31 +27,51 @@ import { fmtDuration } from './durations.js';
 import { info, json } from './output.js';
 
 /** The fds the detached agent inherits (see the header); shared with `agent __serve`. */
-export const CHILD_FD = { key: 3, ready: 4, lock: 5 } as const;
+export const CHILD_FD = { ready: 3, lock: 4 } as const;
+/**
+ * --max-old-space-size of the detached agent, MB. The agent's own heap is small (the vault
+ * and replies in flight; conn.ts bounds unsent replies); 256 MB leaves ample room while
+ * keeping a leak or an abusive client from growing it without limit.
+ */
+export const AGENT_HEAP_MB = 256;
 const READY_TIMEOUT_MS = 15_000;
 
 /**
  * Takes ownership of `master` (wiped here) and `lock` (handed to the child). Returns the
  * exit code once the child answers on its socket; throws the child's own start error.
  */
-export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLock, limits: SessionLimits): Promise<number> {
-  const args = [...nodeFlags(process.execArgv), process.argv[1]!, 'agent', '__serve', '--home', ctx.paths.home, '--idle', `${limits.idleMs}ms`, '--ttl', `${limits.ttlMs}ms`];
+export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLock, limits: SessionLimits, opts: { allowDebugger?: boolean } = {}): Promise<number> {
+  const { openKeyOffer } = await import('../core/agent/handoff.js');
+  let offer: Awaited<ReturnType<typeof openKeyOffer>>;
+  try {
+    offer = await openKeyOffer(handoffBase(ctx));
+  } catch (e) {
+    master.dispose();
+    lock.release(true);
+    throw e;
+  }
+  const args = [...nodeFlags(process.execArgv), `--max-old-space-size=${AGENT_HEAP_MB}`, process.argv[1]!, 'agent', '__serve', '--home', ctx.paths.home, '--idle', `${limits.idleMs}ms`, '--ttl', `${limits.ttlMs}ms`, '--handoff', offer.path];
+  if (opts.allowDebugger) args.push('--allow-debugger');
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, args, { detached: true, cwd: '/', env: childEnv(ctx), stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe', lock.fd] });
+    child = spawn(process.execPath, args, { detached: true, cwd: '/', env: childEnv(ctx), stdio: ['ignore', 'ignore', 'ignore', 'pipe', lock.fd] });
   } catch (e) {
+    offer.close();
     master.dispose();
     lock.release(true);
     throw e;
   }
   lock.handOff();
   const ready = readReady(child, ctx);
-  const { sendKey } = await import('../core/agent/handoff.js');
+  // Registered synchronously after spawn: the child cannot connect before this runs.
+  const sent = child.pid === undefined ? Promise.reject(new SesameError('ERROR', 'the agent process has no pid')) : offer.send(master, child.pid);
+  sent.catch(() => {}); // observed below; never an unhandled rejection
   try {
-    await sendKey(child.stdio[CHILD_FD.key] as Writable, master);
+    await Promise.race([sent, ready.then(() => {})]);
   } catch {
     /* the ready report explains */
   } finally {
+    offer.close();
     master.dispose();
   }
   const pid = await ready;
@@ -62,6 +87,24 @@ export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLo
   if (ctx.json) json({ started: true, pid, socket: ctx.paths.agentSock, idle_s: limits.idleMs / 1000, ttl_s: limits.ttlMs / 1000 });
   else info(`sesame agent started (pid ${pid}) on ${ctx.paths.agentSock}; idle ${fmtDuration(limits.idleMs)}, ttl ${fmtDuration(limits.ttlMs)}`);
   return 0;
+}
+
+/**
+ * Where the hand-off directory goes: $XDG_RUNTIME_DIR when it is a private directory of
+ * ours (tmpfs, per user), else the sesame home (0700). Never a shared /tmp.
+ */
+function handoffBase(ctx: Ctx): string {
+  const xdg = ctx.env.XDG_RUNTIME_DIR;
+  if (xdg && path.isAbsolute(xdg)) {
+    try {
+      const st = fs.statSync(xdg);
+      const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+      if (st.isDirectory() && st.uid === uid && (st.mode & 0o077) === 0 && path.join(xdg, '.sesame-handoff-XXXXXX/k').length < 100) return xdg;
+    } catch {
+      /* absent: the home */
+    }
+  }
+  return ctx.paths.home;
 }
 
 /** Our node flags minus any debugger: an inspector port would undo the agent's hardening. */

@@ -1,7 +1,9 @@
 /**
  * The agent block shared by `agent status --json` and `status --json` (schema 1):
  * schema, running, accessible, pid, socket, project, idle_remaining_s,
- * absolute_remaining_s, started_at, version, protocol (+ idle_s, ttl_s, error).
+ * absolute_remaining_s, started_at, version, protocol (+ idle_s, ttl_s, error, and
+ * `hardening` {dumpable, core_limit, key_mlocked, inspector_disabled, tracer_pid_at_start,
+ * ptrace_scope} from an agent that reports it; see core/agent/doors.ts).
  * Fields an agent that is not running cannot tell are null. Never secret.
  */
 import type { Ctx } from './context.js';

@@ -2,17 +2,25 @@
  * The executable's entry, built as one small CommonJS file (dist/sesame.cjs): Node starts
  * it faster than an ES module graph. It answers the two hottest commands — `get KEY` and
  * `run … -- CMD` through a running agent — itself, and hands everything else (and those
- * two when no agent answers) to the full CLI in dist/cli.mjs.
+ * two when no agent answers) to the full CLI in dist/cli.mjs. Before anything else it
+ * ignores SIGUSR1 (early.ts) and hardens the process (below).
  */
+import './early.js'; // first: SIGUSR1 must never open the inspector
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fastGet, fastGetArgs } from './fast.js';
 import { fastRun, fastRunArgs } from './fast-run.js';
 import { settle } from './output.js';
+import { requireHardening } from '../core/os/native.js';
 
 declare const __dirname: string;
 
 async function start(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+  // Before any path can hold a value or a passphrase (get, run, env, direct unlock,
+  // prompts): not dumpable (no same-uid ptrace, pidfd_getfd or /proc/PID/mem) and no core
+  // file, or refuse. koffi is on the fast path already (the client's peer check), so this
+  // costs two syscalls and their read-back. Linux only (elsewhere: documented as not done).
+  if (process.platform === 'linux') requireHardening('sesame');
   const g = fastGetArgs(argv, env);
   if (g) {
     const code = await fastGet(g, env);

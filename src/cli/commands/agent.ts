@@ -35,14 +35,31 @@ async function unlockMaster(ctx: Ctx): Promise<SecureKey> {
   }
 }
 
+const ALLOW_DEBUGGER = { 'allow-debugger': { type: 'boolean', help: 'start even when a tracer (debugger, strace) is attached' } } as const;
+
+/**
+ * Drops SESAME_PASSPHRASE once the chain has read it: unset, and its bytes in the initial
+ * environment block zeroed, so /proc/PID/environ of a long-lived agent no longer shows it.
+ */
+async function forgetEnvPassphrase(ctx: Ctx): Promise<void> {
+  if (process.env.SESAME_PASSPHRASE === undefined && ctx.env.SESAME_PASSPHRASE === undefined) return;
+  const { scrubEnv } = await import('../../core/os/native.js');
+  scrubEnv('SESAME_PASSPHRASE');
+  delete process.env.SESAME_PASSPHRASE;
+  delete ctx.env.SESAME_PASSPHRASE;
+}
+
 const start: Command = {
-  usage: 'agent start [--idle DUR] [--ttl DUR] [--background]',
+  usage: 'agent start [--idle DUR] [--ttl DUR] [--background] [--allow-debugger]',
   summary: 'unlock once, then serve reads over a private socket (foreground; Ctrl-C stops it)',
-  flags: { ...LIMIT_FLAGS, background: { type: 'boolean', help: 'return once a detached agent answers' } },
+  flags: { ...LIMIT_FLAGS, ...ALLOW_DEBUGGER, background: { type: 'boolean', help: 'return once a detached agent answers' } },
   async run(ctx, { flags }) {
     const limits = limitsFrom(flags);
-    const { hardenProcess } = await import('../../core/os/native.js');
-    hardenProcess();
+    // Before any passphrase is read or derived: no debugger option, hardening that took
+    // effect (fail closed), no tracer attached.
+    const { agentPreflight } = await import('../../core/agent/doors.js');
+    const allowDebugger = flags['allow-debugger'] === true;
+    const hardening = agentPreflight({ execArgv: process.execArgv, env: process.env, allowDebugger });
     const { readVault } = await import('../../core/vault/store.js');
     readVault(ctx.paths); // NOT_INITIALIZED before taking a lock or prompting
     const { takeAgentLock } = await import('../../core/agent/lockfile.js');
@@ -55,21 +72,26 @@ const start: Command = {
     } catch (e) {
       lock.release(true);
       throw e;
+    } finally {
+      await forgetEnvPassphrase(ctx);
     }
     if (flags.background) {
       const { startBackground } = await import('../agent-spawn.js');
-      return startBackground(ctx, master, lock, limits);
+      return startBackground(ctx, master, lock, limits, { allowDebugger });
     }
     const { serveHere } = await import('../agent-serve.js');
-    return serveHere(ctx, master, lock, limits, { foreground: true });
+    return serveHere(ctx, master, lock, limits, { foreground: true, hardening });
   },
 };
 
-/** The detached agent: key on fd 3, ready report on fd 4, the lock on fd 5. Not for users. */
+/**
+ * The detached agent: the ready report on fd 3, the lock on fd 4, the key from the hand-off
+ * socket at --handoff once hardened (agent-spawn.ts, core/agent/handoff.ts). Not for users.
+ */
 const serve: Command = {
   usage: 'agent __serve',
   summary: 'internal: the detached agent',
-  flags: LIMIT_FLAGS,
+  flags: { ...LIMIT_FLAGS, ...ALLOW_DEBUGGER, handoff: { type: 'string', arg: 'PATH', help: 'internal: the key hand-off socket' } },
   async run(ctx, { flags }) {
     const fs = await import('node:fs');
     const { CHILD_FD } = await import('../agent-spawn.js');
@@ -82,10 +104,12 @@ const serve: Command = {
       }
     };
     try {
-      const { hardenProcess } = await import('../../core/os/native.js');
-      hardenProcess();
-      const { readKeyFromFd } = await import('../../core/agent/handoff.js');
-      const master = readKeyFromFd(CHILD_FD.key);
+      if (typeof flags.handoff !== 'string') throw usage('agent __serve needs --handoff', 'it is started by `agent start --background`');
+      // Hardened first: no fd that will carry the key exists before this has taken effect.
+      const { agentPreflight } = await import('../../core/agent/doors.js');
+      const hardening = agentPreflight({ execArgv: process.execArgv, env: process.env, allowDebugger: flags['allow-debugger'] === true });
+      const { receiveKey } = await import('../../core/agent/handoff.js');
+      const master = receiveKey(flags.handoff, process.ppid);
       const { adoptAgentLock } = await import('../../core/agent/lockfile.js');
       let lock;
       try {
@@ -95,7 +119,7 @@ const serve: Command = {
         throw e;
       }
       const { serveHere } = await import('../agent-serve.js');
-      return await serveHere(ctx, master, lock, limitsFrom(flags), { foreground: false, ready: (h) => report({ ok: true, pid: h.pid }) });
+      return await serveHere(ctx, master, lock, limitsFrom(flags), { foreground: false, hardening, ready: (h) => report({ ok: true, pid: h.pid }) });
     } catch (e) {
       report({ ok: false, error: e instanceof SesameError ? e.toJSON() : { code: 'ERROR', message: 'the agent failed to start' } });
       throw e;
@@ -121,6 +145,8 @@ function human(b: Record<string, unknown>): string {
   const lines = [`agent:     running (pid ${String(b.pid)})${b.accessible ? '' : `, not accessible: ${String((b.error as { message?: string } | undefined)?.message)}`}`, `socket:    ${String(b.socket)}`];
   if (b.accessible) {
     lines.push(`project:   ${String(b.project)}`, `started:   ${String(b.started_at)}`, `idle:      ${b.idle_remaining_s === null ? 'never expires' : `${secs(b.idle_remaining_s)} left`}`, `ttl:       ${secs(b.absolute_remaining_s)} left`, `version:   sesame ${String(b.version)}, protocol ${String(b.protocol)}`);
+    const h = b.hardening as Record<string, unknown> | undefined;
+    if (h) lines.push(`hardening: dumpable ${String(h.dumpable)}, core limit ${String(h.core_limit)}, key mlocked ${h.key_mlocked ? 'yes' : 'no'}, inspector ${h.inspector_disabled ? 'disabled' : 'NOT disabled'}, tracer at start ${String(h.tracer_pid_at_start)}, ptrace_scope ${String(h.ptrace_scope)}`);
   }
   return `${lines.join('\n')}\n`;
 }

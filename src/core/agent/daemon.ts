@@ -11,15 +11,17 @@
  * its socket, so an agent whose home was deleted does not linger unreachable.
  *
  * The core installs no process handlers (signals belong to the CLI); it hardens the
- * process (no core dumps, not ptrace-able by same-uid processes) before binding.
+ * process (no core dumps, not ptrace-able by same-uid processes) before binding and
+ * refuses to start if that did not take effect. The session's TTLs run on CLOCK_BOOTTIME,
+ * which keeps counting while the machine is suspended.
  */
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
-import { performance } from 'node:perf_hooks';
 import type { SecureKey } from '../crypto/sodium.js';
 import { writeFileAtomic } from '../fs/secure.js';
 import type { HomePaths } from '../home.js';
-import { hardenProcess } from '../os/native.js';
+import { bootTimeMs, requireHardening } from '../os/native.js';
+import { hardeningNow, type HardeningReport } from './doors.js';
 import { serveConnection } from './conn.js';
 import { handle } from './handlers.js';
 import { VaultKeeper } from './keeper.js';
@@ -38,8 +40,10 @@ export interface AgentOptions {
   limits: SessionLimits;
   version: string;
   log: AgentLog;
-  /** Monotonic clock in ms (tests inject one). */
+  /** Clock in ms that counts suspended time (default CLOCK_BOOTTIME; tests inject one). */
   clock?: () => number;
+  /** The preflight's report (agentPreflight in doors.ts), shown by `status` as `hardening`. */
+  hardening?: HardeningReport;
   /** Per-connection idle deadline in ms (default 10 s). */
   connIdleMs?: number;
   /** How often to check that our socket is still there, ms (default 5 s). */
@@ -67,7 +71,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const sock = o.paths.agentSock;
   const sockets = new Set<net.Socket>();
   const startedAt = new Date().toISOString();
-  const session = new Session(o.limits, o.clock ?? (() => performance.now()));
+  const session = new Session(o.limits, o.clock ?? bootTimeMs);
   let listening: Listening | undefined;
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -106,6 +110,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       absolute_remaining_s: Math.ceil(r.absoluteMs / 1000),
       version: o.version,
       protocol: PROTOCOL_VERSION,
+      hardening: { ...hardeningNow(), tracer_pid_at_start: o.hardening?.tracer_pid_at_start ?? null },
     };
   };
 
@@ -134,7 +139,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   };
 
   try {
-    hardenProcess();
+    requireHardening('the agent');
     await prepareSocketPath(sock);
     listening = await listenPrivate(sock, (c) => {
       if (closed) return void c.destroy();

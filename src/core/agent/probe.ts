@@ -27,6 +27,8 @@ export interface AgentReport {
   protocol: number | null;
   idle_s?: number;
   ttl_s?: number;
+  /** The agent's process hardening (core/agent/doors.ts HardeningReport), fields checked. */
+  hardening?: Record<string, number | boolean | null>;
   /** Why a running agent is not accessible. */
   error?: { code: string; message: string; hint?: string };
 }
@@ -80,6 +82,15 @@ function pick(st: Record<string, unknown>): Partial<AgentReport> {
   if (typeof st.socket === 'string') out.socket = st.socket;
   if (num(st.idle_s) !== null) out.idle_s = num(st.idle_s)!;
   if (num(st.ttl_s) !== null) out.ttl_s = num(st.ttl_s)!;
+  const h = st.hardening;
+  if (h && typeof h === 'object' && !Array.isArray(h)) {
+    const keep: Record<string, number | boolean | null> = Object.create(null) as Record<string, number | boolean | null>;
+    for (const k of ['dumpable', 'core_limit', 'key_mlocked', 'inspector_disabled', 'tracer_pid_at_start', 'ptrace_scope']) {
+      const v = (h as Record<string, unknown>)[k];
+      keep[k] = typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) ? v : null;
+    }
+    out.hardening = { ...keep };
+  }
   return out;
 }
 

@@ -1,5 +1,8 @@
 /**
- * The agent's session as a pure state machine with an injected clock (monotonic ms).
+ * The agent's session as a pure state machine with an injected clock (ms). The agent
+ * injects CLOCK_BOOTTIME (native.ts bootTimeMs), which keeps counting while the machine is
+ * suspended: an 8 h TTL is 8 h of wall time, asleep or not, and the first check after a
+ * resume expires a session whose deadline passed during the suspend.
  *
  * - Idle TTL: any request resets it; `idleMs = 0` disables it.
  * - Absolute TTL: fixed at start; activity never extends it.

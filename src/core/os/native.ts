@@ -171,13 +171,126 @@ export function peerCred(fd: number): PeerCred {
 
 // ---------------------------------------------------------------- process hardening
 
-/** PR_SET_DUMPABLE 0 (no core dumps, no same-uid ptrace) and RLIMIT_CORE 0. Linux only. */
-export function hardenProcess(): { dumpable: boolean; coreLimit: boolean } {
+export interface Hardening {
+  /** PR_SET_DUMPABLE 0 took effect (read back with PR_GET_DUMPABLE). */
+  dumpable: boolean;
+  /** RLIMIT_CORE is 0 (soft and hard), read back with getrlimit. */
+  coreLimit: boolean;
+}
+
+const prctl = (): Fn => fn('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)');
+
+/**
+ * PR_SET_DUMPABLE 0 (no core dumps, no same-uid ptrace or pidfd_getfd, /proc/PID/mem and
+ * environ closed to other processes) and RLIMIT_CORE 0. Linux only. Each result is read
+ * back from the kernel, not taken from the call's return value; callers that hold a key
+ * must refuse to go on when either is false (`requireHardening`).
+ */
+export function hardenProcess(): Hardening {
   if (!isLinux) return { dumpable: false, coreLimit: false };
-  const dumpable = (fn('int prctl(int option, unsigned long a2, unsigned long a3, unsigned long a4, unsigned long a5)')(4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0) as number) === 0;
+  prctl()(4 /* PR_SET_DUMPABLE */, 0, 0, 0, 0);
   const rl = Buffer.alloc(16); // struct rlimit { rlim_t cur, max } = 0, 0
-  const coreLimit = (fn('int setrlimit(int resource, void *rlim)')(4 /* RLIMIT_CORE */, rl) as number) === 0;
+  fn('int setrlimit(int resource, void *rlim)')(4 /* RLIMIT_CORE */, rl);
+  return readHardening();
+}
+
+/** What the kernel says now: dumpable flag 0, and core limit 0/0. */
+export function readHardening(): Hardening {
+  if (!isLinux) return { dumpable: false, coreLimit: false };
+  const dumpable = (prctl()(3 /* PR_GET_DUMPABLE */, 0, 0, 0, 0) as number) === 0;
+  const rl = Buffer.alloc(16);
+  const ok = (fn('int getrlimit(int resource, void *rlim)')(4 /* RLIMIT_CORE */, rl) as number) === 0;
+  const coreLimit = ok && rl.readBigUInt64LE(0) === 0n && rl.readBigUInt64LE(8) === 0n;
   return { dumpable, coreLimit };
+}
+
+/**
+ * Hardens this process and throws ERROR (naming what failed) unless both took effect: a
+ * process that is about to hold a key or a passphrase fails closed.
+ */
+export function requireHardening(what: string): Hardening {
+  return assertHardened(hardenProcess(), what);
+}
+
+/** Throws ERROR naming each step of `h` that did not take effect; returns `h` otherwise. */
+export function assertHardened(h: Hardening, what: string): Hardening {
+  const failed = [h.dumpable ? null : 'PR_SET_DUMPABLE 0', h.coreLimit ? null : 'RLIMIT_CORE 0'].filter(Boolean);
+  if (failed.length) {
+    throw new SesameError('ERROR', `${what} refuses to run unhardened: ${failed.join(' and ')} did not take effect`, {
+      hint: isLinux ? 'a seccomp filter or a container policy may block prctl/setrlimit; see docs/agent.md' : `process hardening is only supported on Linux, not ${process.platform}`,
+    });
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------- clocks
+
+const CLOCK_MONOTONIC = 1;
+const CLOCK_BOOTTIME = 7;
+
+/**
+ * Milliseconds on CLOCK_BOOTTIME: monotonic, and unlike CLOCK_MONOTONIC (what
+ * performance.now() and Node's timers use) it keeps counting while the machine is
+ * suspended, so a TTL measured on it expires across a night asleep. Elsewhere than Linux:
+ * CLOCK_MONOTONIC (documented: suspend is not counted there).
+ */
+export function bootTimeMs(): number {
+  const ts = Buffer.alloc(16); // struct timespec { time_t sec; long nsec } (64-bit)
+  const r = fn('int clock_gettime(int clk, void *ts)')(isLinux ? CLOCK_BOOTTIME : CLOCK_MONOTONIC, ts) as number;
+  if (r !== 0) throw new SesameError('ERROR', `clock_gettime failed (errno ${errno()})`);
+  return Number(ts.readBigInt64LE(0)) * 1000 + Number(ts.readBigInt64LE(8)) / 1e6;
+}
+
+// ---------------------------------------------------------------- a blocking unix connection
+
+/**
+ * Connects a blocking AF_UNIX stream socket to `path` and returns its fd (close-on-exec).
+ * Used where the bytes must go straight from the kernel into guarded memory (the agent's
+ * key hand-off): no stream, no intermediate Buffer. Throws ERROR with the errno.
+ */
+export function connectUnix(path: string): number {
+  const sockPath = Buffer.from(path, 'utf8');
+  if (sockPath.length >= 108) throw new SesameError('ERROR', `socket path too long (${sockPath.length} bytes)`);
+  const fd = fn('int socket(int domain, int type, int protocol)')(1 /* AF_UNIX */, 1 /* SOCK_STREAM */ | (isLinux ? 0o2000000 /* SOCK_CLOEXEC */ : 0), 0) as number;
+  if (fd < 0) throw new SesameError('ERROR', `socket failed (errno ${errno()})`);
+  const addr = Buffer.alloc(110); // struct sockaddr_un { sa_family_t; char sun_path[108] }
+  addr.writeUInt16LE(1, 0);
+  sockPath.copy(addr, 2);
+  for (;;) {
+    const r = fn('int connect(int fd, void *addr, unsigned int len)')(fd, addr, addr.length) as number;
+    if (r === 0) return fd;
+    const e = errno();
+    if (e === E.EINTR) continue;
+    fn('int close(int fd)')(fd);
+    throw new SesameError('ERROR', `connect failed (errno ${e})`);
+  }
+}
+
+/** SO_RCVTIMEO on a blocking socket: a read waits at most `seconds`, then fails with EAGAIN. */
+export function setRecvTimeout(fd: number, seconds: number): void {
+  const tv = Buffer.alloc(16); // struct timeval { time_t sec; suseconds_t usec } (64-bit)
+  tv.writeBigInt64LE(BigInt(seconds), 0);
+  const r = fn('int setsockopt(int fd, int level, int name, void *val, unsigned int len)')(fd, isLinux ? 1 : 0xffff /* SOL_SOCKET */, isLinux ? 20 : 0x1006 /* SO_RCVTIMEO */, tv, tv.length) as number;
+  if (r !== 0) throw new SesameError('ERROR', `setsockopt SO_RCVTIMEO failed (errno ${errno()})`);
+}
+
+// ---------------------------------------------------------------- the initial environment
+
+/**
+ * Overwrites the value of `name` in this process's environment block with zero bytes (so
+ * /proc/PID/environ no longer shows it) and unsets it. Returns true if it was there.
+ * The block /proc shows is the one the process started with; unsetenv alone (what deleting
+ * from process.env does) leaves its bytes in place. Copies Node already made as JS strings
+ * are out of reach.
+ */
+export function scrubEnv(name: string): boolean {
+  const getenv = fn('void *getenv(const char *name)');
+  const p = getenv(name);
+  if (p === null) return false;
+  const n = Number(fn('size_t strlen(void *s)')(p));
+  fn('void *memset(void *s, int c, size_t n)')(p, 0, n);
+  fn('int unsetenv(const char *name)')(name);
+  return true;
 }
 
 /** Raw syscall (Linux), for interfaces libc does not wrap (kernel keyring). */
