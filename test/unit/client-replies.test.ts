@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { connectAgent, type AgentClient } from '../../src/core/agent/client.js';
 import { SesameError } from '../../src/core/errors.js';
+import { parseJsonSecrets } from '../../src/core/agent/jsonbytes.js';
 
 type Req = { id: number; op: string; only?: string[]; prefix?: string; [k: string]: unknown };
 type Answer = (req: Req) => string;
@@ -155,4 +156,26 @@ test('after a refused reply the connection is dropped: a later request never rea
       await assert.rejects(c.get('default', 'K'), (e: unknown) => e instanceof SesameError && e.code === 'UNAVAILABLE');
     },
   );
+});
+
+test('a reply refused half-way through parsing leaves no decoded value unwiped', () => {
+  const wiped: Uint8Array[] = [];
+  const fill = Buffer.prototype.fill;
+  Buffer.prototype.fill = function (this: Buffer, ...a: Parameters<Buffer['fill']>) {
+    if (a[0] === 0) wiped.push(this);
+    return fill.apply(this, a);
+  } as Buffer['fill'];
+  try {
+    for (const bad of [`{"secrets":[{"key":"A","value":"${HI}"}],"secrets":1}`, `{"a":{"value":"${HI}"},"b":{"value":"QR=="}}`, `{"a":{"value":"${HI}"},"b":tru}`]) {
+      wiped.length = 0;
+      assert.throws(() => parseJsonSecrets(Buffer.from(bad)), SyntaxError, bad);
+      const decoded = wiped.filter((b) => b.length === 2);
+      assert.equal(decoded.length, 1, `${bad}: the decoded value was wiped`);
+      assert.deepEqual([...decoded[0]!], [0, 0]);
+    }
+  } finally {
+    Buffer.prototype.fill = fill;
+  }
+  const { secrets } = parseJsonSecrets(Buffer.from(`{"a":{"value":"${HI}"},"b":[{"value":""}]}`));
+  assert.deepEqual(secrets.map(String), ['hi', ''], 'every decoded value is listed for the caller to wipe');
 });

@@ -157,7 +157,9 @@ class Parser {
   }
 }
 
-const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+/** base64 alphabet index per byte (-1 outside it), so no byte of a value becomes a string. */
+const B64_INDEX = new Int16Array(256).fill(-1);
+Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1').forEach((c, i) => (B64_INDEX[c] = i));
 
 /**
  * False when the last group of the base64 in `b[start, end)` carries non-zero unused bits
@@ -166,6 +168,6 @@ const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 function canonicalTail(b: Buffer, start: number, end: number): boolean {
   if (end - start < 4 || b[end - 1] !== 0x3d) return true;
   const twoPad = b[end - 2] === 0x3d;
-  const last = B64.indexOf(String.fromCharCode(b[end - (twoPad ? 3 : 2)]!));
+  const last = B64_INDEX[b[end - (twoPad ? 3 : 2)]!]!;
   return last < 0 || (last & (twoPad ? 0x0f : 0x03)) === 0;
 }
