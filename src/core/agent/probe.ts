@@ -4,7 +4,8 @@
  *
  * `running`: the agent answered, or the pid in agent.pid is alive (an agent that denies
  * us or does not answer is still running). `accessible`: it answered our status request.
- * Uses the client path only (node:net, node:fs): no libsodium, no koffi.
+ * Uses the client path only (node:net, node:fs, one SO_PEERCRED through the native door):
+ * no libsodium. A socket served by another uid is `error.code` INSECURE, never trusted.
  */
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
