@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { initHome, requireTool, sesame, setSecret } from '../helpers/cli.js';
+import { PASSPHRASE, initHome, requireTool, sesame, setSecret } from '../helpers/cli.js';
 import { startAgent, stopAgent } from '../helpers/agent.js';
 
 const NAMES = ['__proto__', 'constructor', 'toString', 'hasOwnProperty'];
@@ -96,5 +96,24 @@ test('a passphrase file that is a FIFO, a device, a symlink to one or a director
     assert.notEqual(r.code, 0, p);
     assert.match(r.stderr, /not a regular file|symlink|unusable|passphrase file/, `${p}: ${r.stderr}`);
   }
+  h.cleanup();
+});
+
+test('a vault left without projects by an older sesame says so and can be repaired', async () => {
+  const h = await initHome();
+  const { homePaths } = await import('../../src/core/home.js');
+  const { unlockVault } = await import('../../src/core/vault/store.js');
+  const { writeFileAtomic } = await import('../../src/core/fs/secure.js');
+  const paths = homePaths(h.dir);
+  const v = unlockVault(paths, Buffer.from(PASSPHRASE));
+  delete v.doc.projects.default; // what `projects delete default` did before
+  writeFileAtomic(paths.vault, v.finalize());
+  v.dispose();
+  const r = await sesame(['projects', 'list'], { env: h.env });
+  assert.equal(r.code, 0);
+  assert.match(r.stderr, /no projects.*projects create default/);
+  assert.equal((await sesame(['projects', 'create', 'default'], { env: h.env })).code, 0);
+  await setSecret(h, 'K', 'v');
+  assert.equal((await sesame(['get', 'K', '--no-agent'], { env: h.env })).out, 'v\n');
   h.cleanup();
 });

@@ -35,6 +35,7 @@ const list: Command = {
     const rows = projectSummaries(doc, cur);
     if (ctx.json) outJson({ current: cur, projects: rows });
     else out(rows.map((r) => `${r.current ? '*' : ' '} ${r.name}  (${r.keys} key${r.keys === 1 ? '' : 's'})\n`).join(''));
+    if (!ctx.json && rows.length === 0) info('this vault has no projects (damaged by an older sesame?): create one with `sesame projects create default`');
     return 0;
   },
 };
