@@ -94,3 +94,39 @@ test('does not modify its input and returns values outside the small-buffer pool
   assert.notEqual(r.entries[0]!.value.buffer, input.buffer);
   assert.equal(r.entries[0]!.value.buffer.byteLength, r.entries[0]!.value.length, 'its own allocation (allocUnsafeSlow)');
 });
+
+test('property: any value written double-quoted with escapes parses back to the same bytes', () => {
+  let seed = 7;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const alphabet = 'abc XYZ019#=\'"`$\\\n\r\t-_.@/+é€';
+  for (let round = 0; round < 300; round++) {
+    const len = 1 + rnd(40);
+    let v = '';
+    for (let i = 0; i < len; i++) v += alphabet[rnd(alphabet.length)];
+    const quotedV = v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+    const r = parse(`K_${round}="${quotedV}"  # c\nNEXT=1\n`);
+    assert.deepEqual(r.issues, [], JSON.stringify(v));
+    assert.equal(r.entries[0]!.value.toString('utf8'), v);
+    assert.equal(r.entries[1]!.name, 'NEXT');
+  }
+});
+
+test('property: random bytes never throw, and every taken entry has a valid name', () => {
+  let seed = 11;
+  const rnd = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const pieces = ['A', 'b_1', '=', '"', "'", '#', ' ', '\n', '\r\n', 'export ', '\\', 'x', '\u00ff', '\0'];
+  for (let round = 0; round < 500; round++) {
+    let s = '';
+    for (let i = rnd(30); i > 0; i--) s += pieces[rnd(pieces.length)];
+    const r = parse(s);
+    for (const e of r.entries) assert.match(e.name, /^[A-Za-z_][A-Za-z0-9_]*$/);
+    const names = r.entries.map((e) => e.name);
+    assert.equal(new Set(names).size, names.length, 'no duplicate is ever taken');
+  }
+});
