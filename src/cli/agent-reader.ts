@@ -1,6 +1,6 @@
 /** A running agent as a SecretReader (reader.ts and the run fast path share it). */
 import type { AgentClient } from '../core/agent/client.js';
-import type { SecretReader } from './reader.js';
+import type { SecretReader } from './secret-reader.js';
 
 export function agentReader(client: AgentClient): SecretReader {
   return {

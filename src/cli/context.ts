@@ -4,7 +4,7 @@
  */
 import { homePaths, resolveHome, resolveProject, type HomePaths } from '../core/home.js';
 import type { ChainContext } from '../core/passphrase/chain.js';
-import type { Parsed } from './args.js';
+import { optionOrEnv, type Parsed } from './args.js';
 import { warn } from './output.js';
 
 export interface Ctx {
@@ -14,7 +14,7 @@ export interface Ctx {
   noAgent: boolean;
   projectFlag: string | undefined;
   project(): { name: string; source: 'flag' | 'env' | 'file' | 'default' };
-  /** The chain context with the terminal prompt wired in when there is a terminal. */
+  /** The chain context: the default tier order, the terminal prompt when there is a terminal. */
   chain(): Promise<ChainContext>;
 }
 
@@ -27,7 +27,7 @@ export function makeCtx(parsed: Parsed, env: NodeJS.ProcessEnv): Ctx {
     env,
     paths,
     json: parsed.flags.json === true,
-    noAgent: parsed.flags['no-agent'] === true || env.SESAME_NO_AGENT === '1',
+    noAgent: optionOrEnv(parsed.flags, 'no-agent', env) === true,
     projectFlag,
     project() {
       project ??= resolveProject(projectFlag, env, paths);
@@ -35,7 +35,8 @@ export function makeCtx(parsed: Parsed, env: NodeJS.ProcessEnv): Ctx {
     },
     async chain() {
       const { hasTty, promptHidden } = await import('./prompt.js');
-      return { paths, env, warn, prompt: hasTty() ? promptHidden : undefined };
+      const { DEFAULT_ORDER } = await import('../core/passphrase/order.js');
+      return { paths, env, warn, prompt: hasTty() ? promptHidden : undefined, order: DEFAULT_ORDER };
     },
   };
 }

@@ -1,15 +1,19 @@
 /**
  * The fast path for `sesame run … -- CMD` answered by a running agent: the same
- * execWithSecrets as commands/run.ts, reached without loading the command table. Only the
- * plain form qualifies (`--home`, `-p/--project`, `--only`, `--prefix`, `--strict`, then
- * `--` and the command); anything else, or no agent, returns null and the normal path runs.
+ * execWithSecrets as commands/run.ts, reached without loading the command table. argv is
+ * parsed by the one grammar (fast.ts's fastParse: the global options plus run's own
+ * SELECT_FLAGS, stopping at `--` or the command), so nothing after `--` is ever read as an
+ * option. Only `--home`, `-p/--project` and run's own options qualify; anything else, or
+ * no agent, returns null and the normal path runs.
  */
 import { connectAgent } from '../core/agent/client.js';
 import { checkKeyName, homePaths, resolveHome, resolveProject } from '../core/home.js';
-import type { Parsed } from './args.js';
+import { GLOBAL_FLAGS, type FlagSpec, type Parsed } from './args.js';
+import { fastParse } from './fast.js';
 import { reportError } from './output.js';
 import { execWithSecrets } from './run-exec.js';
 import { agentReader } from './agent-reader.js';
+import { SELECT_FLAGS } from './select.js';
 
 export interface FastRun {
   home: string | undefined;
@@ -18,29 +22,12 @@ export interface FastRun {
   argv: string[];
 }
 
-const VALUED = new Set(['--home', '--project', '-p', '--only', '--prefix']);
-
 /** The arguments of a plain `run … -- CMD`, or null when the normal path must parse them. */
-export function fastRunArgs(argv: string[], env: NodeJS.ProcessEnv): FastRun | null {
-  if (env.SESAME_NO_AGENT === '1' || argv[0] !== 'run') return null;
-  const flags: Parsed['flags'] = {};
-  const r: FastRun = { home: undefined, project: undefined, flags, argv: [] };
-  for (let i = 1; i < argv.length; i++) {
-    const t = argv[i]!;
-    if (t === '--') {
-      r.argv = argv.slice(i + 1);
-      return r.argv.length ? r : null;
-    }
-    if (t === '--strict') flags.strict = true;
-    else if (VALUED.has(t)) {
-      const v = argv[++i];
-      if (v === undefined) return null;
-      if (t === '--home') r.home = v;
-      else if (t === '--project' || t === '-p') r.project = v;
-      else flags[t.slice(2)] = v;
-    } else return null;
-  }
-  return null;
+export function fastRunArgs(argv: readonly string[], env: NodeJS.ProcessEnv, globals: FlagSpec = GLOBAL_FLAGS): FastRun | null {
+  const p = fastParse(argv, env, 'run', SELECT_FLAGS, { stopAtPositional: true }, globals);
+  if (!p?.rest?.length) return null;
+  const { home, project, ...flags } = p.flags;
+  return { home: home as string | undefined, project: project as string | undefined, flags, argv: p.rest };
 }
 
 /** Never returns when the command runs; an exit code on failure; null when no agent answers. */

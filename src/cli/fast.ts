@@ -5,14 +5,18 @@
  * this path is in the entry's static graph and loads nothing else: it resolves the home
  * and project, asks the agent, prints the value. It is a shortcut, not a second
  * implementation of `get`:
- * - only the plain form qualifies: `get KEY` with `--home`/`--project`/`-p` and nothing
- *   else (no --json, --no-agent, --help, extra words), and not with SESAME_NO_AGENT=1;
+ * - argv is parsed by the one grammar (args.ts over globals.ts), so `-p P get K`,
+ *   `get K -p P`, `get -p P K` and `--project=P` mean here what they mean to main.ts;
+ * - only the plain form qualifies: `get KEY` with no option but `--home` and `-p/--project`
+ *   (FAST_OPTIONS; --json, --no-agent, --help, any global added later, extra words, or a
+ *   usage error send it to the normal path), and not with SESAME_NO_AGENT=1;
  * - when no agent answers it returns null and the normal path runs (direct unlock);
  * - otherwise its output, errors and exit codes are exactly those of commands/get.ts
  *   through reader.ts (the same client, the same `out` and `reportError`).
  */
 import { connectAgent } from '../core/agent/client.js';
 import { homePaths, isValidKeyName, resolveHome, resolveProject } from '../core/home.js';
+import { GLOBAL_FLAGS, optionOrEnv, parseArgs, splitCommand, type FlagSpec, type Parsed } from './args.js';
 import { outValueLine, reportError } from './output.js';
 
 export interface FastGet {
@@ -21,25 +25,33 @@ export interface FastGet {
   key: string;
 }
 
-/** The arguments of a plain `get KEY`, or null when the normal path must parse them. */
-export function fastGetArgs(argv: string[], env: NodeJS.ProcessEnv): FastGet | null {
-  if (env.SESAME_NO_AGENT === '1') return null;
-  const a: { home?: string; project?: string } = {};
-  const words: string[] = [];
-  for (let i = 0; i < argv.length; i++) {
-    const t = argv[i]!;
-    const eq = t.indexOf('=');
-    if (t === '--home' || t === '--project' || t === '-p') {
-      const v = argv[++i];
-      if (v === undefined) return null;
-      a[t === '--home' ? 'home' : 'project'] = v;
-    } else if (t.startsWith('--home=') || t.startsWith('--project=')) {
-      a[t.startsWith('--home=') ? 'home' : 'project'] = t.slice(eq + 1);
-    } else if (t.startsWith('-')) return null;
-    else words.push(t);
+/** The global options a fast path honours itself; with any other it leaves argv to main.ts. */
+export const FAST_OPTIONS: ReadonlySet<string> = new Set(['home', 'project']);
+
+/**
+ * argv parsed as `command` would parse it (the global options plus `own`), when its words are
+ * exactly `command` and no option outside FAST_OPTIONS and `own` is set; else null. Never
+ * throws: a usage error is the normal path's to report.
+ */
+export function fastParse(argv: readonly string[], env: NodeJS.ProcessEnv, command: string, own: FlagSpec, opts: { stopAtPositional?: boolean; maxPositionals?: number }, globals: FlagSpec = GLOBAL_FLAGS): Parsed | null {
+  try {
+    const { name, rest } = splitCommand(argv, globals);
+    if (name !== command) return null;
+    const p = parseArgs(rest, { ...globals, ...own }, opts);
+    if (optionOrEnv(p.flags, 'no-agent', env, globals) === true) return null;
+    for (const [k, v] of Object.entries(p.flags)) if (v !== undefined && !FAST_OPTIONS.has(k) && !Object.hasOwn(own, k)) return null;
+    return p;
+  } catch {
+    return null;
   }
-  if (words.length !== 2 || words[0] !== 'get' || !isValidKeyName(words[1]!)) return null;
-  return { home: a.home, project: a.project, key: words[1]! };
+}
+
+/** The arguments of a plain `get KEY`, or null when the normal path must parse them. */
+export function fastGetArgs(argv: readonly string[], env: NodeJS.ProcessEnv, globals: FlagSpec = GLOBAL_FLAGS): FastGet | null {
+  const p = fastParse(argv, env, 'get', {}, { maxPositionals: 1 }, globals);
+  const key = p?.positionals[0];
+  if (!p || p.rest !== undefined || key === undefined || !isValidKeyName(key)) return null;
+  return { home: p.flags.home as string | undefined, project: p.flags.project as string | undefined, key };
 }
 
 /** Exit code, or null when no agent answers (then run the normal path). */

@@ -1,12 +1,11 @@
 /**
- * sesame's entry point: find the command, load only its module, parse its options, run it,
- * and turn any error into the documented exit code.
+ * sesame's entry point: find the command (args.ts's one grammar), load only its module,
+ * parse its options, run it, and turn any error into the documented exit code.
  */
-import { GLOBAL_FLAGS, parseArgs, usage, type FlagSpec } from './args.js';
+import { GLOBAL_FLAGS, beforeDashDash, parseArgs, splitCommand, usage, type FlagSpec } from './args.js';
 import { isGroup, type Command, type CommandModule } from './command.js';
 import { reportError, out } from './output.js';
-
-export const VERSION = '0.1.0';
+import { VERSION } from './version.js';
 
 const TABLE: Record<string, () => Promise<CommandModule>> = {
   init: () => import('./commands/init.js'),
@@ -28,21 +27,6 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
 
 const ORDER = Object.keys(TABLE);
 
-/** Splits argv into the command words and the rest, skipping global options. */
-function findCommand(argv: string[]): { name: string | undefined; index: number } {
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === '--') return { name: undefined, index: -1 };
-    if (a === '--home' || a === '--project' || a === '-p') {
-      i++;
-      continue;
-    }
-    if (a.startsWith('-')) continue;
-    return { name: a, index: i };
-  }
-  return { name: undefined, index: -1 };
-}
-
 async function mainHelp(): Promise<void> {
   const lines = ['sesame — a local secrets vault with an unlock agent', '', 'usage: sesame [--home DIR] [-p PROJECT] [--no-agent] [--json] COMMAND …', '', 'commands:'];
   for (const name of ORDER) {
@@ -63,46 +47,56 @@ function commandHelp(c: Command): void {
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
-  const wantsJson = argv.includes('--json');
+  // Decided before parsing, so that a usage error is reported in the form asked for; never
+  // read past `--` (that belongs to the command `run` starts).
+  const wantsJson = beforeDashDash(argv).includes('--json');
   try {
-    const { name, index } = findCommand(argv);
-    if (name === undefined || name === 'help') {
-      if (argv.includes('--version')) {
+    const { name, rest: afterName } = splitCommand(argv);
+    if (name === undefined) {
+      const { flags } = parseArgs(afterName, GLOBAL_FLAGS, { maxPositionals: 0 });
+      if (flags.version) {
         out(`sesame ${VERSION}\n`);
         return 0;
       }
-      if (name === 'help' && argv[index + 1] && TABLE[argv[index + 1]!]) {
-        return main([argv[index + 1]!, '--help'], env);
-      }
       await mainHelp();
-      return name === 'help' || argv.includes('--help') || argv.includes('-h') ? 0 : 2;
+      return flags.help ? 0 : 2;
     }
-    if (name === 'version' || name === '--version') {
+    if (name === 'help') {
+      const topic = splitCommand(afterName).name;
+      if (topic !== undefined && Object.hasOwn(TABLE, topic)) return main([topic, '--help'], env);
+      await mainHelp();
+      return 0;
+    }
+    if (name === 'version') {
       out(`sesame ${VERSION}\n`);
       return 0;
     }
-    const load = TABLE[name];
+    const load = Object.hasOwn(TABLE, name) ? TABLE[name] : undefined;
     if (!load) throw usage(`unknown command ${JSON.stringify(name)}`);
     const mod = (await load()).default;
     let cmd: Command;
-    let rest = [...argv.slice(0, index), ...argv.slice(index + 1)];
+    let rest = afterName;
     if (isGroup(mod)) {
-      const { name: sub, index: si } = findCommand(rest);
-      const c = sub === undefined ? undefined : mod.subcommands[sub];
+      const { name: sub, rest: afterSub } = splitCommand(rest);
+      const c = sub !== undefined && Object.hasOwn(mod.subcommands, sub) ? mod.subcommands[sub] : undefined;
       if (!c) {
-        if (sub === undefined && (rest.includes('--help') || rest.includes('-h'))) {
+        if (sub === undefined && parseArgs(afterSub, GLOBAL_FLAGS).flags.help) {
           out(`usage: sesame ${name} ${Object.keys(mod.subcommands).join(' | ')}\n\n${mod.summary}\n`);
           return 0;
         }
         throw usage(sub === undefined ? `${name} needs a subcommand: ${Object.keys(mod.subcommands).join(', ')}` : `unknown subcommand ${name} ${JSON.stringify(sub)}`);
       }
       cmd = c;
-      rest = [...rest.slice(0, si), ...rest.slice(si + 1)];
+      rest = afterSub;
     } else cmd = mod;
     const spec: FlagSpec = { ...GLOBAL_FLAGS, ...cmd.flags };
     const parsed = parseArgs(rest, spec, { stopAtPositional: cmd.stopAtPositional ?? false, maxPositionals: cmd.maxPositionals ?? 0 });
     if (parsed.flags.help) {
       commandHelp(cmd);
+      return 0;
+    }
+    if (parsed.flags.version) {
+      out(`sesame ${VERSION}\n`);
       return 0;
     }
     const { makeCtx } = await import('./context.js');

@@ -4,15 +4,10 @@
  * SESAME_NO_AGENT=1 skips the agent.
  */
 import type { Ctx } from './context.js';
-import type { Selection } from '../core/vault/vault.js';
 import { agentReader } from './agent-reader.js';
+import type { SecretReader } from './secret-reader.js';
 
-export interface SecretReader {
-  via: 'agent' | 'direct';
-  get(project: string, key: string): Promise<Buffer>;
-  getSelected(project: string, sel: Selection): Promise<{ secrets: Array<[string, Buffer]>; missing: string[] }>;
-  close(): void;
-}
+export type { SecretReader };
 
 export async function openReader(ctx: Ctx): Promise<SecretReader> {
   if (!ctx.noAgent) {

@@ -4,7 +4,7 @@ import { checkKeyName } from '../core/home.js';
 import type { FlagSpec, Parsed } from './args.js';
 import type { Selection } from '../core/vault/vault.js';
 import { warn } from './output.js';
-import type { SecretReader } from './reader.js';
+import type { SecretReader } from './secret-reader.js';
 
 export const SELECT_FLAGS: FlagSpec = {
   only: { type: 'string', arg: 'K1,K2', help: 'only these keys' },

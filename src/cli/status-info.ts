@@ -15,7 +15,7 @@ export interface StatusInfo {
 
 export async function collectStatus(ctx: Ctx): Promise<StatusInfo> {
   const { readVault } = await import('../core/vault/store.js');
-  const { VERSION } = await import('./main.js');
+  const { VERSION } = await import('./version.js');
   const project = ctx.project();
   const vault: StatusInfo['vault'] = { path: ctx.paths.vault, exists: false };
   try {

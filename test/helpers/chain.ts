@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { homePaths, type HomePaths } from '../../src/core/home.js';
 import { createVault } from '../../src/core/vault/store.js';
 import type { ChainContext } from '../../src/core/passphrase/chain.js';
+import { DEFAULT_ORDER } from '../../src/core/passphrase/order.js';
 import { PASSPHRASE } from './cli.js';
 
 export interface ChainHome {
@@ -28,7 +29,7 @@ export function chainHome(env: NodeJS.ProcessEnv = {}, opts: { vault?: boolean }
   if (opts.vault !== false) createVault(paths, Buffer.from(PASSPHRASE), CHEAP_KDF, {}).dispose();
   else fs.mkdirSync(paths.home, { mode: 0o700 });
   const warnings: string[] = [];
-  const ctx: ChainContext = { paths, env: { PATH: process.env.PATH, ...env }, warn: (m) => warnings.push(m) };
+  const ctx: ChainContext = { paths, env: { PATH: process.env.PATH, ...env }, warn: (m) => warnings.push(m), order: DEFAULT_ORDER };
   return { base, paths, ctx, warnings, cleanup: () => fs.rmSync(base, { recursive: true, force: true }) };
 }
 

@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { SesameError } from '../../src/core/errors.js';
-import { attributeWrongPassphrase, chainTiers, probeChain, resolvePassphrase, type Tier } from '../../src/core/passphrase/chain.js';
-import '../../src/core/passphrase/tiers.js';
+import { attributeWrongPassphrase, loadChain, probeChain, resolvePassphrase, type Tier } from '../../src/core/passphrase/chain.js';
+import { DEFAULT_ORDER } from '../../src/core/passphrase/order.js';
 import { chainHome, script, writeConfig } from '../helpers/chain.js';
 import { PASSPHRASE } from '../helpers/cli.js';
 
-test('the chain runs env, file, session, sealed, keyring, command, then the prompt', () => {
+test('the chain runs env, file, session, sealed, keyring, command, then the prompt', async () => {
   assert.deepEqual(
-    chainTiers().map((t) => t.name),
+    (await loadChain(DEFAULT_ORDER)).map((t) => t.name),
     ['env', 'file', 'session', 'sealed', 'keyring', 'command', 'prompt'],
   );
 });

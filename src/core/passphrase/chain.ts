@@ -9,11 +9,12 @@
  *     to a weaker tier (e.g. a passphrase_command that errors).
  * `probe` reports present/absent/unusable without reading any secret.
  *
- * The prompt is injected by the CLI: the core never touches a terminal.
+ * The prompt is injected by the CLI: the core never touches a terminal. So is the order:
+ * the chain keeps no registry of tiers; the caller passes the steps in `ChainContext.order`
+ * (the default order is order.ts's DEFAULT_ORDER). This module imports no tier.
  */
 import { SesameError } from '../errors.js';
 import type { HomePaths } from '../home.js';
-import { envTier, fileTier } from './sources.js';
 
 export type TierName = 'agent' | 'env' | 'file' | 'session' | 'sealed' | 'keyring' | 'command' | 'prompt';
 
@@ -30,6 +31,8 @@ export interface ChainContext {
   warn(msg: string): void;
   /** A no-echo prompt on the terminal; undefined when there is no terminal. */
   prompt?: ((label: string) => Promise<Buffer>) | undefined;
+  /** The tiers to ask, in order (order.ts's DEFAULT_ORDER for the CLI). */
+  order: readonly ChainStep[];
 }
 
 export interface Tier {
@@ -49,42 +52,41 @@ export const promptTier: Tier = {
   },
 };
 
-/** Extra tiers registered between the file tier and the prompt (session, sealed, keyring, command). */
-const extraTiers: Tier[] = [];
-export function registerTiers(tiers: Tier[]): void {
-  for (const t of tiers) if (!extraTiers.some((x) => x.name === t.name)) extraTiers.push(t);
+/**
+ * One step of a chain: a tier, or a group of tiers loaded on first use (so that modules
+ * which start child processes or load native code are not loaded while an earlier tier
+ * answers).
+ */
+export type ChainStep = Tier | (() => Promise<readonly Tier[]>);
+
+/** Every tier of `order`, loading the lazy groups. */
+export async function loadChain(order: readonly ChainStep[]): Promise<Tier[]> {
+  const out: Tier[] = [];
+  for (const s of order) out.push(...(typeof s === 'function' ? await s() : [s]));
+  return out;
 }
 
-/** The chain as registered so far (the machine tiers once their module was loaded). */
-export function chainTiers(): Tier[] {
-  return [envTier, fileTier, ...extraTiers, promptTier];
-}
-
-/** The whole chain in order, loading the machine tiers' module (tiers.ts) on first use. */
-export async function loadChain(): Promise<Tier[]> {
-  await import('./tiers.js');
-  return chainTiers();
-}
-
-async function firstAnswer(ctx: ChainContext, tiers: Tier[]): Promise<{ passphrase: Buffer; tier: TierName } | null> {
-  for (const t of tiers) {
-    const p = await t.fetch(ctx);
-    if (p) return { passphrase: p, tier: t.name };
+async function firstAnswer(ctx: ChainContext, steps: readonly ChainStep[]): Promise<{ passphrase: Buffer; tier: TierName } | null> {
+  for (const s of steps) {
+    for (const t of typeof s === 'function' ? await s() : [s]) {
+      const p = await t.fetch(ctx);
+      if (p) return { passphrase: p, tier: t.name };
+    }
   }
   return null;
 }
-
 export const LOCKED_HINT =
   'start the agent from a terminal (`sesame agent start`), run `sesame unlock` in a terminal, or set SESAME_PASSPHRASE_FILE to a 0600 file';
 
 /**
- * Finds the passphrase through `tiers` (default: the whole chain). LOCKED when no tier
- * answers and there is no terminal. With the default chain the environment tiers are
- * asked first, and the machine tiers' modules (child processes, keyring, kernel keyring)
- * are loaded only when neither answers: the common unattended case stays fast.
+ * Finds the passphrase through `tiers` (default: `ctx.order`), the first tier that answers
+ * wins; a tier that throws ends the search (fails closed). LOCKED when no tier answers.
+ * A lazy step is loaded only when every step before it was absent: with the default order
+ * the environment tiers are asked before the machine tiers' modules (child processes,
+ * keyring, kernel keyring) load, so the common unattended case stays fast.
  */
-export async function resolvePassphrase(ctx: ChainContext, tiers?: Tier[]): Promise<{ passphrase: Buffer; tier: TierName }> {
-  const found = tiers ? await firstAnswer(ctx, tiers) : ((await firstAnswer(ctx, [envTier, fileTier])) ?? (await firstAnswer(ctx, (await loadChain()).filter((t) => t !== envTier && t !== fileTier))));
+export async function resolvePassphrase(ctx: ChainContext, tiers?: readonly ChainStep[]): Promise<{ passphrase: Buffer; tier: TierName }> {
+  const found = await firstAnswer(ctx, tiers ?? ctx.order);
   if (found) return found;
   throw new SesameError('LOCKED', 'the vault is locked and there is no terminal to ask for the passphrase', { hint: LOCKED_HINT });
 }
@@ -123,10 +125,10 @@ export function attributeWrongPassphrase(e: unknown, tier: TierName): unknown {
   });
 }
 
-export async function probeChain(ctx: ChainContext, tiers?: Tier[]): Promise<TierStatus[]> {
-  tiers ??= await loadChain();
+/** The state of every tier of `tiers` (default: `ctx.order`); reads no secret. */
+export async function probeChain(ctx: ChainContext, tiers?: readonly ChainStep[]): Promise<TierStatus[]> {
   const out: TierStatus[] = [];
-  for (const t of tiers) {
+  for (const t of await loadChain(tiers ?? ctx.order)) {
     try {
       out.push(await t.probe(ctx));
     } catch (e) {
