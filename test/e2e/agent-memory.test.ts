@@ -81,12 +81,16 @@ test('never leaves a copy of a served value or its base64 in the agent memory', 
     return;
   }
   const h = await initHome();
-  const values = new Map(SIZES.map((n) => [`V${n}`, distinctive(n)] as const));
+  const values = new Map<string, Buffer>(SIZES.map((n) => [`V${n}`, distinctive(n)] as const));
   for (const [k, v] of values) await setSecret(h, k, v);
   let pid = 0;
   try {
     pid = await startAgent(h);
     const sock = sockOf(h);
+    // One more value set while the agent runs: the agent re-reads the vault (ciphertext only).
+    const late = distinctive(32);
+    await setSecret(h, 'LATE', late);
+    values.set('LATE', late);
     const keys = [...values.keys()];
     for (const [k, v] of values) {
       const many = k === 'V65536' ? 200 : 1000;
