@@ -8,11 +8,18 @@ import { info, json as outJson } from '../output.js';
 
 const MAX_VALUE = 4 * 1024 * 1024;
 
-/** Reads all of stdin into a Buffer (bounded), wiping intermediate chunks. */
+/** A copy outside V8's heap and Node's shared pool (allocUnsafeSlow), so a wipe reaches the only copy. */
+function secretCopy(src: Buffer): Buffer {
+  const b = Buffer.allocUnsafeSlow(src.length);
+  src.copy(b);
+  return b;
+}
+
+/** Reads all of stdin into a Buffer (bounded, allocUnsafeSlow), wiping intermediate chunks. */
 export function readStdin(max = MAX_VALUE): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
-  const buf = Buffer.alloc(65536);
+  const buf = Buffer.allocUnsafeSlow(65536);
   for (;;) {
     let n: number;
     try {
@@ -33,11 +40,15 @@ export function readStdin(max = MAX_VALUE): Buffer {
       for (const c of chunks) c.fill(0);
       throw new SesameError('INVALID', `the value is larger than ${max / 1048576} MiB; nothing was stored`);
     }
-    chunks.push(Buffer.from(buf.subarray(0, n)));
+    chunks.push(secretCopy(buf.subarray(0, n)));
   }
   buf.fill(0);
-  const v = Buffer.concat(chunks);
-  for (const c of chunks) c.fill(0);
+  const v = Buffer.allocUnsafeSlow(total);
+  let off = 0;
+  for (const c of chunks) {
+    off += c.copy(v, off);
+    c.fill(0);
+  }
   return v;
 }
 
@@ -67,7 +78,7 @@ const cmd: Command = {
       if (flags.raw) value = raw;
       else {
         const { stripOneNewline } = await import('../../core/passphrase/sources.js');
-        value = Buffer.from(stripOneNewline(raw));
+        value = secretCopy(stripOneNewline(raw));
         raw.fill(0);
       }
     }
