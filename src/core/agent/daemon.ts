@@ -18,7 +18,7 @@
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import type { SecureKey } from '../crypto/sodium.js';
-import { writeFileAtomic } from '../fs/secure.js';
+import { readRegularFile, writeFileAtomic } from '../fs/secure.js';
 import type { HomePaths } from '../home.js';
 import { bootTimeMs, requireHardening } from '../os/native.js';
 import { hardeningNow, type HardeningReport } from './doors.js';
@@ -160,7 +160,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
 
 function removePidFile(p: string): void {
   try {
-    if (fs.readFileSync(p, 'utf8').trim() === String(process.pid)) fs.unlinkSync(p);
+    if (readRegularFile(p, 'agent pid file', { maxBytes: 64, followSymlinks: false }).toString('latin1').trim() === String(process.pid)) fs.unlinkSync(p);
   } catch {
     /* absent */
   }

@@ -9,6 +9,7 @@
  */
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
+import { readRegularFile } from '../fs/secure.js';
 import type { HomePaths } from '../home.js';
 import { connectAgent } from './client.js';
 
@@ -99,7 +100,7 @@ function pick(st: Record<string, unknown>): Partial<AgentReport> {
 function livePid(pidFile: string): number | null {
   let pid: number;
   try {
-    pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    pid = Number(readRegularFile(pidFile, 'agent pid file', { maxBytes: 64, followSymlinks: false }).toString('latin1').trim()); // never a FIFO
   } catch {
     return null;
   }

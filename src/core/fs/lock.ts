@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
+import { readRegularFile } from './secure.js';
 import { flockTryExclusive, flockUnlock } from '../os/native.js';
 
 export interface HeldLock {
@@ -26,7 +27,7 @@ function sleepSync(ms: number): void {
 /** Reads the pid recorded in a lock file, if any. */
 export function lockHolder(lockPath: string): number | null {
   try {
-    const n = Number(fs.readFileSync(lockPath, 'utf8').trim());
+    const n = Number(readRegularFile(lockPath, 'lock file', { maxBytes: 64, followSymlinks: false }).toString('latin1').trim()); // never a FIFO
     return Number.isInteger(n) && n > 0 ? n : null;
   } catch {
     return null;
