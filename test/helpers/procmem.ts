@@ -25,11 +25,11 @@ export function countInMemory(pid: number, needles: Buffer[]): { counts: number[
   let skipped = 0;
   try {
     for (const line of maps) {
-      const m = /^([0-9a-f]+)-([0-9a-f]+) (\S+)/.exec(line);
-      if (!m || m[3]![0] !== 'r' || line.endsWith('[vvar]') || line.endsWith('[vsyscall]')) continue;
+      const m = /^([0-9a-f]+)-([0-9a-f]+) r/.exec(line);
+      if (!m?.[1] || !m[2] || line.endsWith('[vvar]') || line.endsWith('[vsyscall]')) continue;
       regions++;
-      const start = Number.parseInt(m[1]!, 16);
-      const end = Number.parseInt(m[2]!, 16);
+      const start = Number.parseInt(m[1], 16);
+      const end = Number.parseInt(m[2], 16);
       try {
         // Chunks overlap by the longest needle minus one, so a needle across a boundary is seen once.
         for (let at = start; at < end; at += CHUNK) {
@@ -39,8 +39,8 @@ export function countInMemory(pid: number, needles: Buffer[]): { counts: number[
           needles.forEach((n, k) => {
             for (let i = view.indexOf(n); i !== -1; i = view.indexOf(n, i + 1)) {
               if (i >= CHUNK) break; // counted by the next chunk
-              counts[k]!++;
-              where[k]!.push(`${(at + i).toString(16)} in ${line.replace(/\s+/g, ' ').slice(0, 90)}`);
+              counts[k] = (counts[k] ?? 0) + 1;
+              where[k]?.push(`${(at + i).toString(16)} in ${line.replace(/\s+/g, ' ').slice(0, 90)}`);
             }
           });
         }

@@ -56,10 +56,12 @@ export function serveConnection(sock: net.Socket, hooks: ConnHooks): void {
     if (typeof fd !== 'number' || fd < 0) throw new SesameError('DENIED', 'no file descriptor for the connection');
     cred = peerCred(fd);
   } catch (e) {
-    return deny(sock, hooks, `peer credentials unavailable (${e instanceof Error ? e.message : 'error'})`, 'the agent cannot verify who you are');
+    deny(sock, hooks, `peer credentials unavailable (${e instanceof Error ? e.message : 'error'})`, 'the agent cannot verify who you are');
+    return;
   }
   if (cred.uid !== hooks.uid) {
-    return deny(sock, hooks, `peer uid ${cred.uid} pid ${String(cred.pid)} is not uid ${hooks.uid}`, `the agent serves only uid ${hooks.uid}; you are uid ${cred.uid}`);
+    deny(sock, hooks, `peer uid ${cred.uid} pid ${String(cred.pid)} is not uid ${hooks.uid}`, `the agent serves only uid ${hooks.uid}; you are uid ${cred.uid}`);
+    return;
   }
   new Connection(sock, hooks, cred).start();
 }
@@ -96,19 +98,27 @@ class Connection {
     const ms = this.hooks.idleMs ?? CONN_IDLE_MS;
     // Measured from the last request started: trickling partial bytes, or sending requests
     // while reading no replies, does not extend it.
-    this.#deadline = setTimeout(() => this.#fail(protocolError('deadline', `no complete request for ${ms / 1000} s; closing the connection`)), ms);
+    this.#deadline = setTimeout(() => {
+      this.#fail(protocolError('deadline', `no complete request for ${ms / 1000} s; closing the connection`));
+    }, ms);
     // A client may send its requests and half-close (`printf … | nc -U`): its queued requests
     // are still answered, then we end (Node would otherwise end our side at once).
     s.allowHalfOpen = true;
-    s.on('data', (chunk: Buffer) => this.#onData(chunk));
+    s.on('data', (chunk: Buffer) => {
+      this.#onData(chunk);
+    });
     s.on('end', () => {
       this.#eof = true;
       this.#pump();
     });
-    // A write error (EPIPE from a client that left) destroys the socket: stop at once, so
-    // the requests it left queued are never decrypted for nobody.
-    s.on('error', () => (this.#closing = true));
-    s.on('close', () => this.#cleanup());
+    // A write error (EPIPE from a client that left) also disposes the writer (blocked for
+    // good): the requests the client left queued are never decrypted for nobody.
+    s.on('error', () => {
+      this.#closing = true;
+    });
+    s.on('close', () => {
+      this.#cleanup();
+    });
   }
 
   #onData(chunk: Buffer): void {
@@ -123,8 +133,11 @@ class Connection {
   #pump(): void {
     while (this.#head < this.#queue.length) {
       if (this.#closing || this.sock.destroyed) return;
-      if (this.#out.blocked) return this.#waitForRoom();
-      const line = this.#queue[this.#head]!;
+      if (this.#out.blocked) {
+        this.#waitForRoom();
+        return;
+      }
+      const line = this.#queue[this.#head] ?? EMPTY;
       this.#queue[this.#head++] = EMPTY;
       this.#onLine(line);
     }
@@ -158,7 +171,10 @@ class Connection {
 
   #onLine(line: Buffer): void {
     this.#deadline?.refresh();
-    if (!this.hooks.activity()) return this.#fail(new SesameError('UNAVAILABLE', 'the agent is shutting down', { hint: 'start it again with `sesame agent start`' }));
+    if (!this.hooks.activity()) {
+      this.#fail(new SesameError('UNAVAILABLE', 'the agent is shutting down', { hint: 'start it again with `sesame agent start`' }));
+      return;
+    }
     const d = decodeRequest(line);
     if (!d.ok) {
       this.#out.write(errorLine(d.id, d.error), false);
@@ -166,7 +182,8 @@ class Connection {
     }
     if (d.req.pid !== undefined && d.req.pid !== this.cred.pid) {
       this.hooks.log(`denied a request: pid claim ${d.req.pid} but the kernel says ${String(this.cred.pid)}`);
-      return this.#fail(new SesameError('DENIED', 'denied: the request pid does not match the connecting process', { hint: 'omit pid, or send your own process id' }), d.req.id);
+      this.#fail(new SesameError('DENIED', 'denied: the request pid does not match the connecting process', { hint: 'omit pid, or send your own process id' }), d.req.id);
+      return;
     }
     const reply = this.hooks.handle(d.req);
     this.#out.write(reply.line, reply.secret);

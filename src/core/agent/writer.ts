@@ -120,7 +120,10 @@ export class ReplyWriter {
     this.#pending.add(p);
     this.#queued += buf.length;
     this.#budget.take(buf.length);
-    this.#sock.write(buf, (err?: Error | null) => (err ? this.dispose() : this.#settle(p)));
+    this.#sock.write(buf, (err?: Error | null) => {
+      if (err) this.dispose();
+      else this.#settle(p);
+    });
   }
 
   /**
@@ -159,7 +162,9 @@ export class ReplyWriter {
     this.#budget.give(p.buf.length);
   }
 
-  #wake = (): void => this.#check();
+  #wake = (): void => {
+    this.#check();
+  };
 
   #check(): void {
     if (!this.#onUnblock || this.#disposed) return;
