@@ -5,7 +5,8 @@
  *
  * What the child inherits (and nothing else):
  *   fd 0-2  /dev/null — the detached agent never writes to the terminal it left
- *   fd 3    a pipe on which the child reports one line: ready, or the error that stopped it
+ *   fd 3    a channel (libuv makes it a socketpair) on which the child reports one line:
+ *           ready, or the error that stopped it; we never write on it
  *   fd 4    the locked agent.lock (the lock never lapses between parent and child)
  * No fd that will carry the key exists in the child at spawn: it hardens itself first, then
  * connects to a hand-off socket whose path it gets in argv, and we send the key only to a

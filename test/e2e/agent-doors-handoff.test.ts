@@ -72,6 +72,77 @@ test('a process that is not the agent child connecting to the hand-off socket is
   }
 });
 
+test('no fd that could carry the key exists in the detached agent before it has hardened (watched from outside while it starts)', async (t) => {
+  if (!needRoot(t, 'watching another uid\'s process while it starts')) return;
+  const h = await initHome();
+  try {
+    // The agent runs as nobody; root watches it. A process of uid nobody that is still
+    // dumpable owns its /proc/PID files; once PR_SET_DUMPABLE 0 took effect they are root's
+    // (and stay so). So an fd seen *before* a stat showing uid nobody existed unhardened.
+    const nobody = 65534;
+    fs.chmodSync(path.dirname(h.dir), 0o755);
+    chownR(h.dir, nobody);
+    chownR(h.passFile, nobody);
+    const ours = new Set(fdLinks('self').values());
+    let stop = false;
+    const seen = { snapshots: 0, unhardened: 0, withChannel: 0, violations: [] as string[] };
+    const watch = (async () => {
+      let pid: number | null = null;
+      while (!stop) {
+        pid ??= findServe(h.dir);
+        if (pid !== null) {
+          let links: Map<string, string>;
+          let owner: number;
+          try {
+            links = fdLinks(pid);
+            owner = fs.statSync(`/proc/${pid}/environ`).uid;
+          } catch {
+            break; // gone
+          }
+          seen.snapshots++;
+          // Sockets, and pipes with one end here (Node's own pipes come in pairs): what could
+          // carry a key into the child. Fd 3 is the ready report (a socketpair libuv made for
+          // stdio 'pipe'): the child writes one line on it, the parent never writes.
+          const all = [...links.values()];
+          const channel = [...links].filter(([fd, l]) => fd !== '3' && (l.startsWith('socket:') || (l.startsWith('pipe:') && all.indexOf(l) === all.lastIndexOf(l) && !ours.has(l))));
+          if (owner !== 0) seen.unhardened++;
+          if (channel.length) {
+            seen.withChannel++;
+            if (owner !== 0) seen.violations.push(channel.map(([fd, l]) => `${fd}=${l}`).join(' '));
+          }
+          if (owner === 0 && seen.withChannel > 0) break;
+        }
+        await new Promise((r) => setImmediate(r));
+      }
+    })();
+    const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
+      const c = spawn(process.execPath, [stagedBin(), 'agent', 'start', '--background'], { env: h.env, uid: nobody, gid: nobody, stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' });
+      let err = '';
+      c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+      c.on('close', (code) => resolve({ code, err }));
+    });
+    stop = true;
+    await watch;
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(seen.violations, [], 'an fd that could carry the key existed in the child before it hardened');
+    assert.ok(seen.snapshots > 0, 'the watcher never saw the child');
+    if (process.env.SESAME_TEST_VERBOSE) t.diagnostic(JSON.stringify(seen));
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+/** The pid of the `agent __serve` process for `home`, or null. */
+function findServe(home: string): number | null {
+  for (const d of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    const cmd = readOr(`/proc/${d}/cmdline`);
+    if (cmd.includes('\0__serve\0') && cmd.includes(home)) return Number(d);
+  }
+  return null;
+}
+
 test('the detached agent refuses a hand-off socket held by anyone but its parent', async () => {
   const dir = privateDir();
   const p = path.join(dir, 'k');
@@ -99,10 +170,16 @@ test('the detached agent never has SESAME_PASSPHRASE in /proc/PID/environ, nor a
     assert.equal(fs.readFileSync(`/proc/${pid}/cmdline`).indexOf(PASSPHRASE), -1);
     // Node's own pipes come in pairs (both ends here); a pipe with one end here came from
     // outside. Apart from what this test process itself holds (and so passed down), none.
-    const links = fdLinks(pid);
-    const pipes = [...links.values()].filter((l) => l.startsWith('pipe:'));
+    // (Two looks 200 ms apart: a pair being created can show one end in a single look.)
     const ours = new Set(fdLinks('self').values());
-    const lone = pipes.filter((l) => pipes.indexOf(l) === pipes.lastIndexOf(l) && !ours.has(l));
+    const lonePipes = (links: Map<string, string>): string[] => {
+      const pipes = [...links.values()].filter((l) => l.startsWith('pipe:'));
+      return pipes.filter((l) => pipes.indexOf(l) === pipes.lastIndexOf(l) && !ours.has(l));
+    };
+    const first = new Set(lonePipes(fdLinks(pid)));
+    await new Promise((r) => setTimeout(r, 200));
+    const links = fdLinks(pid);
+    const lone = lonePipes(links).filter((l) => first.has(l));
     assert.deepEqual(lone, [], `fds: ${[...links].map(([fd, l]) => `${fd}=${l}`).join(' ')}`);
     assert.equal(links.get('3'), undefined, 'the ready-report pipe is still open');
   } finally {
@@ -181,7 +258,7 @@ function chownR(p: string, uid: number): void {
   if (fs.lstatSync(p).isDirectory()) for (const n of fs.readdirSync(p)) chownR(path.join(p, n), uid);
 }
 
-test('the running agent started in the background keeps serving after the hand-off directory is gone', async () => {
+test('agent start --background leaves no hand-off directory behind', async () => {
   const h = await initHome();
   try {
     await setSecret(h, 'K', 'v');
