@@ -54,6 +54,7 @@ const start: Command = {
   summary: 'unlock once, then serve reads over a private socket (foreground; Ctrl-C stops it)',
   flags: { ...LIMIT_FLAGS, ...ALLOW_DEBUGGER, background: { type: 'boolean', help: 'return once a detached agent answers' } },
   async run(ctx, { flags }) {
+    await import('../early.js'); // SIGUSR1 ignored (already, through the executable; here for the ES-module entry)
     const limits = limitsFrom(flags);
     // Before any passphrase is read or derived: no debugger option, hardening that took
     // effect (fail closed), no tracer attached.
@@ -93,6 +94,7 @@ const serve: Command = {
   summary: 'internal: the detached agent',
   flags: { ...LIMIT_FLAGS, ...ALLOW_DEBUGGER, handoff: { type: 'string', arg: 'PATH', help: 'internal: the key hand-off socket' } },
   async run(ctx, { flags }) {
+    await import('../early.js'); // SIGUSR1 ignored (already, through the executable; here for the ES-module entry)
     const fs = await import('node:fs');
     const { CHILD_FD } = await import('../agent-spawn.js');
     const report = (o: unknown): void => {
