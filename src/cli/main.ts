@@ -28,7 +28,10 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
 const ORDER = Object.keys(TABLE);
 
 async function mainHelp(): Promise<void> {
-  const lines = ['sesame — a local secrets vault with an unlock agent', '', 'usage: sesame [--home DIR] [-p PROJECT] [--no-agent] [--json] COMMAND …', '', 'commands:'];
+  const globals = Object.entries(GLOBAL_FLAGS)
+    .filter(([n]) => n !== 'help' && n !== 'version')
+    .map(([n, d]) => `[${d.short ? `-${d.short}` : `--${n}`}${d.arg ? ` ${d.arg}` : ''}]`);
+  const lines = ['sesame — a local secrets vault with an unlock agent', '', `usage: sesame ${globals.join(' ')} COMMAND …`, '', 'commands:'];
   for (const name of ORDER) {
     const m = (await TABLE[name]!()).default;
     if (isGroup(m)) for (const [sub, c] of Object.entries(m.subcommands)) lines.push(`  ${`${name} ${sub}`.padEnd(22)} ${c.summary}`);
