@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 import { SesameError } from '../core/errors.js';
+import { allocSecret } from '../core/agent/secretbuf.js';
 
 /** true when a controlling terminal can be opened. */
 export function hasTty(): boolean {
@@ -60,7 +61,7 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
   };
   write(label);
   input.setRawMode(true);
-  let buf = Buffer.allocUnsafeSlow(256).fill(0);
+  let buf = allocSecret(256);
   let len = 0;
   let lineStart = 0; // multiline: where the current line begins in buf
   let lastCR = false; // a CR was just taken as a line end (a following LF is the same end)
@@ -88,7 +89,7 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
         reject(err);
         return;
       }
-      const outb = Buffer.allocUnsafeSlow(len);
+      const outb = allocSecret(len);
       buf.copy(outb, 0, 0, len);
       buf.fill(0);
       resolve(outb);
@@ -115,7 +116,7 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
     };
     const push = (c: number): void => {
       if (len === buf.length) {
-        const bigger = Buffer.allocUnsafeSlow(buf.length * 2).fill(0);
+        const bigger = allocSecret(buf.length * 2);
         buf.copy(bigger);
         buf.fill(0);
         buf = bigger;

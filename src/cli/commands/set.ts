@@ -5,21 +5,22 @@ import { checkKeyName } from '../../core/home.js';
 import type { Command } from '../command.js';
 import { usage } from '../args.js';
 import { info, json as outJson } from '../output.js';
+import { allocSecret } from '../../core/agent/secretbuf.js';
 
 const MAX_VALUE = 4 * 1024 * 1024;
 
-/** A copy outside V8's heap and Node's shared pool (allocUnsafeSlow), so a wipe reaches the only copy. */
+/** A copy outside V8's movable heap and Node's shared pool (allocSecret), so a wipe reaches the only copy. */
 function secretCopy(src: Buffer): Buffer {
-  const b = Buffer.allocUnsafeSlow(src.length);
+  const b = allocSecret(src.length);
   src.copy(b);
   return b;
 }
 
-/** Reads all of stdin into a Buffer (bounded, allocUnsafeSlow), wiping intermediate chunks. */
+/** Reads all of stdin into a Buffer (bounded, allocSecret), wiping intermediate chunks. */
 export function readStdin(max = MAX_VALUE): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
-  const buf = Buffer.allocUnsafeSlow(65536);
+  const buf = allocSecret(65536);
   for (;;) {
     let n: number;
     try {
@@ -43,7 +44,7 @@ export function readStdin(max = MAX_VALUE): Buffer {
     chunks.push(secretCopy(buf.subarray(0, n)));
   }
   buf.fill(0);
-  const v = Buffer.allocUnsafeSlow(total);
+  const v = allocSecret(total);
   let off = 0;
   for (const c of chunks) {
     off += c.copy(v, off);

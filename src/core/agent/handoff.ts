@@ -21,6 +21,7 @@ import * as path from 'node:path';
 import { SesameError } from '../errors.js';
 import { SecureKey, KEY_BYTES } from '../crypto/sodium.js';
 import { connectUnix, peerCred, setRecvTimeout, type PeerCred } from '../os/native.js';
+import { allocSecret } from './secretbuf.js';
 
 export interface KeyOffer {
   /** The socket path to pass to the child (not a secret). */
@@ -71,7 +72,7 @@ export async function openKeyOffer(base: string): Promise<KeyOffer> {
     const w = want;
     want = undefined;
     close(); // one key, one reader: nobody connects after this
-    const copy = Buffer.allocUnsafeSlow(KEY_BYTES); // off the movable heap, wiped below
+    const copy = allocSecret(KEY_BYTES); // off the movable heap, wiped below
     w.master.use((k) => k.copy(copy));
     c.end(copy, () => {
       copy.fill(0);

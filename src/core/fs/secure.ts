@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SesameError, ioError } from '../errors.js';
+import { allocSecret } from '../agent/secretbuf.js';
 
 const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
 
@@ -134,13 +135,13 @@ const sizeText = (n: number): string => (n >= 1048576 ? `${Math.round(n / 104857
 
 /**
  * Reads an open regular file to its end, at most `max` bytes, into memory outside V8's
- * movable heap (allocUnsafeSlow: the caller's wipe reaches the only copy). A file that
+ * movable heap (allocSecret: the caller's wipe reaches the only copy). A file that
  * grows past its fstat size while being read is refused rather than read unbounded.
  */
 function readRegularFd(fd: number, st: fs.BigIntStats, p: string, what: string, max: number): Buffer {
   if (st.size > BigInt(max)) throw new SesameError('INVALID', `${what} ${p} is larger than ${sizeText(max)}; nothing was read`);
   const size = Number(st.size);
-  const buf = Buffer.allocUnsafeSlow(size + 1);
+  const buf = allocSecret(size + 1);
   let len = 0;
   try {
     for (;;) {

@@ -22,10 +22,11 @@
  * of a line that was not taken, except a name that is a valid key name.
  */
 import { isValidKeyName } from '../home.js';
+import { allocSecret } from '../agent/secretbuf.js';
 
 export interface DotenvEntry {
   name: string;
-  /** The value's bytes (allocUnsafeSlow); the caller wipes it. */
+  /** The value's bytes (allocSecret: off V8's movable heap); the caller wipes it. */
   value: Buffer;
   /** 1-based line where the entry starts. */
   line: number;
@@ -80,7 +81,7 @@ const isBlank = (c: number | undefined): boolean => c === SP || c === TAB;
 
 /** Copies bytes into memory outside V8's movable heap. */
 function secretCopy(src: Buffer): Buffer {
-  const b = Buffer.allocUnsafeSlow(src.length);
+  const b = allocSecret(src.length);
   src.copy(b);
   return b;
 }
@@ -204,7 +205,7 @@ function quoted(input: Buffer, open: number, double: boolean): { value: Buffer; 
     const close = input.indexOf(quote, k);
     return close < 0 ? null : { value: secretCopy(input.subarray(k, close)), close };
   }
-  const out = Buffer.allocUnsafeSlow(input.length - k);
+  const out = allocSecret(input.length - k);
   let n = 0;
   for (; k < input.length; k++) {
     const c = input[k]!;
