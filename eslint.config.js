@@ -41,6 +41,10 @@ export default defineConfig(
       // Numbers and booleans in messages are fine; objects and secrets are not (restrict-template-expressions stays on for those).
       '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      // tsconfig has noUncheckedIndexedAccess: an index read is `T | undefined`, and the code
+      // writes `x[i]!` where the bound was checked the line before. The compiler's check is the
+      // one that matters; this rule would only turn each of those into a noisier guard.
+      '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
   // Doors: everything under src/ and test/ is closed, each door file opens its own module.
@@ -55,9 +59,16 @@ export default defineConfig(
     },
   },
   // node:test's test()/describe() return promises the runner itself awaits.
+  // Tests read JSON from the agent and the CLI and assert on its shape: `any` from JSON.parse
+  // is the point there, not a hole (src/ keeps every no-unsafe-* rule).
   {
     files: ['test/**/*.ts'],
     rules: {
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
       '@typescript-eslint/no-floating-promises': [
         'error',
         { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite', 'before', 'after', 'beforeEach', 'afterEach'] }] },
