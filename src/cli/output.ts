@@ -4,7 +4,33 @@
  * Writes are synchronous so nothing is lost when the process exits.
  */
 import * as fs from 'node:fs';
-import { EXIT_CODES, SesameError, ioError } from '../core/errors.js';
+import { SesameError, ioError, setHintRenderer, type ErrorCode } from '../core/errors.js';
+import { ioHint, renderRemedy } from './hints.js';
+
+/**
+ * Every process that runs sesame's CLI — and the agent, which this CLI runs — words the
+ * core's remedies in the CLI's terms (hints.ts). Installed when this module loads: every
+ * entry (bin.ts, entry.ts) imports it before any command or the agent runs.
+ */
+setHintRenderer(renderRemedy);
+
+/** The exit code of each error code: the contract scripts rely on (docs, `sesame --help`). */
+export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
+  ERROR: 1,
+  USAGE: 2,
+  LOCKED: 3,
+  NOT_FOUND: 4,
+  NOT_INITIALIZED: 5,
+  WRONG_PASSPHRASE: 6,
+  BUSY: 7,
+  DENIED: 8,
+  INTEGRITY: 1,
+  INSECURE: 1,
+  INVALID: 1,
+  KEY_CHANGED: 1,
+  PROTOCOL: 1,
+  UNAVAILABLE: 1,
+};
 
 function writeAll(fd: number, data: Buffer | string): void {
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -62,45 +88,6 @@ export function warn(msg: string): void {
 
 export function json(value: unknown): void {
   writeAll(1, `${JSON.stringify(value, null, 2)}\n`);
-}
-
-/**
- * What to do about an I/O error, by errno (`detail.errno` of core's ioError). The core says
- * what happened; this says what the user can do, in the CLI's words. Never suggests loosening
- * a permission.
- */
-function ioHint(detail: Record<string, unknown>): string | undefined {
-  const p = typeof detail.path === 'string' ? detail.path : undefined;
-  const where = p ? ` '${p}'` : '';
-  if (detail.written === true) {
-    return 'the new contents are in place, but the storage failed to confirm them: check the disk (dmesg), and after a crash or power loss check that the change is still there before relying on it';
-  }
-  switch (detail.errno) {
-    case 'ENOSPC':
-      return `free some space on that file system (see: df -h${where}), then run the command again`;
-    case 'EDQUOT':
-      return 'free some space within your disk quota (see: quota -s), or ask your administrator for more, then run the command again';
-    case 'EACCES':
-    case 'EPERM':
-      return `check the owner and permissions of${where || ' the path'} and every directory above it (ls -ld), or use a --home (SESAME_HOME) you own`;
-    case 'EROFS':
-      return 'that file system is mounted read-only: remount it read-write, or use a --home (SESAME_HOME) on a writable file system';
-    case 'ELOOP':
-      return `a symlink on that path points back at itself: look at${where || ' the path'} and the directories above it (ls -l) and replace the loop with a real file or directory`;
-    case 'EIO':
-      return 'the disk or file system reported a failure: check it (dmesg, the device\'s health) and keep a backup of your vault before trying again';
-    case 'EMFILE':
-    case 'ENFILE':
-      return 'close some programs or raise the open-file limit (ulimit -n), then run the command again';
-    case 'ENOTDIR':
-    case 'EISDIR':
-    case 'ENAMETOOLONG':
-      return 'check the path (and SESAME_HOME / --home)';
-    case 'ENOMEM':
-      return 'free some memory, then run the command again';
-    default:
-      return undefined;
-  }
 }
 
 /** Prints an error the way users and scripts expect; returns the exit code. */

@@ -1,7 +1,14 @@
 /**
  * The one error type of sesame. Every failure the core reports is a SesameError with a
- * stable code; the CLI maps codes to exit codes (see src/cli/output.ts) and the agent
- * carries `{code, message, hint}` on the wire so a client can rebuild the same error.
+ * stable code; the CLI maps codes to exit codes (the map lives in src/cli/output.ts, not here:
+ * the core is a library) and the agent carries `{code, message, hint}` on the wire so a
+ * client can rebuild the same error.
+ *
+ * Remedies: the core never words a CLI command. An error whose fix is a sesame command
+ * carries a machine-readable `remedy` (with its parameters in `detail`); the process that
+ * hosts the core — the CLI, and the agent it runs — installs a renderer
+ * (`setHintRenderer`, src/cli/hints.ts) that turns it into the `hint` text. A CLI-free hint
+ * ("create another project first") may still be given as text.
  *
  * Contract: a message or hint NEVER contains a secret value or a passphrase. Name keys,
  * projects and paths; never values.
@@ -22,44 +29,94 @@ export type ErrorCode =
   | 'PROTOCOL' // agent protocol violation (exit 1)
   | 'UNAVAILABLE'; // a component (agent, keyring, tool) cannot be reached (exit 1)
 
-export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
-  ERROR: 1,
-  USAGE: 2,
-  LOCKED: 3,
-  NOT_FOUND: 4,
-  NOT_INITIALIZED: 5,
-  WRONG_PASSPHRASE: 6,
-  BUSY: 7,
-  DENIED: 8,
-  INTEGRITY: 1,
-  INSECURE: 1,
-  INVALID: 1,
-  KEY_CHANGED: 1,
-  PROTOCOL: 1,
-  UNAVAILABLE: 1,
-};
+/** Every error code, in declaration order. */
+export const ERROR_CODES: readonly ErrorCode[] = [
+  'ERROR',
+  'USAGE',
+  'LOCKED',
+  'NOT_FOUND',
+  'NOT_INITIALIZED',
+  'WRONG_PASSPHRASE',
+  'BUSY',
+  'DENIED',
+  'INTEGRITY',
+  'INSECURE',
+  'INVALID',
+  'KEY_CHANGED',
+  'PROTOCOL',
+  'UNAVAILABLE',
+];
+
+/**
+ * What a user can do about an error, when the fix is a sesame command. The renderer words
+ * it; parameters come from the error's `detail` (named below). Never secret.
+ */
+export type Remedy =
+  | 'init' // create a vault at this home
+  | 'init_home' // the home directory does not exist yet
+  | 'status' // look at `status`
+  | 'list_keys' // list the keys of the project
+  | 'projects_list' // list the projects
+  | 'projects_create' // list the projects, or create one
+  | 'rm_keys' // empty a project key by key (detail.project)
+  | 'agent_start' // start the agent again
+  | 'agent_restart' // the vault was re-initialised under the agent: stop, then start it
+  | 'agent_upgrade' // the agent speaks another version (or is an impostor)
+  | 'agent_running' // an agent holds the lock: see its status, or stop it
+  | 'agent_socket_taken' // a live agent listens on the socket path
+  | 'agent_status' // the agent did not answer: see its status, or bypass it
+  | 'unlock_from_terminal' // no tier answered and there is no terminal
+  | 'wrong_passphrase' // a tier gave a wrong passphrase (detail.tier)
+  | 'passphrase_reseal' // the sealed passphrase cannot be unsealed on this machine
+  | 'passphrase_acknowledge'; // a machine-bound tier needs the passphrase saved elsewhere first
+
+/** Turns an error's remedy (and detail) into hint text; undefined when it has none. */
+export type HintRenderer = (remedy: Remedy, detail: Readonly<Record<string, unknown>>) => string | undefined;
+
+let renderer: HintRenderer | undefined;
+
+/**
+ * Installs the renderer every SesameError uses to word its remedy as `hint` (the CLI's
+ * output module does, for the CLI process and the agent it runs, so the agent's wire errors
+ * carry the same text). Without one, an error with only a remedy has no hint text; its
+ * remedy and detail stay machine-readable. Installing replaces the previous renderer.
+ */
+export function setHintRenderer(r: HintRenderer | undefined): void {
+  renderer = r;
+}
 
 export class SesameError extends Error {
   readonly code: ErrorCode;
-  readonly hint: string | undefined;
-  /** Extra machine-readable detail for --json output; never secret. */
+  /** What to do, as a sesame command, for the renderer to word (see Remedy). */
+  readonly remedy: Remedy | undefined;
+  /** Extra machine-readable detail for --json output and the remedy's parameters; never secret. */
   readonly detail: Record<string, unknown> | undefined;
+  readonly #hint: string | undefined;
 
-  constructor(code: ErrorCode, message: string, opts: { hint?: string; detail?: Record<string, unknown>; cause?: unknown } = {}) {
+  /** Never throws. `hint` is CLI-free text; `remedy` is the machine-readable fix (the renderer words it). */
+  constructor(code: ErrorCode, message: string, opts: { hint?: string | undefined; remedy?: Remedy; detail?: Record<string, unknown>; cause?: unknown } = {}) {
     super(message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
     this.name = 'SesameError';
     this.code = code;
-    this.hint = opts.hint;
+    this.#hint = opts.hint;
+    this.remedy = opts.remedy;
     this.detail = opts.detail;
   }
 
+  /** The text hint: the one given, else the installed renderer's wording of the remedy. */
+  get hint(): string | undefined {
+    if (this.#hint !== undefined) return this.#hint;
+    return this.remedy !== undefined && renderer ? renderer(this.remedy, this.detail ?? {}) : undefined;
+  }
+
+  /** `{code, message, hint?}`, as the wire and `--json` status reports carry it. */
   toJSON(): { code: ErrorCode; message: string; hint?: string } {
-    return this.hint ? { code: this.code, message: this.message, hint: this.hint } : { code: this.code, message: this.message };
+    const hint = this.hint;
+    return hint ? { code: this.code, message: this.message, hint } : { code: this.code, message: this.message };
   }
 }
 
-export const ERROR_CODES: readonly ErrorCode[] = Object.keys(EXIT_CODES) as ErrorCode[];
-
+/** True when `s` is one of sesame's error codes (a reply from another process is checked with it). */
 export function isErrorCode(s: unknown): s is ErrorCode {
   return typeof s === 'string' && (ERROR_CODES as readonly string[]).includes(s);
 }

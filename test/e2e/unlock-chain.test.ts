@@ -31,7 +31,7 @@ test('the chain asks env, file, session, sealed, keyring, command, prompt in tha
   delete env.SESAME_PASSPHRASE;
   assert.equal(await answeringTier(env), 'SESAME_PASSPHRASE_FILE');
   delete env.SESAME_PASSPHRASE_FILE;
-  assert.equal(await answeringTier(env), 'the session tier (`sesame unlock`)');
+  assert.equal(await answeringTier(env), 'the session tier (this login session)');
   assert.equal((await sesame(['lock'], { env })).code, 0);
   assert.equal(await answeringTier(env), 'the sealed credential (systemd-creds)');
   fs.rmSync(sealedFile(h));

@@ -16,7 +16,8 @@ import { takeAgentLock } from '../../src/core/agent/lockfile.js';
 import { exchange } from '../helpers/agent.js';
 import { serveConnection } from '../../src/core/agent/conn.js';
 import { connectAgent } from '../../src/core/agent/client.js';
-import { EXIT_CODES, SesameError } from '../../src/core/errors.js';
+import { SesameError } from '../../src/core/errors.js';
+import { EXIT_CODES } from '../../src/cli/output.js';
 
 async function agentInProcess(connIdleMs = 10_000, watchMs = 5000): Promise<{ h: AgentHandle; paths: ReturnType<typeof homePaths>; logs: string[]; cleanup(): void }> {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-unit-agent-'));

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EXIT_CODES, SesameError } from '../../src/core/errors.js';
+import { SesameError } from '../../src/core/errors.js';
+import { EXIT_CODES } from '../../src/cli/output.js';
 
 test('every error code maps to the exit code PRODUCT.md documents', () => {
   assert.equal(EXIT_CODES.USAGE, 2);

@@ -208,7 +208,7 @@ class Client implements AgentClient {
     if (this.#closed) return Promise.reject(gone());
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => {
-        reject(new SesameError('UNAVAILABLE', `the agent did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`, { hint: 'see `sesame agent status`; --no-agent bypasses it' }));
+        reject(new SesameError('UNAVAILABLE', `the agent did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`, { remedy: 'agent_status' }));
         this.#sock.destroy();
       }, REQUEST_TIMEOUT_MS);
       this.#waiters.push({
@@ -250,5 +250,5 @@ class Client implements AgentClient {
 }
 
 function gone(): SesameError {
-  return new SesameError('UNAVAILABLE', 'the agent closed the connection before answering', { hint: 'see `sesame agent status`; --no-agent bypasses the agent' });
+  return new SesameError('UNAVAILABLE', 'the agent closed the connection before answering', { remedy: 'agent_status' });
 }

@@ -172,7 +172,7 @@ class Connection {
   #onLine(line: Buffer): void {
     this.#deadline?.refresh();
     if (!this.hooks.activity()) {
-      this.#fail(new SesameError('UNAVAILABLE', 'the agent is shutting down', { hint: 'start it again with `sesame agent start`' }));
+      this.#fail(new SesameError('UNAVAILABLE', 'the agent is shutting down', { remedy: 'agent_start' }));
       return;
     }
     const d = decodeRequest(line);

@@ -27,7 +27,7 @@ export interface AgentLock {
 export function alreadyRunning(lockPath: string): SesameError {
   const pid = lockHolder(lockPath);
   return new SesameError('ERROR', `the agent is already running${pid ? ` (pid ${pid})` : ''}`, {
-    hint: 'see `sesame agent status`; stop it with `sesame agent stop`',
+    remedy: 'agent_running',
     detail: pid ? { pid } : {},
   });
 }

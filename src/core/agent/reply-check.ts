@@ -26,7 +26,7 @@ const MAX_TEXT = 4096;
 /** The PROTOCOL error for a reply the client refuses; `what` names the rule, never content. */
 export function badReply(what: string): SesameError {
   return new SesameError('PROTOCOL', `the agent's reply was refused and not used: ${what}`, {
-    hint: 'restart your agent with this sesame version (`sesame agent stop`, then `sesame agent start`); if that does not help, something else answers on its socket — use --no-agent and check what listens there',
+    remedy: 'agent_upgrade',
     detail: { reason: 'bad_reply' },
   });
 }

@@ -92,7 +92,7 @@ export async function prepareSocketPath(sock: string): Promise<void> {
   checkSocketPath(sock);
   if (!fs.existsSync(sock)) return;
   if (await probeSocket(sock)) {
-    throw new SesameError('ERROR', `an agent is already listening on ${sock}`, { hint: 'stop it with `sesame agent stop`, or set SESAME_AGENT_SOCK to another path' });
+    throw new SesameError('ERROR', `an agent is already listening on ${sock}`, { remedy: 'agent_socket_taken' });
   }
   checkSocketPath(sock); // still a socket, not swapped for something else
   fs.unlinkSync(sock);

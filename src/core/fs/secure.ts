@@ -21,7 +21,7 @@ export function ensurePrivateDir(dir: string, opts: { create: boolean; what?: st
     st = fs.statSync(dir);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-    if (!opts.create) throw new SesameError('NOT_INITIALIZED', `${what} ${dir} does not exist`, { hint: 'run `sesame init` first' });
+    if (!opts.create) throw new SesameError('NOT_INITIALIZED', `${what} ${dir} does not exist`, { remedy: 'init_home' });
     const old = process.umask(0o077);
     try {
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -75,8 +75,6 @@ async function firstAnswer(ctx: ChainContext, steps: readonly ChainStep[]): Prom
   }
   return null;
 }
-export const LOCKED_HINT =
-  'start the agent from a terminal (`sesame agent start`), run `sesame unlock` in a terminal, or set SESAME_PASSPHRASE_FILE to a 0600 file';
 
 /**
  * Finds the passphrase through `tiers` (default: `ctx.order`), the first tier that answers
@@ -88,7 +86,7 @@ export const LOCKED_HINT =
 export async function resolvePassphrase(ctx: ChainContext, tiers?: readonly ChainStep[]): Promise<{ passphrase: Buffer; tier: TierName }> {
   const found = await firstAnswer(ctx, tiers ?? ctx.order);
   if (found) return found;
-  throw new SesameError('LOCKED', 'the vault is locked and there is no terminal to ask for the passphrase', { hint: LOCKED_HINT });
+  throw new SesameError('LOCKED', 'the vault is locked and there is no terminal to ask for the passphrase', { remedy: 'unlock_from_terminal' });
 }
 
 /** How a tier is named to a user (messages name the source, never its content). */
@@ -96,22 +94,22 @@ export const TIER_LABELS: Readonly<Record<TierName, string>> = {
   agent: 'the running agent',
   env: 'SESAME_PASSPHRASE',
   file: 'SESAME_PASSPHRASE_FILE',
-  session: 'the session tier (`sesame unlock`)',
+  session: 'the session tier (this login session)',
   sealed: 'the sealed credential (systemd-creds)',
   keyring: 'the OS keyring',
   command: 'passphrase_command',
   prompt: 'the prompt',
 };
 
+/** CLI-free hints; the session, sealed and keyring tiers' fixes are sesame commands (remedy `wrong_passphrase`). */
 const WRONG_HINTS: Readonly<Partial<Record<TierName, string>>> = {
   env: 'fix or unset SESAME_PASSPHRASE',
   file: 'fix the file SESAME_PASSPHRASE_FILE names, or unset it',
-  session: 'run `sesame lock`, then `sesame unlock` with the right passphrase',
-  sealed: 'seal the right passphrase again (`sesame passphrase seal`) or remove it (`sesame passphrase destroy`)',
-  keyring: 'store the right passphrase (`sesame passphrase to-keyring`) or remove it (`sesame passphrase destroy`)',
   command: 'make passphrase_command print the current passphrase',
   prompt: 'type it again',
 };
+
+const COMMAND_FIXED: ReadonlySet<TierName> = new Set(['session', 'sealed', 'keyring']);
 
 /**
  * Names the tier in a WRONG_PASSPHRASE error, so a user always knows which source answered
@@ -120,7 +118,7 @@ const WRONG_HINTS: Readonly<Partial<Record<TierName, string>>> = {
 export function attributeWrongPassphrase(e: unknown, tier: TierName): unknown {
   if (!(e instanceof SesameError) || e.code !== 'WRONG_PASSPHRASE') return e;
   return new SesameError('WRONG_PASSPHRASE', `wrong passphrase from ${TIER_LABELS[tier]}: it does not open this vault`, {
-    hint: WRONG_HINTS[tier] ?? e.hint,
+    ...(WRONG_HINTS[tier] !== undefined ? { hint: WRONG_HINTS[tier] } : COMMAND_FIXED.has(tier) ? { remedy: 'wrong_passphrase' as const } : { hint: e.hint }),
     detail: { tier },
   });
 }

@@ -85,7 +85,7 @@ export function lockSession(ctx: ChainContext): number {
 export function requireAcknowledged(ctx: ChainContext, doc: VaultDoc, yes: boolean, what: string): void {
   if (yes || isAcknowledged(ctx.paths, doc)) return;
   throw new SesameError('USAGE', `${what} would keep the passphrase only on this machine, and it was never marked as saved elsewhere`, {
-    hint: 'store it somewhere safe (`sesame passphrase reveal`), then run `sesame passphrase acknowledge`; or pass --yes',
+    remedy: 'passphrase_acknowledge',
   });
 }
 

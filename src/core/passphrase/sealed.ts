@@ -91,7 +91,7 @@ export async function unsealPassphrase(paths: HomePaths, vaultId: string, env: N
     if (!(e instanceof SesameError)) throw e;
     const msg = e.message.startsWith('the sealed passphrase') ? e.message : `the sealed passphrase ${file} cannot be unsealed: ${e.message}`;
     throw new SesameError(e.code, `${msg}; sesame does not fall back to another source`, {
-      hint: 'seal it again on this machine (`sesame passphrase seal`), or remove it (`sesame passphrase destroy`) to use the other sources',
+      remedy: 'passphrase_reseal',
       detail: { tier: 'sealed' },
     });
   }

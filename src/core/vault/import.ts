@@ -52,7 +52,7 @@ export interface ImportDeps {
 export async function importDotenv(file: string, project: string, opts: ImportOptions, deps: ImportDeps): Promise<ImportReport> {
   const doc = readVault(deps.paths);
   const p = Object.hasOwn(doc.projects, project) ? doc.projects[project] : undefined;
-  if (!p) throw new SesameError('NOT_FOUND', `project ${project} does not exist`, { hint: 'see `sesame projects list`' });
+  if (!p) throw new SesameError('NOT_FOUND', `project ${project} does not exist`, { remedy: 'projects_list' });
   const text = readRegularFile(file, 'import file', { maxBytes: MAX_IMPORT_BYTES });
   let parsed;
   try {

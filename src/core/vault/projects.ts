@@ -13,10 +13,11 @@ import type { VaultDoc } from './format.js';
  */
 export function checkProjectDeletable(projects: VaultDoc['projects'], name: string): number {
   const p = Object.hasOwn(projects, name) ? projects[name] : undefined;
-  if (!p) throw new SesameError('NOT_FOUND', `project ${name} does not exist`, { hint: 'see `sesame projects list`' });
+  if (!p) throw new SesameError('NOT_FOUND', `project ${name} does not exist`, { remedy: 'projects_list' });
   if (name === DEFAULT_PROJECT) {
     throw new SesameError('USAGE', `project ${DEFAULT_PROJECT} cannot be deleted: it is where every command goes without --project`, {
-      hint: `remove its keys one by one with \`sesame rm KEY --project ${DEFAULT_PROJECT}\` if you want it empty`,
+      remedy: 'rm_keys',
+      detail: { project: DEFAULT_PROJECT },
     });
   }
   if (Object.keys(projects).length <= 1) {

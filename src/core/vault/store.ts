@@ -33,7 +33,7 @@ export function readVault(paths: HomePaths): VaultDoc {
   if (st && cache?.path === paths.vault && cache.key === fileVersionKey(st)) return cache.doc;
   const r = readPrivateFileStat(paths.vault, 'vault file');
   if (!r) {
-    throw new SesameError('NOT_INITIALIZED', `no vault at ${paths.vault}`, { hint: 'run `sesame init` to create one (or pass --home / set SESAME_HOME)' });
+    throw new SesameError('NOT_INITIALIZED', `no vault at ${paths.vault}`, { remedy: 'init' });
   }
   const doc = parseVault(r.data);
   cache = { path: paths.vault, key: fileVersionKey(r.stat), doc };

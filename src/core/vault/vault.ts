@@ -205,7 +205,7 @@ export class UnlockedVault {
 
   #project(name: string) {
     const p = Object.hasOwn(this.#doc.projects, name) ? this.#doc.projects[name] : undefined;
-    if (!p) throw new SesameError('NOT_FOUND', `project ${name} does not exist`, { hint: 'see `sesame projects list`, or create it with `sesame projects create NAME`' });
+    if (!p) throw new SesameError('NOT_FOUND', `project ${name} does not exist`, { remedy: 'projects_create' });
     return p;
   }
 
@@ -240,7 +240,7 @@ export class UnlockedVault {
   get(project: string, key: string): Buffer {
     const p = this.#project(project);
     const e = Object.hasOwn(p.entries, key) ? p.entries[key] : undefined;
-    if (!e) throw new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { hint: 'see `sesame list`', detail: { key, project } });
+    if (!e) throw new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { remedy: 'list_keys', detail: { key, project } });
     const v = open(this.#projectKey(project), dec(e.nonce), dec(e.ct), AD.entry(this.vaultId, project, key));
     if (!v) throw integrity(`the value of ${key} in project ${project} does not decrypt`);
     return v;
