@@ -8,13 +8,14 @@ import { BIN, initHome, sesame, PASSPHRASE } from '../helpers/cli.js';
 import { homePaths } from '../../src/core/home.js';
 import { unlockVault } from '../../src/core/vault/store.js';
 import { acquireLock } from '../../src/core/fs/lock.js';
+import { reveal } from '../helpers/access-reveal.js';
 
 const WRITER = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'helpers', 'writer.js');
 
 function readCounter(home: string): number {
   const v = unlockVault(homePaths(home), Buffer.from(PASSPHRASE));
   try {
-    return v.has('default', 'COUNTER') ? Number(v.get('default', 'COUNTER').toString()) : 0;
+    return v.has('default', 'COUNTER') ? Number(reveal(v, 'default', 'COUNTER').toString()) : 0;
   } finally {
     v.dispose();
   }
@@ -25,7 +26,7 @@ test('20 parallel `set` of distinct keys all land', async () => {
   const results = await Promise.all(Array.from({ length: 20 }, (_, i) => sesame(['set', `KEY_${i}`], { env: h.env, input: `value-${i}` })));
   for (const r of results) assert.equal(r.code, 0, r.stderr);
   const v = unlockVault(homePaths(h.dir), Buffer.from(PASSPHRASE));
-  for (let i = 0; i < 20; i++) assert.equal(v.get('default', `KEY_${i}`).toString(), `value-${i}`);
+  for (let i = 0; i < 20; i++) assert.equal(reveal(v, 'default', `KEY_${i}`).toString(), `value-${i}`);
   v.dispose();
   h.cleanup();
 });

@@ -7,6 +7,7 @@
 import { homePaths } from '../../src/core/home.js';
 import { mutateVault, unlockVault } from '../../src/core/vault/store.js';
 import { randomBytes } from 'node:crypto';
+import { reveal } from './access-reveal.js';
 
 const [home, pass] = process.argv.slice(2);
 const paths = homePaths(home!);
@@ -14,7 +15,7 @@ const v = unlockVault(paths, Buffer.from(pass!));
 const master = v.master;
 let start = 0;
 mutateVault(paths, master, {}, (w) => {
-  start = w.has('default', 'COUNTER') ? Number(w.get('default', 'COUNTER').toString()) : 0;
+  start = w.has('default', 'COUNTER') ? Number(reveal(w, 'default', 'COUNTER').toString()) : 0;
 });
 for (let i = start + 1; ; i++) {
   mutateVault(paths, master, {}, (w) => {

@@ -6,17 +6,18 @@ import { ROOT } from '../helpers/cli.js';
 import { parseVault } from '../../src/core/vault/format.js';
 import { UnlockedVault } from '../../src/core/vault/vault.js';
 import { SesameError } from '../../src/core/errors.js';
+import { reveal } from '../helpers/access-reveal.js';
 
 const file = path.join(ROOT, 'test', 'vectors', 'vault-v1.json');
 const PASS = Buffer.from('vector passphrase: sesame v1');
 
 test('the committed version-1 vault vector still opens with its passphrase and holds its values', () => {
   const v = UnlockedVault.unlock(parseVault(fs.readFileSync(file)), PASS);
-  assert.equal(v.get('default', 'DATABASE_URL').toString(), 'postgres://u:p@db/x');
-  assert.equal(v.get('default', 'TRICKY').toString(), `it's "quoted" $(not run)\nline2`);
-  assert.equal(v.get('default', 'HIGH').toString(), 'hv');
+  assert.equal(reveal(v, 'default', 'DATABASE_URL').toString(), 'postgres://u:p@db/x');
+  assert.equal(reveal(v, 'default', 'TRICKY').toString(), `it's "quoted" $(not run)\nline2`);
+  assert.equal(reveal(v, 'default', 'HIGH').toString(), 'hv');
   assert.equal(v.entry('default', 'HIGH')?.high_value, true);
-  assert.equal(v.get('work', 'API_TOKEN').toString(), 'w');
+  assert.equal(reveal(v, 'work', 'API_TOKEN').toString(), 'w');
   assert.deepEqual(v.projectNames(), ['default', 'work']);
   v.dispose();
 });

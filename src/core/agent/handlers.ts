@@ -4,10 +4,15 @@
  *
  * Contract: a Reply with `secret: true` holds decrypted values (base64) in `line`; the
  * connection wipes it once written. Decrypted value Buffers are wiped here, before return.
+ * Values come only through the plaintext door (src/core/access.ts).
  */
 import { SesameError } from '../errors.js';
 import { errorLine, okLine, secretsLine, valueLine, type Request } from './protocol.js';
 import type { VaultKeeper } from './keeper.js';
+import { readOneNow, readSelectedNow, type AccessContext } from '../access.js';
+import { ownerOnlyPolicy, type Policy } from '../policy/authorize.js';
+import type { Caller } from '../policy/caller.js';
+import type { Selection } from '../vault/vault.js';
 
 export interface Reply {
   line: Buffer;
@@ -43,26 +48,39 @@ export function handle(req: Request, ctx: HandlerContext): Reply {
 }
 
 function getOne(req: Extract<Request, { op: 'get' }>, ctx: HandlerContext): Buffer {
-  return ctx.keeper.with((v) => {
-    const value = v.get(req.project, req.key);
-    try {
-      return valueLine(req.id, value);
-    } finally {
-      value.fill(0);
-    }
-  });
+  const value = readOneNow(access(), ctx.keeper, req.project, req.key);
+  try {
+    return valueLine(req.id, value);
+  } finally {
+    value.fill(0);
+  }
 }
 
 function getSelected(req: Extract<Request, { op: 'getselected' }>, ctx: HandlerContext): Buffer {
-  return ctx.keeper.with((v) => {
-    const sel: { only?: string[]; prefix?: string } = {};
-    if (req.only) sel.only = req.only;
-    if (req.prefix !== undefined) sel.prefix = req.prefix;
-    const { secrets, missing } = v.getSelected(req.project, sel);
-    try {
-      return secretsLine(req.id, secrets, missing);
-    } finally {
-      for (const [, b] of secrets) b.fill(0);
-    }
-  });
+  const sel: Selection = {};
+  if (req.only) sel.only = req.only;
+  if (req.prefix !== undefined) sel.prefix = req.prefix;
+  const { secrets, missing } = readSelectedNow(access(), ctx.keeper, req.project, sel);
+  try {
+    return secretsLine(req.id, secrets, missing);
+  } finally {
+    for (const [, b] of secrets) b.fill(0);
+  }
 }
+
+/**
+ * The plaintext door's context for a v1 request: the owner, as the v1 connection admits it
+ * (conn.ts serves a peer only when its uid is the agent's; its pid, start time and executable
+ * are not passed down to these handlers).
+ */
+function access(): AccessContext {
+  return {
+    caller: (owner ??= Object.freeze({ uid: AGENT_UID, gid: AGENT_GID, pid: null, startTime: null, exe: null, listener: Object.freeze({ kind: 'owner' as const }) })),
+    policy: (policy ??= ownerOnlyPolicy(AGENT_UID)),
+  };
+}
+
+const AGENT_UID = typeof process.getuid === 'function' ? process.getuid() : -1;
+const AGENT_GID = typeof process.getgid === 'function' ? process.getgid() : -1;
+let owner: Caller | undefined;
+let policy: Policy | undefined;

@@ -30,6 +30,8 @@ export type ListenerKind = 'owner' | 'profile' | 'cell';
 export interface ListenerRef {
   readonly kind: ListenerKind;
   readonly name?: string;
+  /** `cli`: no socket; the CLI's own direct unlock reading for its user (kind `owner`). Absent: an agent socket. */
+  readonly via?: 'cli';
 }
 
 /** The ops a token scope may name (docs/spec/tokens.md, next issue). */
@@ -163,5 +165,8 @@ export function describeCaller(c: Caller): string {
 }
 
 function freezeListener(l: ListenerRef): ListenerRef {
-  return Object.freeze(l.name === undefined ? { kind: l.kind } : { kind: l.kind, name: l.name });
+  const r: { kind: ListenerKind; name?: string; via?: 'cli' } = { kind: l.kind };
+  if (l.name !== undefined) r.name = l.name;
+  if (l.via !== undefined) r.via = l.via;
+  return Object.freeze(r);
 }

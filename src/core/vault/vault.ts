@@ -8,7 +8,10 @@
  * The master key also MACs the whole file (canonical JSON), so any change made without it
  * is detected. A passphrase change re-wraps only the master key.
  *
- * Values come back as Buffers; the caller wipes them (crypto.wipe) after use.
+ * Reads are split so that names are decided before anything is decrypted: `select`, `list`
+ * and `entry` read names and metadata only; `[DECRYPT]` decrypts, and only the plaintext
+ * door (src/core/access.ts) reaches it, after authorizing the names. Values come back as
+ * Buffers off V8's movable heap; the caller wipes them (crypto.wipe) after use.
  */
 import { SesameError } from '../errors.js';
 import { KDF_DEFAULT, SALT_BYTES, SecureKey, checkKdfParams, checksum, deriveKey, equalBytes as eq, mac, open, openKey, randomBytes, seal, wipe } from '../crypto/sodium.js';
@@ -45,6 +48,22 @@ export interface EntryInfo {
 export interface Selection {
   only?: string[];
   prefix?: string;
+}
+
+/**
+ * @internal The key to the vault's decrypting method (`UnlockedVault[DECRYPT]`). Only
+ * src/core/access.ts, the plaintext door, may import it (test/unit/access-layer.test.ts).
+ */
+export const DECRYPT: unique symbol = Symbol('sesame.vault.decrypt');
+
+/** The error for a project that does not exist; the plaintext door answers an out-of-scope project with exactly this. */
+export function projectNotFound(project: string): SesameError {
+  return new SesameError('NOT_FOUND', `project ${project} does not exist`, { remedy: 'projects_create' });
+}
+
+/** The error for a key that does not exist in a project; the plaintext door answers an out-of-scope key with exactly this. */
+export function keyNotFound(project: string, key: string): SesameError {
+  return new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { remedy: 'list_keys', detail: { key, project } });
 }
 
 const integrity = (what: string): SesameError =>
@@ -205,7 +224,7 @@ export class UnlockedVault {
 
   #project(name: string) {
     const p = Object.hasOwn(this.#doc.projects, name) ? this.#doc.projects[name] : undefined;
-    if (!p) throw new SesameError('NOT_FOUND', `project ${name} does not exist`, { remedy: 'projects_create' });
+    if (!p) throw projectNotFound(name);
     return p;
   }
 
@@ -236,33 +255,50 @@ export class UnlockedVault {
     return e ? entryInfo(key, e) : undefined;
   }
 
-  /** Decrypts one value. The caller wipes the returned Buffer. */
-  get(project: string, key: string): Buffer {
-    const p = this.#project(project);
-    const e = Object.hasOwn(p.entries, key) ? p.entries[key] : undefined;
-    if (!e) throw new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { remedy: 'list_keys', detail: { key, project } });
-    const v = open(this.#projectKey(project), dec(e.nonce), dec(e.ct), AD.entry(this.vaultId, project, key));
-    if (!v) throw integrity(`the value of ${key} in project ${project} does not decrypt`);
-    return v;
-  }
-
-  /** Decrypts a selection: `only` names (missing ones reported), then `prefix` filter. */
-  getSelected(project: string, sel: Selection): { secrets: Array<[string, Buffer]>; missing: string[] } {
+  /**
+   * The names a selection covers, WITHOUT decrypting anything: with `only`, its names in
+   * request order (duplicates once), split into `present` and `missing`; without `only`, every
+   * key of the project in byte order (`missing` is then empty). `prefix` filters both lists.
+   * NOT_FOUND (`projectNotFound`) when the project does not exist.
+   */
+  select(project: string, sel: Selection): { present: string[]; missing: string[] } {
     const p = this.#project(project);
     const names = sel.only ? [...new Set(sel.only)] : Object.keys(p.entries).sort();
+    const present: string[] = [];
+    const missing: string[] = [];
+    for (const n of names) {
+      if (sel.prefix !== undefined && !n.startsWith(sel.prefix)) continue;
+      (Object.hasOwn(p.entries, n) ? present : missing).push(n);
+    }
+    return { present, missing };
+  }
+
+  /**
+   * @internal THE decrypting method. Only the plaintext door (src/core/access.ts) may call it,
+   * after it has authorized the names; test/unit/access-layer.test.ts fails if any other
+   * module of src/ names `DECRYPT`. Decrypts exactly `names` (duplicates once), in order;
+   * a name with no entry (e.g. removed since it was selected) is reported in `missing` and
+   * decrypts nothing. Values are Buffers off V8's movable heap (sodium.ts `open`) that the
+   * caller wipes; when one entry fails (INTEGRITY) every value already decrypted is wiped
+   * before the error is thrown. NOT_FOUND when the project does not exist.
+   */
+  [DECRYPT](project: string, names: readonly string[]): { secrets: Array<[string, Buffer]>; missing: string[] } {
+    const p = this.#project(project);
     const secrets: Array<[string, Buffer]> = [];
     const missing: string[] = [];
     try {
-      for (const n of names) {
-        if (sel.prefix !== undefined && !n.startsWith(sel.prefix)) continue;
-        if (!Object.hasOwn(p.entries, n)) {
+      for (const n of new Set(names)) {
+        const e = Object.hasOwn(p.entries, n) ? p.entries[n] : undefined;
+        if (!e) {
           missing.push(n);
           continue;
         }
-        secrets.push([n, this.get(project, n)]);
+        const v = open(this.#projectKey(project), dec(e.nonce), dec(e.ct), AD.entry(this.vaultId, project, n));
+        if (!v) throw integrity(`the value of ${n} in project ${project} does not decrypt`);
+        secrets.push([n, v]);
       }
     } catch (e) {
-      for (const [, v] of secrets) wipe(v); // a later entry failed: wipe what was decrypted
+      for (const [, v] of secrets) wipe(v);
       throw e;
     }
     return { secrets, missing };

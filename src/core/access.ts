@@ -1,0 +1,311 @@
+/**
+ * THE plaintext door: the only module that turns (who asks, what they ask) into plaintext.
+ * The agent's ops and the CLI's direct reads both come here; test/unit/access-layer.test.ts
+ * fails if any other module of src/ reaches the vault's decrypting method (`DECRYPT`).
+ *
+ * Every read runs the same steps, in this order:
+ *   1. authorize   `authorize(caller, request, policy)` (pure, src/core/policy/authorize.ts).
+ *                  An open refusal throws its DENIED/PROTOCOL error; a hidden one throws the
+ *                  vault's own NOT_FOUND (`projectNotFound`/`keyNotFound`): OUT OF SCOPE
+ *                  LOOKS EXACTLY LIKE NONEXISTENT.
+ *   2. select      names and metadata only (`select`, `list`), then `authorizeKeys`: a name
+ *                  the caller may not see is reported exactly as a missing one.
+ *   3. approve     `hooks.approve(caller, what)` for the names about to be decrypted (may
+ *                  wait; throws DENIED to refuse). No-op until approvals land (issue 11).
+ *   4. audit       `hooks.audit(event)`: names and outcome, never values. A throwing audit
+ *                  hook fails the read closed. No-op until the audit log lands (issue 12).
+ *   5. decrypt     exactly the allowed names (`UnlockedVault[DECRYPT]`), in the same
+ *                  synchronous step as a last check of `signal`: a request cancelled at any
+ *                  point before decrypts nothing.
+ *
+ * Values come back in Buffers off V8's movable heap (libsodium's output, see sodium.ts
+ * `open`); the caller wipes them. On every failure path this module wipes what it decrypted.
+ *
+ * Security caveats: an approval may wait, so steps 2 and 5 then run on two looks at the
+ * vault; a key removed in between is reported missing (never decrypted from a stale copy),
+ * a key added in between is not part of the request. The policy is the snapshot in the
+ * context: a reload during an approval does not change the decision already made.
+ */
+import { SesameError } from './errors.js';
+import { authorize, authorizeKeys, denialError, ownerOnlyPolicy, visibleProjects, type AuthRequest, type Deny, type DenyReason, type Policy } from './policy/authorize.js';
+import { callerFromPeer, type Caller } from './policy/caller.js';
+import { DECRYPT, keyNotFound, projectNotFound, type EntryInfo, type Selection, type UnlockedVault } from './vault/vault.js';
+
+/** Lends the current vault to a synchronous function. VaultKeeper satisfies it; `vaultSource` wraps a directly unlocked vault. */
+export interface VaultSource {
+  with<T>(fn: (v: UnlockedVault) => T): T;
+}
+
+/** The read ops this door serves. */
+export type AccessOp = 'get' | 'getselected' | 'list';
+
+/** What a caller is about to be shown: the op, the project and the key names (never values). */
+export interface AccessWhat {
+  readonly op: AccessOp;
+  readonly project: string | undefined;
+  /** The names that will be decrypted (get, getselected); empty for list. */
+  readonly keys: readonly string[];
+}
+
+/**
+ * One access, for the audit. `allow`: `keys` are about to be decrypted (or, for list, names
+ * shown); `deny`: refused by policy (`reason`) or by the approval hook (`approval`);
+ * `cancelled`: the request was cancelled after it was allowed and before anything was
+ * decrypted. Names and metadata only: never a value, never a token.
+ */
+export interface AccessEvent extends AccessWhat {
+  readonly caller: Caller;
+  readonly outcome: 'allow' | 'deny' | 'cancelled';
+  /** Why it was refused: the policy's reason, `approval`, or `not_found` (the name does not exist). */
+  readonly reason?: DenyReason | 'approval' | 'not_found';
+  /** Names out of the caller's view that it asked for or would have seen; it was told they do not exist. */
+  readonly hidden?: readonly string[];
+  /** Names the caller is told do not exist (`getselected`'s `missing`; hidden ones included). */
+  readonly missing?: readonly string[];
+}
+
+/** The approval and audit seams. Both optional; both see names only. */
+export interface AccessHooks {
+  /** Resolves to go ahead; throws (DENIED) to refuse. Runs after authorize, before decrypt. */
+  approve?(caller: Caller, what: AccessWhat): Promise<void>;
+  /** Records an access. Synchronous; a throw fails the read (nothing is decrypted). */
+  audit?(event: AccessEvent): void;
+}
+
+/** Who asks, under which policy snapshot, with which hooks; `signal` cancels the request. */
+export interface AccessContext {
+  readonly caller: Caller;
+  readonly policy: Policy;
+  readonly hooks?: AccessHooks;
+  readonly signal?: AbortSignal;
+  /** The request carried a token (verified or not; the verified one is `caller.token`). */
+  readonly tokenPresented?: boolean;
+}
+
+/** One project of a `list` answer (docs/spec/agent-protocol.md, `list`): names and metadata, never values. */
+export interface ListedProject {
+  name: string;
+  keys: EntryInfo[];
+}
+
+/** The `list` answer: the projects the caller may see, in byte order. A fresh object the caller owns. */
+export interface ListResult {
+  projects: ListedProject[];
+}
+
+/** A directly unlocked vault as a VaultSource (the CLI's direct reads). */
+export function vaultSource(v: UnlockedVault): VaultSource {
+  return { with: (fn) => fn(v) };
+}
+
+/**
+ * The context for this process reading its own vault directly (the CLI without an agent):
+ * the owner (uid, gid, pid of this process; kind `owner`, via `cli`) under the owner-only
+ * policy. Reads /proc once (start time, executable). Never throws.
+ */
+export function directContext(): AccessContext {
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  const gid = typeof process.getgid === 'function' ? process.getgid() : -1;
+  const caller = callerFromPeer({ uid, gid, pid: process.pid }, { kind: 'owner', via: 'cli' });
+  return { caller, policy: ownerOnlyPolicy(uid) };
+}
+
+/**
+ * One value. NOT_FOUND exactly as the vault words it when the project or key does not
+ * exist or is out of the caller's view; DENIED (or PROTOCOL) for an open refusal; the
+ * approval hook's error; UNAVAILABLE when `signal` was aborted. The caller wipes the Buffer.
+ */
+export async function readOne(ctx: AccessContext, src: VaultSource, project: string, key: string): Promise<Buffer> {
+  return run(ctx, src, (v) => startOne(ctx, v, project, key));
+}
+
+/**
+ * The synchronous form of `readOne` for handlers that cannot wait (the v1 connection).
+ * Refuses (ERROR) a context with an approval hook, so an approval can never be skipped.
+ */
+export function readOneNow(ctx: AccessContext, src: VaultSource, project: string, key: string): Buffer {
+  return runNow(ctx, src, (v) => startOne(ctx, v, project, key));
+}
+
+/**
+ * A selection (`only` names, `prefix`), as `getselected`: with `only`, present names in
+ * request order, and `missing` holds the absent AND the out-of-view ones in request order;
+ * without `only`, every visible key in byte order (out-of-view ones simply absent). A key
+ * the caller may not see is never decrypted. Errors as `readOne`. The caller wipes the values.
+ */
+export async function readSelected(ctx: AccessContext, src: VaultSource, project: string, sel: Selection): Promise<Selected> {
+  return run(ctx, src, (v) => startSelected(ctx, v, project, sel));
+}
+
+/** The synchronous form of `readSelected`; refuses (ERROR) a context with an approval hook. */
+export function readSelectedNow(ctx: AccessContext, src: VaultSource, project: string, sel: Selection): Selected {
+  return runNow(ctx, src, (v) => startSelected(ctx, v, project, sel));
+}
+
+/** What `readSelected` answers: the values (the caller wipes them) and the names reported missing. */
+export interface Selected {
+  secrets: Array<[string, Buffer]>;
+  missing: string[];
+}
+
+/**
+ * Names and metadata (never values) of what the caller may see (the `list` op): every
+ * visible project, or only `project` (NOT_FOUND `project P does not exist` when it does not
+ * exist or is out of view), each with its visible keys starting with `prefix`, in byte
+ * order. Decrypts nothing; runs authorize and the audit hook, not the approval hook.
+ */
+export async function listVisible(ctx: AccessContext, src: VaultSource, project: string | undefined, prefix?: string): Promise<ListResult> {
+  return Promise.resolve().then(() => listVisibleNow(ctx, src, project, prefix));
+}
+
+/** The synchronous form of `listVisible`. */
+export function listVisibleNow(ctx: AccessContext, src: VaultSource, project: string | undefined, prefix?: string): ListResult {
+  const what: AccessWhat = Object.freeze({ op: 'list', project, keys: Object.freeze([]) });
+  decide(ctx, what);
+  return src.with((v) => {
+    const names = project === undefined ? visibleProjects(ctx.caller, v.projectNames(), ctx.policy) : [project];
+    const projects = names.map((name): ListedProject => {
+      const infos = v.list(name).filter((e) => prefix === undefined || e.key.startsWith(prefix)); // NOT_FOUND for a missing project
+      const shown = new Set(
+        authorizeKeys(
+          ctx.caller,
+          name,
+          infos.map((e) => e.key),
+          ctx.policy,
+        ).visible,
+      );
+      return { name, keys: infos.filter((e) => shown.has(e.key)) };
+    });
+    audit(ctx, { ...what, outcome: 'allow' });
+    return { projects };
+  });
+}
+
+// ---- the steps ----
+
+/** A read after steps 1–2: the names to decrypt, and how to build the answer. */
+interface Read<T> {
+  readonly what: AccessWhat;
+  readonly hidden: readonly string[];
+  readonly missing: readonly string[];
+  /** Builds the answer from what step 5 decrypted (`gone`: names no longer in the vault). */
+  answer(secrets: Array<[string, Buffer]>, gone: readonly string[]): T;
+}
+
+/** The asynchronous door: one look at the vault when there is nothing to approve, two around an approval. */
+async function run<T>(ctx: AccessContext, src: VaultSource, start: (v: UnlockedVault) => Read<T>): Promise<T> {
+  if (!ctx.hooks?.approve) return src.with((v) => finish(ctx, v, start(v)));
+  cancelled(ctx);
+  const read = src.with(start);
+  if (read.what.keys.length) await approve(ctx, read);
+  return src.with((v) => finish(ctx, v, read));
+}
+
+function runNow<T>(ctx: AccessContext, src: VaultSource, start: (v: UnlockedVault) => Read<T>): T {
+  if (ctx.hooks?.approve) throw new SesameError('ERROR', 'internal: a read that needs approval must use the asynchronous door');
+  return src.with((v) => finish(ctx, v, start(v)));
+}
+
+function startOne(ctx: AccessContext, v: UnlockedVault, project: string, key: string): Read<Buffer> {
+  const what: AccessWhat = Object.freeze({ op: 'get', project, keys: Object.freeze([key]) });
+  const d = authorize(ctx.caller, request(ctx, what, key), ctx.policy);
+  if (!d.allow && d.hidden && d.notFound.key !== undefined) {
+    // A key out of view in a visible project: exactly the work and the answer of a missing key.
+    audit(ctx, { ...what, keys: [], outcome: 'deny', reason: d.reason, hidden: [key] });
+    throw v.hasProject(project) ? keyNotFound(project, key) : projectNotFound(project);
+  }
+  if (!d.allow) refuse(ctx, what, d);
+  if (!v.select(project, { only: [key] }).present.length) {
+    audit(ctx, { ...what, keys: [], outcome: 'deny', reason: 'not_found', missing: [key] });
+    throw keyNotFound(project, key);
+  }
+  const answer = (secrets: Array<[string, Buffer]>): Buffer => {
+    const hit = secrets[0];
+    if (!hit) throw keyNotFound(project, key); // removed while an approval waited
+    return hit[1];
+  };
+  return { what, hidden: [], missing: [], answer };
+}
+
+function startSelected(ctx: AccessContext, v: UnlockedVault, project: string, sel: Selection): Read<Selected> {
+  decide(ctx, { op: 'getselected', project, keys: [] });
+  const inPrefix = (n: string): boolean => sel.prefix === undefined || n.startsWith(sel.prefix);
+  const order = sel.only ? [...new Set(sel.only)].filter(inPrefix) : [];
+  let keys: string[];
+  let hidden: string[];
+  let missing: string[] = [];
+  if (sel.only) {
+    // Names are decided before the vault is looked at; hidden ones are then missing, in request order.
+    const split = authorizeKeys(ctx.caller, project, order, ctx.policy);
+    const present = new Set(v.select(project, { only: split.visible }).present);
+    keys = order.filter((n) => present.has(n));
+    missing = order.filter((n) => !present.has(n));
+    hidden = split.hidden;
+  } else {
+    const split = authorizeKeys(ctx.caller, project, v.select(project, sel.prefix === undefined ? {} : { prefix: sel.prefix }).present, ctx.policy);
+    keys = split.visible;
+    hidden = split.hidden;
+  }
+  const answer = (secrets: Array<[string, Buffer]>, gone: readonly string[]): Selected => {
+    if (!gone.length) return { secrets, missing };
+    // Keys removed while an approval waited are missing too (with `only`, in request order).
+    const all = new Set([...missing, ...gone]);
+    return { secrets, missing: order.filter((n) => all.has(n)) };
+  };
+  return { what: Object.freeze({ op: 'getselected', project, keys: Object.freeze(keys) }), hidden, missing, answer };
+}
+
+/** Step 1 for a request that names at most a project; throws the refusal. */
+function decide(ctx: AccessContext, what: AccessWhat): void {
+  const d = authorize(ctx.caller, request(ctx, what), ctx.policy);
+  if (!d.allow) refuse(ctx, what, d);
+}
+
+function request(ctx: AccessContext, what: AccessWhat, key?: string): AuthRequest {
+  return { op: what.op, ...(what.project === undefined ? {} : { project: what.project }), ...(key === undefined ? {} : { key }), ...(ctx.tokenPresented ? { tokenPresented: true } : {}) };
+}
+
+function refuse(ctx: AccessContext, what: AccessWhat, d: Deny): never {
+  if (d.hidden) {
+    audit(ctx, { ...what, keys: [], outcome: 'deny', reason: d.reason, ...(d.notFound.key === undefined ? {} : { hidden: [d.notFound.key] }) });
+    throw d.notFound.key === undefined ? projectNotFound(d.notFound.project) : keyNotFound(d.notFound.project, d.notFound.key);
+  }
+  audit(ctx, { ...what, keys: [], outcome: 'deny', reason: d.reason });
+  throw denialError(d);
+}
+
+/** Step 3: the approval hook; a refusal is audited and rethrown. */
+async function approve<T>(ctx: AccessContext, read: Read<T>): Promise<void> {
+  try {
+    await ctx.hooks?.approve?.(ctx.caller, read.what);
+  } catch (e) {
+    audit(ctx, { ...read.what, outcome: 'deny', reason: 'approval' });
+    throw e;
+  }
+}
+
+/** Steps 4–5 in one synchronous run: nothing can cancel between the last check and the decrypt. */
+function finish<T>(ctx: AccessContext, v: UnlockedVault, read: Read<T>): T {
+  cancelled(ctx, read.what);
+  audit(ctx, { ...read.what, outcome: 'allow', hidden: read.hidden, missing: read.missing });
+  cancelled(ctx, read.what);
+  if (!read.what.keys.length) return read.answer([], []);
+  const { secrets, missing } = v[DECRYPT](read.what.project ?? '', read.what.keys);
+  try {
+    return read.answer(secrets, missing);
+  } catch (e) {
+    for (const [, b] of secrets) b.fill(0);
+    throw e;
+  }
+}
+
+/** Throws UNAVAILABLE (audited as `cancelled` when `what` is known) once the request was cancelled. */
+function cancelled(ctx: AccessContext, what?: AccessWhat): void {
+  if (!ctx.signal?.aborted) return;
+  if (what) audit(ctx, { ...what, outcome: 'cancelled' });
+  throw new SesameError('UNAVAILABLE', 'the request was cancelled before anything was decrypted', { hint: 'send it again' });
+}
+
+function audit(ctx: AccessContext, e: Omit<AccessEvent, 'caller'>): void {
+  ctx.hooks?.audit?.(Object.freeze({ ...e, caller: ctx.caller }));
+}
