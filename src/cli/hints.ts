@@ -15,13 +15,14 @@ const WRONG_PASSPHRASE_BY_TIER: Readonly<Record<string, string>> = {
   keyring: 'store the right passphrase (`sesame passphrase to-keyring`) or remove it (`sesame passphrase destroy`)',
 };
 
-const FIXED: Readonly<Record<Exclude<Remedy, 'rm_keys' | 'wrong_passphrase'>, string>> = {
+const FIXED: Readonly<Record<Exclude<Remedy, 'rm_keys' | 'wrong_passphrase' | 'project_create'>, string>> = {
   init: 'run `sesame init` to create one (or pass --home / set SESAME_HOME)',
   init_home: 'run `sesame init` first',
   status: 'see `sesame status`',
   list_keys: 'see `sesame list`',
   projects_list: 'see `sesame projects list`',
   projects_create: 'see `sesame projects list`, or create it with `sesame projects create NAME`',
+  import_lenient: 'fix those lines (quote values that contain # or span lines), or pass --lenient to import the rest and skip them',
   agent_start: 'start it again with `sesame agent start`',
   agent_restart: 'the vault was re-initialised: run `sesame agent stop`, then `sesame agent start`',
   agent_upgrade:
@@ -36,7 +37,7 @@ const FIXED: Readonly<Record<Exclude<Remedy, 'rm_keys' | 'wrong_passphrase'>, st
 
 /**
  * The hint text for a remedy, in the CLI's words; parameters from `detail` (`project` for
- * rm_keys, `tier` for wrong_passphrase). Undefined for a remedy this CLI has no words for
+ * rm_keys and project_create, `tier` for wrong_passphrase). Undefined for a remedy this CLI has no words for
  * (a newer core): the error's message still stands. Never throws.
  */
 export function renderRemedy(remedy: Remedy, detail: Readonly<Record<string, unknown>>): string | undefined {
@@ -44,6 +45,7 @@ export function renderRemedy(remedy: Remedy, detail: Readonly<Record<string, unk
     const project = typeof detail.project === 'string' ? detail.project : DEFAULT_PROJECT;
     return `remove its keys one by one with \`sesame rm KEY --project ${project}\` if you want it empty`;
   }
+  if (remedy === 'project_create') return typeof detail.project === 'string' ? `create it with \`sesame projects create ${detail.project}\`` : FIXED.projects_create;
   if (remedy === 'wrong_passphrase') return typeof detail.tier === 'string' && Object.hasOwn(WRONG_PASSPHRASE_BY_TIER, detail.tier) ? WRONG_PASSPHRASE_BY_TIER[detail.tier] : undefined;
   return Object.hasOwn(FIXED, remedy) ? FIXED[remedy] : undefined;
 }

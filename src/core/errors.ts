@@ -58,6 +58,8 @@ export type Remedy =
   | 'list_keys' // list the keys of the project
   | 'projects_list' // list the projects
   | 'projects_create' // list the projects, or create one
+  | 'project_create' // create the missing project (detail.project)
+  | 'import_lenient' // fix the refused lines, or import the rest leniently
   | 'rm_keys' // empty a project key by key (detail.project)
   | 'agent_start' // start the agent again
   | 'agent_restart' // the vault was re-initialised under the agent: stop, then start it

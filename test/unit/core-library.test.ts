@@ -91,12 +91,32 @@ test('a core error carries a machine-readable remedy; the installed CLI renderer
 });
 
 test('every remedy has CLI words, with its parameters from detail', () => {
-  const all: Remedy[] = [
-    'init', 'init_home', 'status', 'list_keys', 'projects_list', 'projects_create', 'rm_keys', 'agent_start', 'agent_restart', 'agent_upgrade',
-    'agent_running', 'agent_socket_taken', 'agent_status', 'unlock_from_terminal', 'passphrase_reseal', 'passphrase_acknowledge',
-  ];
-  for (const r of all) assert.match(renderRemedy(r, {}) ?? '', /`sesame |sesame version/, r);
+  // A Record over the union: a new remedy without an entry here does not compile.
+  const all: Record<Remedy, Record<string, unknown>> = {
+    init: {},
+    init_home: {},
+    status: {},
+    list_keys: {},
+    projects_list: {},
+    projects_create: {},
+    project_create: { project: 'work' },
+    rm_keys: { project: 'default' },
+    import_lenient: {},
+    agent_start: {},
+    agent_restart: {},
+    agent_upgrade: {},
+    agent_running: {},
+    agent_socket_taken: {},
+    agent_status: {},
+    unlock_from_terminal: {},
+    wrong_passphrase: { tier: 'session' },
+    passphrase_reseal: {},
+    passphrase_acknowledge: {},
+  };
+  for (const [r, d] of Object.entries(all)) assert.ok((renderRemedy(r as Remedy, d) ?? '').length > 10, r);
   assert.equal(renderRemedy('rm_keys', { project: 'default' }), 'remove its keys one by one with `sesame rm KEY --project default` if you want it empty');
+  assert.equal(renderRemedy('project_create', { project: 'work' }), 'create it with `sesame projects create work`');
   for (const tier of ['session', 'sealed', 'keyring']) assert.match(renderRemedy('wrong_passphrase', { tier }) ?? '', /`sesame /, tier);
   assert.equal(renderRemedy('wrong_passphrase', { tier: '__proto__' }), undefined, 'an unknown tier has no words, never a prototype member');
+  assert.equal(renderRemedy('toString' as Remedy, {}), undefined, 'an unknown remedy from a newer core has no words, never a prototype member');
 });

@@ -1,4 +1,8 @@
-import * as fs from 'node:fs';
+/**
+ * `sesame init`: usage, options, and one core call (core/vault/init.ts). The command
+ * supplies what needs the user — the typed confirmation before a vault is replaced and the
+ * new passphrase (SESAME_PASSPHRASE / _FILE, else a prompt) — and prints the outcome.
+ */
 import { SesameError } from '../../core/errors.js';
 import type { Command } from '../command.js';
 import { info, json as outJson } from '../output.js';
@@ -14,56 +18,50 @@ const cmd: Command = {
     'kdf-passes': { type: 'string', arg: 'N', help: 'Argon2id passes (default 3, 1 to 16)' },
   },
   async run(ctx, { flags }) {
-    const { ensurePrivateDir } = await import('../../core/fs/secure.js');
-    const { vaultExists } = await import('../../core/vault/store.js');
-    ensurePrivateDir(ctx.paths.home, { create: true });
-    const exists = vaultExists(ctx.paths);
-    if (exists && !flags.force) {
-      if (ctx.json) outJson({ initialized: true, created: false, vault: ctx.paths.vault });
-      else info(`already initialized at ${ctx.paths.vault}`);
+    const kdf = kdfChoice(flags['kdf-memory'] as string | undefined, flags['kdf-passes'] as string | undefined);
+    const { initVault } = await import('../../core/vault/init.js');
+    const { hasTty, confirmTyped, promptNewSecret } = await import('../prompt.js');
+    const r = await initVault(
+      { force: flags.force === true, ...(kdf ? { kdf } : {}) },
+      {
+        paths: ctx.paths,
+        env: ctx.env,
+        async confirmReplace() {
+          if (flags.yes === true) return;
+          if (!hasTty()) throw usage('init --force would replace the existing vault; pass --yes to confirm when there is no terminal');
+          const ok = await confirmTyped(`This replaces the vault at ${ctx.paths.vault} (a backup copy is kept).`, 'replace');
+          if (!ok) throw new SesameError('USAGE', 'not confirmed; the vault was left untouched');
+        },
+        async newPassphrase() {
+          const { envTier, fileTier } = await import('../../core/passphrase/sources.js');
+          const chain = await ctx.chain();
+          const pass = (await envTier.fetch(chain)) ?? (await fileTier.fetch(chain));
+          if (pass) return pass;
+          if (!hasTty()) {
+            throw new SesameError('LOCKED', 'init needs a new passphrase and there is no terminal to ask for it', {
+              hint: 'run it in a terminal, or set SESAME_PASSPHRASE_FILE to a 0600 file holding the new passphrase',
+            });
+          }
+          return promptNewSecret('New vault passphrase: ', 'Repeat the passphrase: ');
+        },
+      },
+    );
+    if (!r.created) {
+      if (ctx.json) outJson({ initialized: true, created: false, vault: r.vault });
+      else info(`already initialized at ${r.vault}`);
       return 0;
     }
-    const { hasTty, confirmTyped, promptNewSecret } = await import('../prompt.js');
-    if (exists && !flags.yes) {
-      if (!hasTty()) throw usage('init --force would replace the existing vault; pass --yes to confirm when there is no terminal');
-      const ok = await confirmTyped(`This replaces the vault at ${ctx.paths.vault} (a backup copy is kept).`, 'replace');
-      if (!ok) throw new SesameError('USAGE', 'not confirmed; the vault was left untouched');
-    }
-    const kdf = kdfChoice(flags['kdf-memory'] as string | undefined, flags['kdf-passes'] as string | undefined);
-    const { envTier, fileTier } = await import('../../core/passphrase/sources.js');
-    const chain = await ctx.chain();
-    let pass = (await envTier.fetch(chain)) ?? (await fileTier.fetch(chain));
-    if (!pass) {
-      if (!hasTty()) {
-        throw new SesameError('LOCKED', 'init needs a new passphrase and there is no terminal to ask for it', {
-          hint: 'run it in a terminal, or set SESAME_PASSPHRASE_FILE to a 0600 file holding the new passphrase',
-        });
-      }
-      pass = await promptNewSecret('New vault passphrase: ', 'Repeat the passphrase: ');
-    }
-    let backup: string | undefined;
-    if (exists) {
-      backup = `${ctx.paths.vault}.${new Date().toISOString().replace(/[:.]/g, '-')}.bak`;
-      fs.copyFileSync(ctx.paths.vault, backup, fs.constants.COPYFILE_EXCL);
-      fs.chmodSync(backup, 0o600);
-    }
-    const { createVault } = await import('../../core/vault/store.js');
-    try {
-      const v = createVault(ctx.paths, pass, kdf, ctx.env);
-      const id = v.vaultId;
-      v.dispose();
-      if (ctx.json) outJson({ initialized: true, created: true, vault: ctx.paths.vault, vault_id: id, ...(backup ? { backup } : {}) });
-      else {
-        info(`initialized a new vault at ${ctx.paths.vault}`);
-        if (backup) info(`the previous vault was kept at ${backup}`);
-      }
-    } finally {
-      pass.fill(0);
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'init', outcome: 'ok', ...(r.backup ? { reason: 'replaced' } : {}) });
+    if (ctx.json) outJson({ initialized: true, created: true, vault: r.vault, vault_id: r.vaultId, ...(r.backup ? { backup: r.backup } : {}) });
+    else {
+      info(`initialized a new vault at ${r.vault}`);
+      if (r.backup) info(`the previous vault was kept at ${r.backup}`);
     }
     return 0;
   },
 };
 
+/** The Argon2id choice from --kdf-memory / --kdf-passes (USAGE outside the documented bounds). */
 function kdfChoice(mem: string | undefined, passes: string | undefined): { opslimit: number; memlimit: number } | undefined {
   if (mem === undefined && passes === undefined) return undefined;
   const m = mem === undefined ? 64 : Number(mem);

@@ -242,8 +242,11 @@ let tmpSeq = 0;
  * rename itself, "it was not replaced"; a failure after the rename (the directory fsync:
  * EIO, ...), that the new contents were written but their durability is unknown
  * (`detail.written: true`) — the caller must not report the write as lost, nor as safe.
+ * With `opts.exclusive` an existing `target` is never replaced: the complete temp file is
+ * hard-linked into place (atomic, fails on any existing name, a symlink included) and ERROR
+ * `detail.errno: 'EEXIST'` says the target was left as it was.
  */
-export function writeFileAtomic(target: string, data: Buffer | string | Buffer[], mode = 0o600): void {
+export function writeFileAtomic(target: string, data: Buffer | string | Buffer[], mode = 0o600, opts: { exclusive?: boolean } = {}): void {
   const dir = path.dirname(target);
   // Unique among live processes (pid) and within this one (time, counter); O_EXCL refuses any clash.
   const tmp = path.join(dir, `.${path.basename(target)}.tmp-${process.pid}-${Date.now().toString(36)}${(tmpSeq++).toString(36)}`);
@@ -272,12 +275,18 @@ export function writeFileAtomic(target: string, data: Buffer | string | Buffer[]
   }
   fs.closeSync(fd);
   try {
-    fs.renameSync(tmp, target);
+    if (opts.exclusive) {
+      fs.linkSync(tmp, target);
+      fs.unlinkSync(tmp);
+    } else fs.renameSync(tmp, target);
   } catch (e) {
     try {
       fs.unlinkSync(tmp);
     } catch {
       /* already gone */
+    }
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+      throw new SesameError('ERROR', `cannot write ${target}: it already exists; it was left as it was`, { detail: { errno: 'EEXIST', op: 'write', path: target }, cause: e });
     }
     throw ioError(e, { op: 'write', path: target, after: 'it was not replaced' }) ?? e;
   }
@@ -292,6 +301,25 @@ export function writeFileAtomic(target: string, data: Buffer | string | Buffer[]
   }
 }
 
+/**
+ * Copies a private file (checked as readPrivateFile checks it: ours, 0600, regular, not a
+ * symlink) to a new private file `dst`, durably and without ever replacing an existing one
+ * (writeFileAtomic, exclusive). False when `src` does not exist. The copied bytes are wiped
+ * from memory once written. Throws INSECURE for an unsafe `src`, ERROR (EEXIST) when `dst`
+ * exists, ERROR (ioError) when the write fails.
+ */
+export function copyPrivate(src: string, dst: string, what: string): boolean {
+  const data = readPrivateFile(src, what);
+  if (!data) return false;
+  try {
+    writeFileAtomic(dst, data, 0o600, { exclusive: true });
+  } finally {
+    data.fill(0);
+  }
+  return true;
+}
+
+/** fsyncs a directory, so a rename or unlink in it survives a crash. Throws the errno error. */
 export function fsyncDir(dir: string): void {
   const dfd = fs.openSync(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
   try {

@@ -65,7 +65,7 @@ export async function importDotenv(file: string, project: string, opts: ImportOp
     for (const is of issues) deps.warn(`${file}: ${opts.lenient ? 'skipped ' : ''}${describeIssue(is)}`);
     if (issues.length && !opts.lenient) {
       throw new SesameError('INVALID', `${file} has ${issues.length} line${issues.length === 1 ? '' : 's'} that cannot be imported exactly as written (listed above); nothing was imported`, {
-        hint: 'fix those lines (quote values that contain # or span lines), or pass --lenient to import the rest and skip them',
+        remedy: 'import_lenient',
         detail: { issues: issues.map(issueJson) },
       });
     }

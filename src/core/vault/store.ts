@@ -6,7 +6,7 @@
  * lose an update, then an atomic durable replace (fs/secure.ts).
  */
 import { SesameError } from '../errors.js';
-import { readPrivateFile, readPrivateFileStat, writeFileAtomic, cleanStaleTemps, ensurePrivateDir, fileVersionKey, statPrivateFile } from '../fs/secure.js';
+import { copyPrivate, readPrivateFile, readPrivateFileStat, writeFileAtomic, cleanStaleTemps, ensurePrivateDir, fileVersionKey, statPrivateFile } from '../fs/secure.js';
 import { acquireLock } from '../fs/lock.js';
 import type { HomePaths } from '../home.js';
 import { parseVault, type VaultDoc } from './format.js';
@@ -53,11 +53,19 @@ export function unlockVault(paths: HomePaths, passphrase: Buffer): UnlockedVault
   return UnlockedVault.unlock(readVault(paths), passphrase);
 }
 
-/** Writes a brand-new vault (init). The caller decided that overwriting is allowed. */
-export function createVault(paths: HomePaths, passphrase: Buffer, kdf: KdfChoice | undefined, env: NodeJS.ProcessEnv): UnlockedVault {
+/**
+ * Writes a brand-new vault (init). The caller decided that overwriting is allowed. With
+ * `backup`, the current vault file is first copied there (copyPrivate: private, durable,
+ * never over an existing file) under the same vault lock, so no write can land between the
+ * copy and the replacement. Throws BUSY when the lock is held too long, ERROR (I/O) when a
+ * write fails — a failed backup leaves the old vault in place.
+ */
+export function createVault(paths: HomePaths, passphrase: Buffer, kdf: KdfChoice | undefined, env: NodeJS.ProcessEnv, opts: { backup?: string } = {}): UnlockedVault {
   ensurePrivateDir(paths.home, { create: true });
   const lock = acquireLock(paths.vaultLock, { timeoutMs: lockTimeoutMs(env), what: 'the vault' });
   try {
+    if (opts.backup !== undefined) copyPrivate(paths.vault, opts.backup, 'vault file');
+    cache = undefined;
     const v = UnlockedVault.create(passphrase, kdf);
     writeFileAtomic(paths.vault, v.finalize());
     return v;
