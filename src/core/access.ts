@@ -5,9 +5,10 @@
  *
  * Every read runs the same steps, in this order:
  *   1. authorize   `authorize(caller, request, policy)` (pure, src/core/policy/authorize.ts).
- *                  An open refusal throws its DENIED/PROTOCOL error; a hidden one throws the
- *                  vault's own NOT_FOUND (`projectNotFound`/`keyNotFound`): OUT OF SCOPE
- *                  LOOKS EXACTLY LIKE NONEXISTENT.
+ *                  An open refusal throws its DENIED/PROTOCOL error before the vault is
+ *                  looked at; a hidden one is answered on the vault with the vault's own
+ *                  NOT_FOUND (`projectNotFound`/`keyNotFound`) after the same lookups a
+ *                  nonexistent name causes: OUT OF SCOPE LOOKS EXACTLY LIKE NONEXISTENT.
  *   2. select      names and metadata only (`select`, `list`), then `authorizeKeys`: a name
  *                  the caller may not see is reported exactly as a missing one.
  *   3. approve     `hooks.approve(caller, what)` for the names about to be decrypted (may
@@ -27,7 +28,7 @@
  * context: a reload during an approval does not change the decision already made.
  */
 import { SesameError } from './errors.js';
-import { authorize, authorizeKeys, denialError, ownerOnlyPolicy, visibleProjects, type AuthRequest, type Deny, type DenyReason, type Policy } from './policy/authorize.js';
+import { authorize, authorizeKeys, denialError, ownerOnlyPolicy, visibleProjects, type AuthRequest, type DenyReason, type HiddenDeny, type Policy } from './policy/authorize.js';
 import { callerFromPeer, type Caller } from './policy/caller.js';
 import { DECRYPT, keyNotFound, projectNotFound, type EntryInfo, type Selection, type UnlockedVault } from './vault/vault.js';
 
@@ -116,7 +117,7 @@ export function directContext(): AccessContext {
  * approval hook's error; UNAVAILABLE when `signal` was aborted. The caller wipes the Buffer.
  */
 export async function readOne(ctx: AccessContext, src: VaultSource, project: string, key: string): Promise<Buffer> {
-  return run(ctx, src, (v) => startOne(ctx, v, project, key));
+  return run(ctx, src, planOne(ctx, project, key));
 }
 
 /**
@@ -124,7 +125,7 @@ export async function readOne(ctx: AccessContext, src: VaultSource, project: str
  * Refuses (ERROR) a context with an approval hook, so an approval can never be skipped.
  */
 export function readOneNow(ctx: AccessContext, src: VaultSource, project: string, key: string): Buffer {
-  return runNow(ctx, src, (v) => startOne(ctx, v, project, key));
+  return runNow(ctx, src, planOne(ctx, project, key));
 }
 
 /**
@@ -134,12 +135,12 @@ export function readOneNow(ctx: AccessContext, src: VaultSource, project: string
  * the caller may not see is never decrypted. Errors as `readOne`. The caller wipes the values.
  */
 export async function readSelected(ctx: AccessContext, src: VaultSource, project: string, sel: Selection): Promise<Selected> {
-  return run(ctx, src, (v) => startSelected(ctx, v, project, sel));
+  return run(ctx, src, planSelected(ctx, project, sel));
 }
 
 /** The synchronous form of `readSelected`; refuses (ERROR) a context with an approval hook. */
 export function readSelectedNow(ctx: AccessContext, src: VaultSource, project: string, sel: Selection): Selected {
-  return runNow(ctx, src, (v) => startSelected(ctx, v, project, sel));
+  return runNow(ctx, src, planSelected(ctx, project, sel));
 }
 
 /** What `readSelected` answers: the values (the caller wipes them) and the names reported missing. */
@@ -161,8 +162,9 @@ export async function listVisible(ctx: AccessContext, src: VaultSource, project:
 /** The synchronous form of `listVisible`. */
 export function listVisibleNow(ctx: AccessContext, src: VaultSource, project: string | undefined, prefix?: string): ListResult {
   const what: AccessWhat = Object.freeze({ op: 'list', project, keys: Object.freeze([]) });
-  decide(ctx, what);
+  const hidden = gate(ctx, what);
   return src.with((v) => {
+    if (hidden) answerHidden(ctx, v, what, hidden);
     const names = project === undefined ? visibleProjects(ctx.caller, v.projectNames(), ctx.policy) : [project];
     const projects = names.map((name): ListedProject => {
       const infos = v.list(name).filter((e) => prefix === undefined || e.key.startsWith(prefix)); // NOT_FOUND for a missing project
@@ -206,15 +208,17 @@ function runNow<T>(ctx: AccessContext, src: VaultSource, start: (v: UnlockedVaul
   return src.with((v) => finish(ctx, v, start(v)));
 }
 
-function startOne(ctx: AccessContext, v: UnlockedVault, project: string, key: string): Read<Buffer> {
+/** Step 1 for `get` (open refusals thrown here, before the vault is looked at); the rest runs on the vault. */
+function planOne(ctx: AccessContext, project: string, key: string): (v: UnlockedVault) => Read<Buffer> {
   const what: AccessWhat = Object.freeze({ op: 'get', project, keys: Object.freeze([key]) });
-  const d = authorize(ctx.caller, request(ctx, what, key), ctx.policy);
-  if (!d.allow && d.hidden && d.notFound.key !== undefined) {
-    // A key out of view in a visible project: exactly the work and the answer of a missing key.
-    audit(ctx, { ...what, keys: [], outcome: 'deny', reason: d.reason, hidden: [key] });
-    throw v.hasProject(project) ? keyNotFound(project, key) : projectNotFound(project);
-  }
-  if (!d.allow) refuse(ctx, what, d);
+  const hidden = gate(ctx, what, key);
+  return (v) => {
+    if (hidden) answerHidden(ctx, v, what, hidden);
+    return startOne(ctx, v, what, project, key);
+  };
+}
+
+function startOne(ctx: AccessContext, v: UnlockedVault, what: AccessWhat, project: string, key: string): Read<Buffer> {
   if (!v.select(project, { only: [key] }).present.length) {
     audit(ctx, { ...what, keys: [], outcome: 'deny', reason: 'not_found', missing: [key] });
     throw keyNotFound(project, key);
@@ -227,8 +231,16 @@ function startOne(ctx: AccessContext, v: UnlockedVault, project: string, key: st
   return { what, hidden: [], missing: [], answer };
 }
 
+/** Step 1 for `getselected` (open refusals thrown here, before the vault is looked at); the rest runs on the vault. */
+function planSelected(ctx: AccessContext, project: string, sel: Selection): (v: UnlockedVault) => Read<Selected> {
+  const hidden = gate(ctx, { op: 'getselected', project, keys: [] });
+  return (v) => {
+    if (hidden) answerHidden(ctx, v, { op: 'getselected', project, keys: [] }, hidden);
+    return startSelected(ctx, v, project, sel);
+  };
+}
+
 function startSelected(ctx: AccessContext, v: UnlockedVault, project: string, sel: Selection): Read<Selected> {
-  decide(ctx, { op: 'getselected', project, keys: [] });
   const inPrefix = (n: string): boolean => sel.prefix === undefined || n.startsWith(sel.prefix);
   const order = sel.only ? [...new Set(sel.only)].filter(inPrefix) : [];
   let keys: string[];
@@ -255,23 +267,30 @@ function startSelected(ctx: AccessContext, v: UnlockedVault, project: string, se
   return { what: Object.freeze({ op: 'getselected', project, keys: Object.freeze(keys) }), hidden, missing, answer };
 }
 
-/** Step 1 for a request that names at most a project; throws the refusal. */
-function decide(ctx: AccessContext, what: AccessWhat): void {
-  const d = authorize(ctx.caller, request(ctx, what), ctx.policy);
-  if (!d.allow) refuse(ctx, what, d);
+/**
+ * Step 1: authorize. An open refusal is audited and thrown now, without looking at the vault.
+ * A refusal on a name is returned, to be answered on the vault by `answerHidden` — so that a
+ * vault that cannot be read (KEY_CHANGED, NOT_INITIALIZED…) answers a hidden name exactly as
+ * it answers a nonexistent one.
+ */
+function gate(ctx: AccessContext, what: AccessWhat, key?: string): HiddenDeny | undefined {
+  const d = authorize(ctx.caller, request(ctx, what, key), ctx.policy);
+  if (d.allow) return undefined;
+  if (d.hidden) return d;
+  audit(ctx, { ...what, keys: [], outcome: 'deny', reason: d.reason });
+  throw denialError(d);
+}
+
+/** Answers a hidden name with the work and the error of a nonexistent one: the project's NOT_FOUND, else the key's. */
+function answerHidden(ctx: AccessContext, v: UnlockedVault, what: AccessWhat, d: HiddenDeny): never {
+  const { project, key } = d.notFound;
+  audit(ctx, { ...what, keys: [], outcome: 'deny', reason: d.reason, ...(key === undefined ? {} : { hidden: [key] }) });
+  if (key === undefined || !v.hasProject(project)) throw projectNotFound(project);
+  throw keyNotFound(project, key);
 }
 
 function request(ctx: AccessContext, what: AccessWhat, key?: string): AuthRequest {
   return { op: what.op, ...(what.project === undefined ? {} : { project: what.project }), ...(key === undefined ? {} : { key }), ...(ctx.tokenPresented ? { tokenPresented: true } : {}) };
-}
-
-function refuse(ctx: AccessContext, what: AccessWhat, d: Deny): never {
-  if (d.hidden) {
-    audit(ctx, { ...what, keys: [], outcome: 'deny', reason: d.reason, ...(d.notFound.key === undefined ? {} : { hidden: [d.notFound.key] }) });
-    throw d.notFound.key === undefined ? projectNotFound(d.notFound.project) : keyNotFound(d.notFound.project, d.notFound.key);
-  }
-  audit(ctx, { ...what, keys: [], outcome: 'deny', reason: d.reason });
-  throw denialError(d);
 }
 
 /** Step 3: the approval hook; a refusal is audited and rethrown. */

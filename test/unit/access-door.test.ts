@@ -157,6 +157,28 @@ test('a hidden project is reported exactly as a nonexistent one, for every read 
   other.dispose();
 });
 
+test('a hidden name is answered like a nonexistent one even when the vault cannot be read; an open refusal never looks at it', async () => {
+  const broken: VaultSource = {
+    with: () => {
+      throw new SesameError('KEY_CHANGED', 'the vault key changed; restart the agent');
+    },
+  };
+  const noWork = scoped({ projects: ['default'] });
+  for (const read of [
+    (c: AccessContext) => readOne(c, broken, 'work', 'W_TOKEN'),
+    (c: AccessContext) => readOne(c, broken, 'default', 'APP_SECRET'),
+    (c: AccessContext) => readSelected(c, broken, 'work', {}),
+    (c: AccessContext) => listVisible(c, broken, 'work'),
+  ]) {
+    assert.deepEqual(shape(await rejection(read(ctxOf(scoped({ projects: ['default'], keys: ['APP_A'] }))))), shape(await rejection(read(ctxOf(caller())))));
+    assert.equal((await rejection(read(ctxOf(noWork)))).code, 'KEY_CHANGED');
+  }
+  // A profile that does not reveal values is refused as itself, whatever state the vault is in.
+  const profile: Policy = { ...ownerOnlyPolicy(UID), profiles: new Map([['ci', { name: 'ci', projects: ['default'], keys: ['*'], reveal: false, peer: 'same-uid', requireToken: false }]]) };
+  const e = await rejection(readOne(ctxOf(caller({ listener: { kind: 'profile', name: 'ci' } }), {}, profile), broken, 'default', 'APP_A'));
+  assert.deepEqual([e.code, e.detail], ['DENIED', { reason: 'reveal' }]);
+});
+
 test('list shows names and metadata of what the caller may see, never values', async () => {
   const v = vault(true);
   const all = await listVisible(ctxOf(caller()), vaultSource(v), undefined);
