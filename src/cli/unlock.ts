@@ -20,6 +20,7 @@ export async function unlockDirect(ctx: Ctx): Promise<UnlockedVault> {
   try {
     return UnlockedVault.unlock(doc, passphrase);
   } catch (e) {
+    await (await import('./audit-event.js')).auditFailedUnlock(ctx, e);
     throw attributeWrongPassphrase(e, tier); // name the source of a wrong passphrase
   } finally {
     passphrase.fill(0);

@@ -17,13 +17,14 @@ const cmd: Command = {
     if (!file) throw usage('import needs a FILE');
     const project = ctx.project().name;
     const { importDotenv } = await import('../../core/vault/import.js');
-    const { unlockDirect } = await import('../unlock.js');
+    const { auditedUnlock, auditEvent } = await import('../audit-event.js');
     const r = await importDotenv(
       file,
       project,
       { overwrite: flags.overwrite === true, dryRun: flags['dry-run'] === true, lenient: flags.lenient === true, allowEmpty: flags['allow-empty'] === true },
-      { paths: ctx.paths, env: ctx.env, unlock: () => unlockDirect(ctx), warn },
+      { paths: ctx.paths, env: ctx.env, unlock: () => auditedUnlock(ctx), warn },
     );
+    if (!r.dry_run) await auditEvent(ctx, { event: 'import', outcome: 'ok', project, keys: [...r.added, ...r.overwritten] });
     if (ctx.json) outJson(r);
     else {
       const pre = r.dry_run ? 'would import' : 'imported';

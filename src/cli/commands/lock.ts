@@ -27,6 +27,7 @@ const cmd: Command = {
         ...(e instanceof SesameError && e.detail ? { detail: e.detail } : {}),
       });
     }
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'lock', outcome: 'ok', reason: agentStopped ? 'agent_stopped' : 'no_agent' });
     if (ctx.json) outJson({ locked: true, session_entries_cleared: cleared, agent_stopped: agentStopped });
     else {
       info(cleared ? 'cleared the session passphrase' : 'no session passphrase was stored');

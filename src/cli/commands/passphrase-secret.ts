@@ -88,6 +88,7 @@ export const change: Command = {
     } finally {
       wipe(next);
     }
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'passphrase', outcome: 'ok', reason: 'change' });
     if (ctx.json) outJson({ changed: true, ...report });
     else {
       info('changed the passphrase: the master key was re-wrapped (no secret re-encrypted; a running agent keeps serving)');

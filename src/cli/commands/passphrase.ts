@@ -23,6 +23,7 @@ const seal: Command = {
     const { sealFromChain } = await import('../../core/passphrase/manage.js');
     const { TIER_LABELS } = await import('../../core/passphrase/chain.js');
     const r = await sealFromChain(await ctx.chain(), key as 'host' | 'tpm2' | 'auto', flags.yes === true);
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'passphrase', outcome: 'ok', reason: 'seal' });
     if (ctx.json) outJson({ sealed: true, key, source: r.tier, path: r.path });
     else info(`sealed the passphrase from ${TIER_LABELS[r.tier]} with systemd-creds (${key} key) in ${r.path}`);
     return 0;
@@ -37,6 +38,7 @@ const toKeyring: Command = {
     const { moveToKeyring } = await import('../../core/passphrase/manage.js');
     const { TIER_LABELS } = await import('../../core/passphrase/chain.js');
     const r = await moveToKeyring(await ctx.chain(), flags.yes === true);
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'passphrase', outcome: 'ok', reason: 'to_keyring' });
     if (ctx.json) {
       outJson({ stored: true, source: r.tier, source_removed: r.removedSource });
       return 0;
@@ -57,6 +59,7 @@ const acknowledge: Command = {
     const { recordAcknowledgement, acknowledgedAt } = await import('../../core/passphrase/state.js');
     const doc = readVault(ctx.paths);
     recordAcknowledgement(ctx.paths, doc);
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'passphrase', outcome: 'ok', reason: 'acknowledge' });
     if (ctx.json) outJson({ acknowledged: true, at: acknowledgedAt(ctx.paths, doc) });
     else info('marked the current passphrase as saved elsewhere (a passphrase change clears this mark)');
     return 0;
@@ -88,6 +91,7 @@ const destroy: Command = {
       if (!(await confirmTyped(text, 'destroy'))) throw new SesameError('USAGE', 'not confirmed; nothing was removed');
     }
     const r = await destroyPersistent(chain);
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'passphrase', outcome: r.failed.length ? 'error' : 'ok', reason: 'destroy' });
     if (ctx.json) outJson(r);
     else {
       info(r.removed.length ? `removed the passphrase from ${r.removed.map((t) => TIER_LABELS[t]).join(' and ')}` : 'nothing was removed');

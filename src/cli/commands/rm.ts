@@ -23,6 +23,7 @@ const cmd: Command = {
     const v = await unlockDirect(ctx);
     try {
       mutateVault(ctx.paths, v.master, ctx.env, (w) => w.rm(project, key));
+      await (await import('../audit-event.js')).auditEvent(ctx, { event: 'rm', outcome: 'ok', project, keys: [key] }, v.master);
     } finally {
       v.dispose();
     }

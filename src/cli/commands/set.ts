@@ -94,6 +94,7 @@ const cmd: Command = {
       const { mutateVault } = await import('../../core/vault/store.js');
       try {
         const result = mutateVault(ctx.paths, v.master, ctx.env, (w) => w.set(project, key, value, flags['high-value'] ? { highValue: true } : {}));
+        await (await import('../audit-event.js')).auditEvent(ctx, { event: 'set', outcome: 'ok', reason: result, project, keys: [key] }, v.master);
         if (ctx.json) outJson({ key, project, result });
         else info(`${result === 'added' ? 'added' : 'updated'} ${key} in project ${project}`);
       } finally {

@@ -16,6 +16,7 @@ const cmd: Command = {
     const { unlockSession } = await import('../../core/passphrase/manage.js');
     const { TIER_LABELS } = await import('../../core/passphrase/chain.js');
     const r = await unlockSession(await ctx.chain(), flags.force === true);
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'unlock', outcome: 'ok', reason: r.tier });
     if (ctx.json) outJson({ unlocked: true, source: r.tier, store: r.store });
     else {
       const where = r.store === 'kernel' ? 'the kernel session keyring' : 'a tmpfs file in XDG_RUNTIME_DIR';

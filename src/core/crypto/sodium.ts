@@ -122,6 +122,21 @@ export function mac(key: SecureKey, ...parts: Buffer[]): Buffer {
   return out;
 }
 
+/**
+ * Derives an independent 32-byte subkey of `master` for one purpose: keyed BLAKE2b-256
+ * (a PRF) of "sesame/v1/subkey\0" + `context`, written straight into guarded memory. Each
+ * purpose uses its own context (e.g. "sesame/v1/audit-hmac"), so a subkey is never reused
+ * and the prefix keeps it apart from every other MAC sesame makes under the master key.
+ * The caller disposes the result.
+ */
+export function deriveSubkey(master: SecureKey, context: string): SecureKey {
+  if (!/^[a-z0-9/_.-]{1,64}$/.test(context)) throw new SesameError('ERROR', 'internal: a subkey context is 1-64 characters of [a-z0-9/_.-]');
+  const msg = Buffer.from(`sesame/v1/subkey\0${context}`, 'latin1');
+  const out = SecureKey.alloc();
+  master.use((k) => out.write((o) => sodium().crypto_generichash(o, msg, k)));
+  return out;
+}
+
 /** Unkeyed BLAKE2b-256 (a checksum against accidental damage; not a MAC). */
 export function checksum(msg: Buffer): Buffer {
   const out = Buffer.alloc(32);

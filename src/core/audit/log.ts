@@ -1,0 +1,315 @@
+/**
+ * The chained audit log `$SESAME_HOME/audit.jsonl` (docs/spec/audit-log.md): append-only,
+ * 0600, one record a line, each carrying the SHA-256 of the previous line and, when the
+ * vault key is at hand, a MAC under the audit subkey.
+ *
+ * One chain, many writers: the agent and any number of CLI processes append under an
+ * exclusive flock on `audit.lock` (src/core/fs/lock.ts). Under the lock a writer reads the
+ * last line (the tail: its seq and hash), builds the next record, and writes it with ONE
+ * write(2) on an O_APPEND descriptor. Nobody appends without the lock, so the tail a writer
+ * read is still the tail when it writes; the lock dies with its process (kill -9 never
+ * leaves it stuck).
+ *
+ * A failed append leaves the file as it was: a short write or an error after part of the
+ * line reached the file is cut back (ftruncate to the old size) before the lock is released.
+ * A torn last line left by a writer that died between such a write and its truncate is cut
+ * off by the next writer (under the lock no one else can be mid-write).
+ *
+ * Rotation: when a line would take the file past `maxBytes` (10 MiB by default), the file
+ * is renamed to `audit.jsonl.NNNNNN` (the next number) under the lock, and the new file's
+ * first record carries the hash of the old file's last line: one chain across files.
+ *
+ * Durability: `sync` (default: every event but reads) fdatasyncs the file after the write,
+ * so a record that was reported written survives a crash; an unsynced record may be lost by
+ * a power failure (never by a process crash: it is in the page cache once write returns).
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SesameError, ioError } from '../errors.js';
+import { acquireLock } from '../fs/lock.js';
+import { fsyncDir } from '../fs/secure.js';
+import { deriveSubkey, mac, type SecureKey } from '../crypto/sodium.js';
+import { GENESIS, MAX_LINE, checkInput, lineHash, parseLine, recordBody, withMac, type AuditInput } from './record.js';
+
+export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
+/** The KDF context of the audit MAC key: its own subkey of the master key, used for nothing else. */
+export const AUDIT_SUBKEY_CONTEXT = 'sesame/v1/audit-hmac';
+/** Events that only read (their records are not fsync'd one by one). */
+export const READ_EVENTS: ReadonlySet<string> = new Set(['get', 'getselected', 'env', 'run', 'list', 'exec', 'resolve', 'fd']);
+
+/** Where the log lives in a home. */
+export interface AuditPaths {
+  readonly current: string;
+  readonly lock: string;
+  readonly dir: string;
+}
+
+export function auditPaths(home: string): AuditPaths {
+  return { current: path.join(home, 'audit.jsonl'), lock: path.join(home, 'audit.lock'), dir: home };
+}
+
+const ROTATED = /^audit\.jsonl\.(\d{6})$/;
+
+/** Every file of the chain, oldest first: the rotated files by number, then `audit.jsonl` (when it exists). */
+export function auditFiles(home: string): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(home);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+  const rotated = names.filter((n) => ROTATED.test(n)).sort();
+  const files = rotated.map((n) => path.join(home, n));
+  if (names.includes('audit.jsonl')) files.push(path.join(home, 'audit.jsonl'));
+  return files;
+}
+
+/** The MAC key of the log: the audit subkey and its public id (`kid`, 16 hex: which vault key made a record). */
+export class AuditKey {
+  private constructor(
+    readonly subkey: SecureKey,
+    readonly kid: string,
+  ) {}
+
+  /** Derives the audit subkey of a vault's master key (the caller keeps and disposes `master`). */
+  static fromMaster(master: SecureKey): AuditKey {
+    const subkey = deriveSubkey(master, AUDIT_SUBKEY_CONTEXT);
+    const kid = mac(subkey, Buffer.from('sesame/v1/audit-kid', 'latin1')).subarray(0, 8).toString('hex');
+    return new AuditKey(subkey, kid);
+  }
+
+  /** The MAC of a record's body. */
+  mac(body: Buffer): Buffer {
+    return mac(this.subkey, Buffer.from('sesame/v1/audit-record\0', 'latin1'), body);
+  }
+
+  dispose(): void {
+    this.subkey.dispose();
+  }
+}
+
+/** The write seam (tests inject a short write or ENOSPC); the default is one write(2). */
+export type WriteFn = (fd: number, buf: Buffer) => number;
+
+export interface AuditLogOptions {
+  /** Rotate before a line would take the file past this many bytes (default 10 MiB). */
+  maxBytes?: number;
+  /** The clock (UTC time of each record). */
+  now?: () => Date;
+  /** How long to wait for another writer's lock (default 5 s). */
+  lockTimeoutMs?: number;
+  write?: WriteFn;
+}
+
+/** Where an append left the chain: the new head. */
+export interface Head {
+  readonly seq: number;
+  readonly hash: string;
+}
+
+/** Reads the last complete line of an open file of `size` bytes; `end` is the length without a torn tail. */
+function readTail(fd: number, size: number): { line: Buffer | null; end: number } {
+  let pos = size;
+  let acc = Buffer.alloc(0);
+  // Find the last '\n' (the end of the good part), then the one before it.
+  for (;;) {
+    const nl = acc.lastIndexOf(0x0a);
+    if (nl >= 0) {
+      const end = pos + nl + 1;
+      const before = acc.subarray(0, nl);
+      const start = before.lastIndexOf(0x0a);
+      if (start >= 0) return { line: Buffer.from(before.subarray(start + 1)), end };
+      if (pos === 0) return { line: Buffer.from(before), end };
+      // the previous newline lies further back: read more before `pos`
+    } else if (pos === 0) return { line: null, end: 0 };
+    if (size - pos > MAX_LINE * 2 + 2)
+      throw new SesameError('INTEGRITY', 'the last audit record is longer than a record may be', { hint: 'verify the audit log (audit verify) to see which record is damaged' });
+    const n = Math.min(pos, 65536);
+    const chunk = Buffer.alloc(n);
+    fs.readSync(fd, chunk, 0, n, pos - n);
+    pos -= n;
+    acc = Buffer.concat([chunk, acc]);
+  }
+}
+
+function openLog(file: string): number {
+  const old = process.umask(0o077);
+  let fd: number;
+  try {
+    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  } finally {
+    process.umask(old);
+  }
+  const st = fs.fstatSync(fd);
+  const me = typeof process.getuid === 'function' ? process.getuid() : -1;
+  if (!st.isFile() || (me >= 0 && st.uid !== me) || st.mode & 0o077) {
+    fs.closeSync(fd);
+    throw new SesameError('INSECURE', `the audit log ${file} is not a private regular file of this user (mode ${(st.mode & 0o7777).toString(8)}, owner uid ${st.uid})`, {
+      hint: 'it must be a 0600 file owned by you; check who changed it before you fix it',
+    });
+  }
+  return fd;
+}
+
+/** The tail of the newest rotated file (for a fresh `audit.jsonl` after a rotation). */
+function rotatedTail(home: string): Buffer | null {
+  const files = auditFiles(home).filter((f) => path.basename(f) !== 'audit.jsonl');
+  const last = files[files.length - 1];
+  if (!last) return null;
+  const fd = fs.openSync(last, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  try {
+    return readTail(fd, fs.fstatSync(fd).size).line;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function nextRotatedName(home: string): string {
+  const nums = auditFiles(home)
+    .map((f) => ROTATED.exec(path.basename(f)))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]));
+  const n = (nums.length ? Math.max(...nums) : 0) + 1;
+  return path.join(home, `audit.jsonl.${String(n).padStart(6, '0')}`);
+}
+
+/**
+ * The log of one home. Holds no descriptor between appends; the key (when given) is owned
+ * by the caller, who disposes it after the last append.
+ */
+export class AuditLog {
+  readonly paths: AuditPaths;
+  readonly #opts: Required<AuditLogOptions>;
+  #key: AuditKey | undefined;
+
+  constructor(home: string, key?: AuditKey, opts: AuditLogOptions = {}) {
+    this.paths = auditPaths(home);
+    this.#key = key;
+    this.#opts = {
+      maxBytes: opts.maxBytes ?? DEFAULT_MAX_BYTES,
+      now: opts.now ?? (() => new Date()),
+      lockTimeoutMs: opts.lockTimeoutMs ?? 5000,
+      write: opts.write ?? ((fd, buf) => fs.writeSync(fd, buf, 0, buf.length)),
+    };
+  }
+
+  /** Keys later records (after an unlock); undefined makes them unkeyed again. */
+  setKey(key: AuditKey | undefined): void {
+    this.#key = key;
+  }
+
+  /**
+   * Appends one record and returns the new head. `sync` (default: all but READ_EVENTS)
+   * fdatasyncs it. Throws (the log unchanged): INVALID for a field that breaks the
+   * no-secrets shapes, BUSY when the lock is held past the timeout, INSECURE for a log file
+   * that is not ours and private, INTEGRITY when the last record cannot be read, ERROR with
+   * the errno for a write that failed (ENOSPC, EROFS, EACCES, EIO).
+   */
+  append(input: AuditInput, opts: { sync?: boolean } = {}): Head {
+    checkInput(input); // before anything is opened or locked
+    const sync = opts.sync ?? !READ_EVENTS.has(input.event);
+    const lock = acquireLock(this.paths.lock, { timeoutMs: this.#opts.lockTimeoutMs, what: 'the audit log' });
+    try {
+      return this.#appendLocked(input, sync);
+    } catch (e) {
+      throw ioError(e, { path: this.paths.current, what: 'the audit log', after: 'the log was left as it was' }) ?? e;
+    } finally {
+      lock.release();
+    }
+  }
+
+  #appendLocked(input: AuditInput, sync: boolean): Head {
+    let fd = openLog(this.paths.current);
+    try {
+      let size = fs.fstatSync(fd).size;
+      const tail = readTail(fd, size);
+      if (tail.end !== size) {
+        fs.ftruncateSync(fd, tail.end); // a torn line from a writer that died mid-append
+        size = tail.end;
+      }
+      const prevLine = tail.line ?? (size === 0 ? rotatedTail(this.paths.dir) : null);
+      let seq = 1;
+      let prev = GENESIS;
+      if (prevLine) {
+        const p = parseLine(prevLine);
+        if (typeof p === 'string')
+          throw new SesameError('INTEGRITY', `the last audit record cannot be read (${p}); nothing more can be chained to it`, {
+            hint: 'verify the audit log (audit verify) to see which record is damaged',
+          });
+        seq = p.rec.seq + 1;
+        prev = lineHash(prevLine);
+      }
+      const key = this.#key;
+      const body = recordBody(input, seq, prev, this.#opts.now(), key?.kid);
+      const line = Buffer.concat([withMac(body, key ? key.mac(body) : null), Buffer.from('\n')]);
+      if (line.length > MAX_LINE) throw new SesameError('INVALID', `an audit record of ${line.length} bytes is longer than ${MAX_LINE} bytes`);
+      if (size > 0 && size + line.length > this.#opts.maxBytes) {
+        const to = nextRotatedName(this.paths.dir);
+        fs.renameSync(this.paths.current, to);
+        fsyncDir(this.paths.dir);
+        fs.closeSync(fd);
+        fd = -1;
+        fd = openLog(this.paths.current);
+        size = 0;
+      }
+      this.#writeOnce(fd, line, size);
+      if (sync) fs.fdatasyncSync(fd);
+      return { seq, hash: lineHash(line.subarray(0, line.length - 1)) };
+    } finally {
+      if (fd >= 0) fs.closeSync(fd);
+    }
+  }
+
+  /** One write(2); anything short of the whole line is cut back to `size`. */
+  #writeOnce(fd: number, line: Buffer, size: number): void {
+    let n: number;
+    try {
+      n = this.#opts.write(fd, line);
+    } catch (e) {
+      this.#cutBack(fd, size);
+      throw e;
+    }
+    if (n !== line.length) {
+      this.#cutBack(fd, size);
+      throw new SesameError('ERROR', `cannot write the audit log ${this.paths.current}: a short write (${n} of ${line.length} bytes; the disk may be full); the log was left as it was`, {
+        detail: { errno: 'ENOSPC', op: 'write', path: this.paths.current },
+      });
+    }
+  }
+
+  #cutBack(fd: number, size: number): void {
+    if (fs.fstatSync(fd).size !== size) fs.ftruncateSync(fd, size);
+  }
+}
+
+/** How a failed audit of a read is handled: who is reading decides. */
+export interface AuditFailurePolicy {
+  /** A delegated caller (token, profile, cell, MCP): the read is refused when it cannot be recorded. */
+  readonly delegated: boolean;
+  /** Where an owner's unrecorded read is reported (stderr in the CLI, the agent log). */
+  readonly warn: (message: string) => void;
+}
+
+/**
+ * Appends a read's record, failing closed for delegated callers: when the append throws,
+ * a delegated read is refused (DENIED, `detail.reason: 'audit_unavailable'`) and an
+ * owner's read goes ahead after a loud warning. Returns the head, or null when an owner's
+ * record was not written. The access door calls this from its audit hook.
+ */
+export function appendOrDeny(log: AuditLog, input: AuditInput, policy: AuditFailurePolicy): Head | null {
+  try {
+    return log.append(input);
+  } catch (e) {
+    const why = e instanceof Error ? e.message : String(e);
+    if (policy.delegated) {
+      throw new SesameError('DENIED', 'refused: this read cannot be recorded in the audit log, and a delegated read is never served unrecorded', {
+        hint: 'the owner should check the audit log (disk space, permissions) (audit verify)',
+        detail: { reason: 'audit_unavailable' },
+        cause: e,
+      });
+    }
+    policy.warn(`this ${input.event} was NOT recorded in the audit log: ${why}`);
+    return null;
+  }
+}
