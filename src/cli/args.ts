@@ -93,7 +93,8 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec, opts: { stopA
     }
     if (isOption(a)) {
       const o = readOption(argv, i, spec);
-      flags[o.name] = o.value;
+      const prev = flags[o.name];
+      flags[o.name] = spec[o.name]?.repeatable && typeof prev === 'string' && typeof o.value === 'string' ? `${prev},${o.value}` : o.value;
       i = o.next;
       continue;
     }

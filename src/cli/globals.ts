@@ -20,6 +20,8 @@ export interface FlagDef {
    * where a project came from); the name here is what help shows.
    */
   env?: string;
+  /** A string option that may be given more than once: the values are joined with `,` (for lists whose items cannot hold a comma). */
+  repeatable?: boolean;
 }
 export type FlagSpec = Record<string, FlagDef>;
 

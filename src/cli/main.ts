@@ -23,7 +23,7 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   unlock: () => import('./commands/unlock.js'),
   lock: () => import('./commands/lock.js'),
   passphrase: () => import('./commands/passphrase.js'),
-  audit: () => import('./commands/audit.js'),
+  token: () => import('./commands/token.js'),
 };
 
 const ORDER = Object.keys(TABLE);
