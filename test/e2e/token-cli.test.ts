@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initHome, sesame } from '../helpers/cli.js';
+import { alive, logOf, startAgent, stopAgent, waitFor } from '../helpers/agent.js';
 
 const TOKEN_LINE = /^ses_[A-Za-z0-9_-]{43}\n$/;
 
@@ -150,6 +151,28 @@ test('a loose-permission token file is refused naming the file', async () => {
       assert.match(r.stderr, /chmod 600/);
     }
   } finally {
+    h.cleanup();
+  }
+});
+
+test('token new and revoke tell a running agent to reload (SIGHUP), and it keeps running', async () => {
+  const h = await initHome('sesame-token-cli-');
+  try {
+    const pid = await startAgent(h);
+    const made = await sesame(['token', 'new', '--ops', 'list'], { env: h.env });
+    assert.equal(made.code, 0, made.stderr);
+    assert.ok(made.stderr.includes(`the running agent (pid ${pid}) was told to reload (SIGHUP)`), made.stderr);
+    await waitFor('the reload to be logged', () => /policy reloaded/.test(logOf(h)));
+    const id8 = /token ([0-9a-f]{8}) made/.exec(made.stderr)![1]!;
+    const revoked = await sesame(['token', 'revoke', id8], { env: h.env });
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.ok(revoked.stderr.includes(`the running agent (pid ${pid}) was told to reload`), revoked.stderr);
+    await waitFor('the second reload to be logged', () => (logOf(h).match(/policy reloaded/g) ?? []).length >= 2);
+    assert.ok(alive(pid), 'SIGHUP did not end the agent');
+    const token = made.stdout.subarray(0, made.stdout.length - 1);
+    assert.ok(!logOf(h).includes(token.toString('latin1')), 'the token is not in the agent log');
+  } finally {
+    await stopAgent(h);
     h.cleanup();
   }
 });
