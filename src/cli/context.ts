@@ -2,7 +2,7 @@
  * What every command gets: the resolved home and project, the output flags, and the ways
  * to unlock. Built once per invocation from argv flags and the environment.
  */
-import { homePaths, resolveHome, resolveProject, type HomePaths } from '../core/home.js';
+import { homePaths, resolveHome, resolveProject, type HomePaths, type ResolvedProject } from '../core/home.js';
 import type { ChainContext } from '../core/passphrase/chain.js';
 import { optionOrEnv, type Parsed } from './args.js';
 import { warn } from './output.js';
@@ -13,7 +13,7 @@ export interface Ctx {
   json: boolean;
   noAgent: boolean;
   projectFlag: string | undefined;
-  project(): { name: string; source: 'flag' | 'env' | 'file' | 'default' };
+  project(): ResolvedProject;
   /** The chain context: the default tier order, the terminal prompt when there is a terminal. */
   chain(): Promise<ChainContext>;
 }
@@ -36,7 +36,7 @@ export function makeCtx(parsed: Parsed, env: NodeJS.ProcessEnv): Ctx {
     async chain() {
       const { hasTty, promptHidden } = await import('./prompt.js');
       const { DEFAULT_ORDER } = await import('../core/passphrase/order.js');
-      return { paths, env, warn, prompt: hasTty() ? promptHidden : undefined, order: DEFAULT_ORDER };
+      return { paths, env, warn, prompt: env.SESAME_NO_PROMPT !== '1' && hasTty() ? promptHidden : undefined, order: DEFAULT_ORDER };
     },
   };
 }

@@ -12,6 +12,7 @@ import { GLOBAL_FLAGS, type FlagSpec, type Parsed } from './args.js';
 import { fastParse } from './fast.js';
 import { reportError } from './output.js';
 import { execWithSecrets } from './run-exec.js';
+import { withDirSelection } from './select.js';
 import { agentReader } from './agent-reader.js';
 import { SELECT_FLAGS } from './select.js';
 
@@ -35,10 +36,10 @@ export async function fastRun(a: FastRun, env: NodeJS.ProcessEnv): Promise<numbe
   try {
     if (typeof a.flags.only === 'string') for (const k of a.flags.only.split(',')) checkKeyName(k.trim());
     const paths = homePaths(resolveHome(a.home, env), env);
-    const project = resolveProject(a.project, env, paths).name;
+    const resolved = resolveProject(a.project, env, paths);
     const client = await connectAgent(paths.agentSock, env);
     if (!client) return null;
-    return await execWithSecrets(async () => agentReader(client), project, a.flags, a.argv, env);
+    return await execWithSecrets(async () => agentReader(client), resolved.name, withDirSelection(a.flags, resolved), a.argv, env);
   } catch (e) {
     return reportError(e, false);
   }

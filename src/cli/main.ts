@@ -3,7 +3,7 @@
  * parse its options, run it, and turn any error into the documented exit code.
  */
 import { GLOBAL_FLAGS, beforeDashDash, parseArgs, splitCommand, usage, type FlagSpec } from './args.js';
-import { isGroup, type Command, type CommandModule } from './command.js';
+import { isGroup, type Command, type CommandModule, type Group } from './command.js';
 import { reportError, out } from './output.js';
 import { VERSION } from './version.js';
 
@@ -23,10 +23,17 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   unlock: () => import('./commands/unlock.js'),
   lock: () => import('./commands/lock.js'),
   passphrase: () => import('./commands/passphrase.js'),
+  hook: () => import('./commands/hook.js'),
+  completion: () => import('./commands/completion.js'),
   token: () => import('./commands/token.js'),
 };
 
 const ORDER = Object.keys(TABLE);
+
+/** Every command of the one table, loaded, in help order (help and completion read this). */
+export async function commandTable(): Promise<Array<[string, Command | Group]>> {
+  return Promise.all(ORDER.map(async (n): Promise<[string, Command | Group]> => [n, (await TABLE[n]!()).default]));
+}
 
 async function mainHelp(): Promise<void> {
   const globals = Object.entries(GLOBAL_FLAGS)
@@ -38,7 +45,7 @@ async function mainHelp(): Promise<void> {
     if (isGroup(m)) for (const [sub, c] of Object.entries(m.subcommands)) lines.push(`  ${`${name} ${sub}`.padEnd(22)} ${c.summary}`);
     else lines.push(`  ${name.padEnd(22)} ${m.summary}`);
   }
-  lines.push('', 'global options:', ...flagHelp(GLOBAL_FLAGS), '', 'exit codes: 0 ok · 1 error · 2 usage · 3 locked · 4 not found · 5 no vault · 6 wrong passphrase · 7 busy · 8 denied', 'docs: docs/cli.md');
+  lines.push('', 'global options:', ...flagHelp(GLOBAL_FLAGS), '', 'exit codes: 0 ok · 1 error · 2 usage · 3 locked · 4 not found · 5 no vault · 6 wrong passphrase · 7 busy · 8 denied', (await import('./commands/help.js')).helpFooter());
   out(`${lines.join('\n')}\n`);
 }
 
@@ -68,6 +75,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     if (name === 'help') {
       const topic = splitCommand(afterName).name;
       if (topic !== undefined && Object.hasOwn(TABLE, topic)) return main([topic, '--help'], env);
+      if (topic !== undefined) {
+        out((await import('./commands/help.js')).topicText(topic));
+        return 0;
+      }
       await mainHelp();
       return 0;
     }

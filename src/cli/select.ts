@@ -1,6 +1,6 @@
 /** The --only / --prefix / --strict options shared by env and run. */
 import { SesameError } from '../core/errors.js';
-import { checkKeyName } from '../core/home.js';
+import { checkKeyName, type ResolvedProject } from '../core/home.js';
 import type { FlagSpec, Parsed } from './args.js';
 import type { Selection } from '../core/vault/vault.js';
 import { warn } from './output.js';
@@ -17,6 +17,15 @@ export function selection(flags: Parsed['flags']): Selection {
   if (typeof flags.only === 'string') sel.only = flags.only.split(',').map((s) => checkKeyName(s.trim()));
   if (typeof flags.prefix === 'string') sel.prefix = flags.prefix;
   return sel;
+}
+
+/**
+ * `flags` with a `.sesame.toml`'s `only`/`prefix` filled in: only when that file chose the
+ * project (not -p or SESAME_PROJECT) and the command line gives neither --only nor --prefix.
+ */
+export function withDirSelection(flags: Parsed['flags'], p: ResolvedProject): Parsed['flags'] {
+  if (p.source !== 'directory' || flags.only !== undefined || flags.prefix !== undefined) return flags;
+  return { ...flags, ...(p.only ? { only: p.only.join(',') } : {}), ...(p.prefix !== undefined ? { prefix: p.prefix } : {}) };
 }
 
 /** Reads the selection; enforces --strict; warns about missing keys otherwise. */

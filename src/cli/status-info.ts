@@ -8,7 +8,7 @@ export interface StatusInfo {
   version: string;
   home: string;
   vault: { path: string; exists: boolean; id?: string; format_version?: number; projects?: number; keys?: number; error?: string };
-  project: { name: string; source: string };
+  project: { name: string; source: string; file?: string; only?: string[]; prefix?: string };
   agent: Record<string, unknown> & { running: boolean };
   unlock: TierStatus[];
 }

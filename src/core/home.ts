@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { SesameError } from './errors.js';
 import { readRegularFile } from './fs/secure.js';
+import { currentDir, findProjectFile } from './project-file.js';
 
 export interface HomePaths {
   home: string;
@@ -74,10 +75,24 @@ export function checkProjectName(name: string): string {
 
 export const DEFAULT_PROJECT = 'default';
 
-/** The current project: flag, then SESAME_PROJECT, then `projects use`, then "default". */
-export function resolveProject(flag: string | undefined, env: NodeJS.ProcessEnv, paths: HomePaths): { name: string; source: 'flag' | 'env' | 'file' | 'default' } {
+/** Where the current project came from; `file`, `only` and `prefix` are set for 'directory' (a .sesame.toml). */
+export interface ResolvedProject {
+  name: string;
+  source: 'flag' | 'env' | 'directory' | 'file' | 'default';
+  file?: string;
+  only?: string[];
+  prefix?: string;
+}
+
+/**
+ * The current project: flag, then SESAME_PROJECT, then the nearest `.sesame.toml` above `cwd`
+ * (project-file.ts: walk and trust rules), then `projects use`, then "default".
+ */
+export function resolveProject(flag: string | undefined, env: NodeJS.ProcessEnv, paths: HomePaths, cwd: string | undefined = currentDir()): ResolvedProject {
   if (flag !== undefined) return { name: checkProjectName(flag), source: 'flag' };
   if (env.SESAME_PROJECT) return { name: checkProjectName(env.SESAME_PROJECT), source: 'env' };
+  const dir = cwd === undefined ? null : findProjectFile(cwd, env.HOME ?? os.homedir());
+  if (dir) return { name: checkProjectName(dir.project), source: 'directory', file: dir.file, ...(dir.only ? { only: dir.only.map(checkKeyName) } : {}), ...(dir.prefix !== undefined ? { prefix: dir.prefix } : {}) };
   let s = '';
   try {
     // Through the secure-file door: a FIFO or device here is refused, never read (or waited on).

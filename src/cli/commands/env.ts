@@ -2,7 +2,7 @@ import type { Command } from '../command.js';
 import { usage } from '../args.js';
 import { out } from '../output.js';
 import { openReader } from '../reader.js';
-import { SELECT_FLAGS, readSelection } from '../select.js';
+import { SELECT_FLAGS, readSelection, withDirSelection } from '../select.js';
 import { ENV_FORMATS, formatEnv, type EnvFormat } from '../../core/envfmt.js';
 
 const cmd: Command = {
@@ -15,7 +15,7 @@ const cmd: Command = {
     const project = ctx.project().name;
     const reader = await openReader(ctx);
     try {
-      const secrets = await readSelection(reader, project, flags);
+      const secrets = await readSelection(reader, project, withDirSelection(flags, ctx.project()));
       try {
         const doc = formatEnv(format, secrets);
         out(doc);

@@ -1,7 +1,7 @@
 import type { Command } from '../command.js';
 import { usage } from '../args.js';
 import { openReader } from '../reader.js';
-import { SELECT_FLAGS } from '../select.js';
+import { SELECT_FLAGS, withDirSelection } from '../select.js';
 import { execWithSecrets } from '../run-exec.js';
 
 const cmd: Command = {
@@ -12,7 +12,7 @@ const cmd: Command = {
   async run(ctx, { rest, flags }) {
     const argv = rest ?? [];
     if (!argv[0]) throw usage('run needs a command after --', 'e.g. `sesame run -- terraform plan`');
-    return execWithSecrets(() => openReader(ctx), ctx.project().name, flags, argv, ctx.env);
+    return execWithSecrets(() => openReader(ctx), ctx.project().name, withDirSelection(flags, ctx.project()), argv, ctx.env);
   },
 };
 export default cmd;

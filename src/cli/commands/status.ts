@@ -15,7 +15,7 @@ const cmd: Command = {
     const lines = [
       `home:     ${s.home}`,
       `vault:    ${s.vault.exists ? `${s.vault.path} (id ${s.vault.id ?? '?'}${s.vault.error ? `, ${s.vault.error}` : ''})` : `none at ${s.vault.path} — run \`sesame init\``}`,
-      `project:  ${s.project.name} (from ${s.project.source})${s.vault.exists ? `, ${s.vault.keys ?? 0} keys; ${s.vault.projects ?? 0} projects` : ''}`,
+      `project:  ${s.project.name} (from ${s.project.file ?? s.project.source})${s.vault.exists ? `, ${s.vault.keys ?? 0} keys; ${s.vault.projects ?? 0} projects` : ''}`,
       `agent:    ${s.agent.running ? `running (pid ${String(s.agent.pid)}), socket ${String(s.agent.socket)}` : 'not running'}`,
       `unlock:   ${s.unlock.map((t) => `${t.tier}=${t.state}`).join(' ')}`,
     ];
