@@ -112,6 +112,7 @@ export interface Head {
 function readTail(fd: number, size: number): { line: Buffer | null; end: number } {
   let pos = size;
   let acc = Buffer.alloc(0);
+  let step = 4096; // a record is usually a few hundred bytes: read little first
   // Find the last '\n' (the end of the good part), then the one before it.
   for (;;) {
     const nl = acc.lastIndexOf(0x0a);
@@ -125,7 +126,8 @@ function readTail(fd: number, size: number): { line: Buffer | null; end: number 
     } else if (pos === 0) return { line: null, end: 0 };
     if (size - pos > MAX_LINE * 2 + 2)
       throw new SesameError('INTEGRITY', 'the last audit record is longer than a record may be', { hint: 'verify the audit log (audit verify) to see which record is damaged' });
-    const n = Math.min(pos, 65536);
+    const n = Math.min(pos, step);
+    step = Math.min(step * 4, 1 << 20);
     const chunk = Buffer.alloc(n);
     fs.readSync(fd, chunk, 0, n, pos - n);
     pos -= n;
