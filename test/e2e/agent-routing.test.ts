@@ -194,7 +194,7 @@ test('agent status: versioned JSON, exit 0 running and 3 not running; status --j
     assert.equal(up.code, 0);
     const u = JSON.parse(up.out) as Record<string, unknown>;
     for (const k of ['schema', 'running', 'accessible', 'pid', 'socket', 'project', 'idle_remaining_s', 'absolute_remaining_s', 'started_at', 'version', 'protocol']) assert.ok(k in u, k);
-    assert.deepEqual([u.schema, u.running, u.accessible, u.pid, u.socket, u.project, u.protocol], [1, true, true, pid, path.join(h.dir, 'agent.sock'), 'default', 1]);
+    assert.deepEqual([u.schema, u.running, u.accessible, u.pid, u.socket, u.project, u.protocol], [1, true, true, pid, path.join(h.dir, 'agent.sock'), 'default', 2]);
     assert.ok((u.idle_remaining_s as number) <= 300 && (u.idle_remaining_s as number) > 290);
     assert.ok((u.absolute_remaining_s as number) <= 7200 && (u.absolute_remaining_s as number) > 7100);
     const s = JSON.parse((await sesame(['status', '--json'], { env: h.env })).out) as { agent: Record<string, unknown> };

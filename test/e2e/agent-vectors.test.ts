@@ -1,6 +1,7 @@
 /**
  * Replays the protocol transcripts in test/vectors/agent-protocol/ against a real agent
- * (see the README there). Any drift in the wire format fails here.
+ * (see the README there), version 1 and version 2 files alike. Any drift in the wire format
+ * fails here. v2 exchanges are matched with test/helpers/v2-frames.ts (`matchExchange`).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -9,6 +10,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { ROOT, makeHome, type TestHome } from '../helpers/cli.js';
 import { sockOf, startAgent, stopAgent } from '../helpers/agent.js';
+import { matchExchange, type Frame } from '../helpers/v2-frames.js';
 
 const DIR = path.join(ROOT, 'test/vectors/agent-protocol');
 const VECTOR_PASSPHRASE = 'vector passphrase: sesame v1';
@@ -18,6 +20,7 @@ interface Exchange {
   send_repeat?: { text: string; count: number };
   expect: unknown;
   then?: 'close';
+  order?: 'exact' | 'per_request';
 }
 interface Vector {
   description: string;
@@ -83,11 +86,14 @@ function match(actual: unknown, expected: unknown, vars: Record<string, unknown>
   assert.deepEqual(actual, expected, where);
 }
 
-// v2-*.json wait for the version-2 connection layer (see the README there).
-for (const file of fs.readdirSync(DIR).filter((f) => f.endsWith('.json') && !f.startsWith('v2-')).sort()) {
+const sendText = (x: Exchange): string =>
+  x.send_repeat ? x.send_repeat.text.repeat(x.send_repeat.count) : x.send!.replaceAll('"$self"', String(process.pid)).replaceAll('"$other_pid"', String(process.pid === 1 ? 2 : 1));
+
+for (const file of fs.readdirSync(DIR).filter((f) => f.endsWith('.json')).sort()) {
   const v = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')) as Vector;
   test(`protocol vector ${file} replays exactly: ${v.description}`, async () => {
-    assert.equal(v.protocol, 1);
+    assert.ok(v.protocol === 1 || v.protocol === 2);
+    assert.equal(v.protocol === 2, file.startsWith('v2-'), 'v2 files are named v2-*');
     const h = vectorHome();
     try {
       const agentPid = await startAgent(h, v.agent_flags ?? []);
@@ -96,11 +102,21 @@ for (const file of fs.readdirSync(DIR).filter((f) => f.endsWith('.json') && !f.s
       const next = lineReader(c);
       await new Promise((r) => c.once('connect', r));
       for (const [i, x] of v.exchanges.entries()) {
-        const send = x.send_repeat ? x.send_repeat.text.repeat(x.send_repeat.count) : x.send!.replaceAll('"$self"', String(process.pid)).replaceAll('"$other_pid"', String(process.pid === 1 ? 2 : 1));
-        c.write(send);
-        const line = await next();
-        assert.ok(line !== null, `${file} #${i}: the agent closed instead of answering`);
-        match(JSON.parse(line), x.expect, vars, `${file} #${i}`);
+        c.write(sendText(x));
+        if (v.protocol === 1) {
+          const line = await next();
+          assert.ok(line !== null, `${file} #${i}: the agent closed instead of answering`);
+          match(JSON.parse(line), x.expect, vars, `${file} #${i}`);
+        } else {
+          const expected = x.expect as Frame[];
+          const got: Frame[] = [];
+          for (let k = 0; k < expected.length; k++) {
+            const line = await next();
+            assert.ok(line !== null, `${file} #${i}: the agent closed after ${k} of ${expected.length} lines`);
+            got.push(JSON.parse(line) as Frame);
+          }
+          matchExchange(got, expected, x.order, vars, `${file} #${i}`);
+        }
         if (x.then === 'close') assert.equal(await next(), null, `${file} #${i}: the connection must close after this reply`);
       }
       c.destroy();

@@ -55,11 +55,14 @@ test('control: a well-formed same-uid reply is used (the harness reaches the cli
   });
 });
 
-test('eval "$(sesame env)" never runs a key name sent as shell code; env, run and get refuse it', async () => {
+test('eval "$(sesame env)" never runs a key name sent as shell code; env and run refuse it, get never prints it', async () => {
   const log = await withImpostor('shellname', async ({ env, marker, ran }) => {
-    for (const args of [['env'], ['env', '--format', 'fish'], ['env', '--format', 'dotenv'], ['run', '--', 'sh', '-c', `touch ${ran}`], ['get', 'K']]) {
+    for (const args of [['env'], ['env', '--format', 'fish'], ['env', '--format', 'dotenv'], ['run', '--', 'sh', '-c', `touch ${ran}`]]) {
       refusedAsProtocol(await sesame(args, { env }), args.join(' '));
     }
+    // A v2 get frame defines no name: the stray member is ignored (Part 2, rule 4), never printed.
+    const g = await sesame(['get', 'K'], { env });
+    assert.doesNotMatch(g.out + g.stderr, /touch/);
     const b = spawnSync('bash', ['-c', 'eval "$("$0" "$1" env)"', process.execPath, BIN], { env, encoding: 'utf8' });
     assert.match(b.stderr, /refused and not used/);
     assert.equal(fs.existsSync(marker), false, 'the marker file was created: the name ran as code');

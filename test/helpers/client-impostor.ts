@@ -18,6 +18,14 @@ const [sock, mode, marker] = process.argv.slice(1);
 const b64 = (s) => Buffer.from(s).toString('base64');
 const VAL = b64(${JSON.stringify(IMPOSTOR_VALUE)});
 function answer(q) {
+  const r = answer1(q);
+  if (q.v !== 2) return r;
+  // The client speaks version 2: the same reply as a frame (where members a frame does not
+  // know are ignored, 'extra' carries a stray value, which is refused).
+  const { v, ok, ...rest } = r;
+  return { v: 2, id: rest.id, frame: ok ? 'ok' : 'error', ...rest, ...(mode === 'extra' ? { extra: { value: VAL } } : {}) };
+}
+function answer1(q) {
   const id = mode === 'wrongid' ? q.id + 1 : q.id;
   const value = mode === 'badb64' ? '!!!!' : VAL;
   const extra = mode === 'extra' ? { extra: 1 } : {};

@@ -24,10 +24,11 @@ test('malformed JSON and non-objects are explicit malformed errors', () => {
   for (const s of ['', '{', 'nope', '[1]', 'null', '42', '"str"', '{"v":1,}']) assert.equal(reasonOf(req(s)), 'malformed', s);
 });
 
-test('a wrong protocol version is a version error that names both versions', () => {
-  const d = req({ v: 2, op: 'get', project: 'default', key: 'K', id: 3 });
+test('an unsupported protocol version is a version error that names the versions spoken', () => {
+  const d = req({ v: 3, op: 'get', project: 'default', key: 'K', id: 3 });
   assert.equal(reasonOf(d), 'version');
-  assert.ok(!d.ok && /version 2 .*version 1/.test(d.error.message));
+  assert.ok(!d.ok && d.error.message === 'protocol version 3 is not supported; this agent speaks versions 1 and 2');
+  assert.ok(!d.ok && JSON.stringify(d.error.detail) === '{"reason":"version","supported":[1,2]}');
   assert.ok(!d.ok && d.id === 3, 'the id is echoed even on errors');
   assert.equal(reasonOf(req({ op: 'get' })), 'bad_args', 'a missing version is a bad argument');
 });

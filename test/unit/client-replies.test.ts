@@ -18,6 +18,13 @@ type Answer = (req: Req) => string;
 
 const HI = Buffer.from('hi').toString('base64');
 
+/**
+ * The client speaks protocol version 2: a reply written below in Part 1's shape is sent as
+ * the equivalent v2 frame (`"v":1` → `"v":2`, `"ok":true` → `"frame":"ok"`, `"ok":false` →
+ * `"frame":"error"`), textually, so malformed and duplicate-member cases stay byte-exact.
+ */
+const asFrame = (line: string): string => line.replace('"v":1', '"v":2').replace('"ok":true', '"frame":"ok"').replace('"ok":false', '"frame":"error"');
+
 /** Serves `answer` at a 0600 socket in a fresh 0700 dir; runs `use` with a connected client. */
 async function withImpostor<T>(answer: Answer, use: (c: AgentClient) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-client-'));
@@ -31,7 +38,7 @@ async function withImpostor<T>(answer: Answer, use: (c: AgentClient) => Promise<
       while ((i = buf.indexOf('\n')) >= 0) {
         const req = JSON.parse(buf.slice(0, i)) as Req;
         buf = buf.slice(i + 1);
-        c.write(`${answer(req)}\n`);
+        c.write(`${asFrame(answer(req))}\n`);
       }
     });
     c.on('error', () => {});
@@ -78,18 +85,21 @@ test('a well-formed reply is accepted: the value, the selection, the error the a
     },
   );
   await withImpostor(
-    () => JSON.stringify({ v: 1, ok: false, error: { code: 'DENIED', message: 'denied: no', hint: 'h' } }),
+    // A peer refusal is a v1-form line without id in both versions (the space keeps asFrame off it).
+    () => `{"v": 1, "ok": false,"error":${JSON.stringify({ code: 'DENIED', message: 'denied: no', hint: 'h' })}}`,
     async (c) => assert.rejects(c.get('default', 'K'), (e: unknown) => e instanceof SesameError && e.code === 'DENIED' && e.message === 'denied: no'),
   );
 });
 
-test('refuses a get reply with a wrong id, no id, an extra field, another version or no value', async () => {
+test('refuses a get reply with a wrong id, no id, a stray value, another version or no value', async () => {
   const cases: Record<string, Answer> = {
     'wrong id': (q) => JSON.stringify({ v: 1, id: q.id + 1, ok: true, value: HI }),
     'no id': () => JSON.stringify({ v: 1, ok: true, value: HI }),
     'string id': (q) => JSON.stringify({ v: 1, id: String(q.id), ok: true, value: HI }),
-    'extra field': (q) => JSON.stringify({ v: 1, id: q.id, ok: true, value: HI, key: 'X;touch /tmp/pwned' }),
-    'version 2': (q) => JSON.stringify({ v: 2, id: q.id, ok: true, value: HI }),
+    'a second value in an extra field': (q) => JSON.stringify({ v: 1, id: q.id, ok: true, value: HI, key: { value: HI } }),
+    'version 3': (q) => JSON.stringify({ v: 3, id: q.id, ok: true, value: HI }),
+    'an exit frame': (q) => JSON.stringify({ v: 2, id: q.id, frame: 'exit', code: 0 }),
+    'a v1 success line': (q) => `{"v": 1, "id": ${q.id}, "ok": true, "value": "${HI}"}`,
     'no value': (q) => JSON.stringify({ v: 1, id: q.id, ok: true }),
     'ok as a string': (q) => JSON.stringify({ v: 1, id: q.id, ok: 'true', value: HI }),
     'an array': () => '[]',
@@ -127,7 +137,7 @@ test('refuses getselected names that break the key-name rule or were not asked f
   await refused((q) => ok(q, [{ key: 'A', value: HI }], ['B', 'B']), selOnly, 'missing twice');
   await refused((q) => ok(q, [{ key: 'A', value: HI }], ['$(touch /tmp/pwned)']), selOnly, 'shell code in missing');
   await refused((q) => ok(q, [{ key: 'LD_PRELOAD', value: HI }]), (c) => c.getSelected('default', { prefix: 'APP_' }), 'outside the prefix');
-  await refused((q) => JSON.stringify({ v: 1, id: q.id, ok: true, secrets: [], missing: [], project: 'x' }), sel, 'extra field');
+  await refused((q) => JSON.stringify({ v: 1, id: q.id, ok: true, secrets: [], missing: [], project: { value: HI } }), sel, 'a value in an extra field');
   await refused((q) => JSON.stringify({ v: 1, id: q.id, ok: true, secrets: {} , missing: [] }), sel, 'secrets not an array');
 });
 

@@ -15,7 +15,11 @@
  *   user can write could swap it in between. After connecting and before sending anything,
  *   the kernel's peer credentials (SO_PEERCRED) of the *server* must show our uid;
  *   otherwise INSECURE (root included: root's agent runs as root).
- * - Every reply is checked against the request it answers (reply-check.ts): the echoed id,
+ * - The client speaks protocol version 2 (docs/spec/agent-protocol.md, Part 2): several
+ *   requests may be in flight on one connection, each with its own id, per-op timeout
+ *   (OP_TIMEOUT_MS) and final frame; `request()` is the streaming API. An agent that speaks
+ *   only version 1 answers with its version error, which the caller gets as is.
+ * - Every frame is checked against the request it answers (reply-check.ts): the echoed id,
  *   the exact field set, key names, project-free `missing` lists within what was asked,
  *   canonical base64. Anything else is PROTOCOL — never output — and the connection is
  *   dropped; Buffers decoded from a refused reply are wiped.
@@ -27,14 +31,29 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { SesameError, isErrorCode } from '../errors.js';
+import { SesameError } from '../errors.js';
 import type { Selection } from '../vault/vault.js';
 import { peerCred } from '../os/native.js';
 import { parseJsonSecrets } from './jsonbytes.js';
 import { LineSplitter } from './lines.js';
-import { MAX_SOCKET_PATH, PROTOCOL_VERSION } from './protocol.js';
+import { MAX_SOCKET_PATH } from './protocol.js';
 import { socketDirHint } from './socket.js';
-import { badReply, checkError, checkGet, checkSelected, checkStatus, checkStop, fields, type Reply } from './reply-check.js';
+import {
+  badReply,
+  checkError,
+  checkErrorFrame,
+  checkGetFrame,
+  checkListFrame,
+  checkPendingFrame,
+  checkSelectedFrame,
+  checkStatusFrame,
+  checkStopFrame,
+  classify,
+  type ListedKey,
+  type Reply,
+} from './reply-check.js';
+
+export type { ListedKey } from './reply-check.js';
 
 export interface AgentStatus {
   schema: number;
@@ -49,10 +68,25 @@ export interface AgentClient {
   get(project: string, key: string): Promise<Buffer>;
   getSelected(project: string, sel: Selection): Promise<{ secrets: Array<[string, Buffer]>; missing: string[] }>;
   status(): Promise<AgentStatus>;
+  /** Names and metadata (never values) of what this caller may see: every project, or one; keys starting with `prefix`. */
+  list(project?: string, prefix?: string): Promise<Array<{ name: string; keys: ListedKey[] }>>;
   /** Asks the agent to stop; resolves once it has cleaned up and closed the connection. */
   stop(): Promise<void>;
+  /** The streaming API (version 2): see Client.request. */
+  request<T>(fields: Record<string, unknown>, check: (r: Reply) => T, opts?: RequestOptions): Promise<T>;
   close(): void;
 }
+
+/** Options of one streaming request. */
+export interface RequestOptions {
+  /** Fail with UNAVAILABLE after this many ms without the final frame (default: the op's, OP_TIMEOUT_MS). */
+  timeoutMs?: number;
+  /** Called with every intermediate frame (`pending`, `chunk`, or a type this client does not know), in order. */
+  onFrame?(frame: Readonly<Reply>): void;
+}
+
+/** Per-op timeouts, ms: how long the client waits for the final frame (a `pending` frame extends it). */
+export const OP_TIMEOUT_MS: Readonly<Record<string, number>> = { get: 30_000, getselected: 30_000, list: 30_000, status: 10_000, stop: 10_000 };
 
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 1000;
@@ -134,13 +168,20 @@ function socketLooksOurs(sock: string): boolean {
   return true;
 }
 
-type Waiter = { resolve: (line: Buffer) => void; reject: (e: SesameError) => void };
+/** One v2 request in flight on this client's connection. */
+interface Flight {
+  check(r: Reply): unknown;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  onFrame: ((frame: Readonly<Reply>) => void) | undefined;
+  timer: NodeJS.Timeout | undefined;
+  ms: number;
+}
 
 class Client implements AgentClient {
   #sock: net.Socket;
   #split = new LineSplitter(MAX_RESPONSE_BYTES);
-  #waiters: Waiter[] = [];
-  #early: Buffer[] = [];
+  #flights = new Map<number, Flight>();
   #closed = false;
   #onClose: Array<() => void> = [];
   #nextId = 1;
@@ -149,95 +190,192 @@ class Client implements AgentClient {
     this.#sock = sock;
     sock.on('data', (chunk: Buffer) => {
       const { lines, oversize } = this.#split.push(chunk);
-      for (const l of lines) this.#deliver(l);
-      if (oversize) sock.destroy();
+      for (const l of lines) this.#onLine(l);
+      if (oversize) this.#abort(badReply(`a frame is over ${MAX_RESPONSE_BYTES} bytes`));
     });
     sock.on('error', () => {});
     sock.on('close', () => {
       this.#closed = true;
       this.#split.wipe();
-      for (const w of this.#waiters.splice(0)) w.reject(gone());
+      this.#failAll(gone());
       for (const f of this.#onClose.splice(0)) f();
     });
   }
 
-  #deliver(line: Buffer): void {
-    const w = this.#waiters.shift();
-    if (w) w.resolve(line);
-    else this.#early.push(line);
-  }
-
   /**
-   * Sends one request and returns its checked success reply with the Buffers decoded from
-   * it. `check` validates the op's fields (it throws PROTOCOL); an error reply is rebuilt
-   * and thrown. On any refusal every decoded Buffer is wiped and the connection dropped.
+   * Routes one received line to the request it answers. A frame for an id not in flight, a
+   * line that is neither a v2 frame nor a v1-form error, or a frame that breaks its op's
+   * shape is a PROTOCOL error for every request in flight, and the connection is dropped.
+   * Every `value` Buffer decoded from the line that is not handed to a caller is wiped.
    */
-  async #request<T>(fieldsIn: Record<string, unknown>, check: (r: Reply) => T): Promise<T> {
-    const id = this.#nextId++;
-    if (!this.#closed) this.#sock.write(`${JSON.stringify({ v: PROTOCOL_VERSION, id, ...fieldsIn, pid: process.pid })}\n`);
-    const line = this.#early.shift() ?? (await this.#next());
+  #onLine(line: Buffer): void {
     let doc: unknown;
     let secrets: Buffer[] = [];
     try {
       ({ doc, secrets } = parseJsonSecrets(line));
     } catch {
-      throw this.#refuse([], badReply('it is not well-formed JSON (or a value is not canonical base64, or a member name repeats)'));
+      this.#abort(badReply('it is not well-formed JSON (or a value is not canonical base64, or a member name repeats)'));
+      return;
     } finally {
       line.fill(0);
     }
     try {
-      const r = fields(doc, id);
-      if (r.ok === false) {
-        if (secrets.length) throw badReply('an error reply carries a value');
-        throw checkError(r);
-      }
-      return check(r);
+      this.#route(doc, secrets);
     } catch (e) {
-      throw this.#refuse(secrets, e);
+      for (const b of secrets) b.fill(0);
+      this.#abort(e);
     }
   }
 
-  /** Wipes what a refused reply decoded; a protocol violation also ends the connection. */
-  #refuse(secrets: Buffer[], e: unknown): unknown {
-    for (const b of secrets) b.fill(0);
-    if (e instanceof SesameError && e.code === 'PROTOCOL') this.close();
-    return e;
+  /**
+   * Delivers one checked line. Unknown members are ignored (Part 2, rule 4), but a `value`
+   * (always a secret) anywhere but where the op's `ok` frame puts one is refused.
+   */
+  #route(doc: unknown, secrets: readonly Buffer[]): void {
+    const none = (): void => {
+      if (secrets.length) throw badReply('a value came where none belongs');
+    };
+    const got = classify(doc);
+    if (got.kind === 'v1') {
+      none();
+      const err = checkError(got.r);
+      if (got.id === undefined) {
+        // A connection-level error (oversize, deadline, shutdown): the end of every request in flight.
+        this.#failAll(err);
+        this.close();
+        return;
+      }
+      // An agent that does not speak version 2 answers with a v1 error carrying our id.
+      this.#settle(this.#flightOf(got.id), (f) => {
+        f.reject(err);
+      });
+      return;
+    }
+    const f = this.#flightOf(got.id);
+    if (!got.final) {
+      none();
+      if (got.frame === 'pending') {
+        const extra = checkPendingFrame(got.r);
+        if (extra) this.#arm(f, f.ms + extra);
+      }
+      f.onFrame?.(got.r);
+      return;
+    }
+    if (got.frame === 'error') {
+      none();
+      const err = checkErrorFrame(got.r);
+      this.#settle(f, (x) => {
+        x.reject(err);
+      });
+      return;
+    }
+    if (got.frame !== 'ok') throw badReply(`a "${got.frame}" frame answers an op that never sends one`);
+    const result = f.check(got.r);
+    const mine = new Set<Buffer>(Buffer.isBuffer(result) ? [result] : ((result as { secrets?: Array<[string, Buffer]> } | undefined)?.secrets?.map(([, b]) => b) ?? []));
+    if (secrets.some((b) => !mine.has(b))) throw badReply('a value came where none belongs');
+    this.#settle(f, (x) => {
+      x.resolve(result);
+    });
   }
 
-  #next(): Promise<Buffer> {
+  #flightOf(id: number | string | null): Flight {
+    const f = typeof id === 'number' ? this.#flights.get(id) : undefined;
+    if (!f) throw badReply('it does not carry the id of a request in flight');
+    return f;
+  }
+
+  #settle(f: Flight, how: (f: Flight) => void): void {
+    clearTimeout(f.timer);
+    for (const [id, x] of this.#flights) if (x === f) this.#flights.delete(id);
+    how(f);
+  }
+
+  #failAll(e: unknown): void {
+    const all = [...this.#flights.values()];
+    this.#flights.clear();
+    for (const f of all) {
+      clearTimeout(f.timer);
+      f.reject(e);
+    }
+  }
+
+  /** A protocol violation: every request in flight fails with it, the connection is dropped. */
+  #abort(e: unknown): void {
+    this.#failAll(e);
+    this.close();
+  }
+
+  #arm(f: Flight, ms: number): void {
+    clearTimeout(f.timer);
+    f.ms = ms;
+    f.timer = setTimeout(() => {
+      // The protocol has no per-request cancel yet: closing the connection is how a request is
+      // cancelled on the agent's side (which also ends the other requests on it).
+      this.#abort(new SesameError('UNAVAILABLE', `the agent did not answer within ${Math.ceil(ms / 1000)} s`, { remedy: 'agent_status' }));
+    }, ms);
+  }
+
+  /**
+   * The streaming API: sends one version-2 request (`fields` holds `op` and its members; `v`,
+   * `id` and `pid` are added) and resolves with what `check` makes of its final `ok` frame.
+   * Intermediate frames go to `opts.onFrame` (envelope checked; a `pending` frame's
+   * `expires_in_s` extends the timeout). An `error` frame rejects with the agent's error
+   * rebuilt; a broken frame rejects with PROTOCOL and drops the connection. Several requests
+   * may be in flight at once; their frames are routed by id.
+   */
+  request<T>(fields: Record<string, unknown>, check: (r: Reply) => T, opts: RequestOptions = {}): Promise<T> {
     if (this.#closed) return Promise.reject(gone());
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => {
-        reject(new SesameError('UNAVAILABLE', `the agent did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`, { remedy: 'agent_status' }));
-        this.#sock.destroy();
-      }, REQUEST_TIMEOUT_MS);
-      this.#waiters.push({
-        resolve: (l) => (clearTimeout(t), resolve(l)),
-        reject: (e) => (clearTimeout(t), reject(e)),
-      });
+    const id = this.#nextId++;
+    const op = String(fields.op);
+    return new Promise<T>((resolve, reject) => {
+      const f: Flight = {
+        check,
+        resolve: (v) => {
+          resolve(v as T);
+        },
+        reject,
+        onFrame: opts.onFrame
+          ? (fr) => {
+              opts.onFrame?.(fr);
+            }
+          : undefined,
+        timer: undefined,
+        ms: 0,
+      };
+      this.#flights.set(id, f);
+      this.#arm(f, opts.timeoutMs ?? OP_TIMEOUT_MS[op] ?? REQUEST_TIMEOUT_MS);
+      this.#sock.write(`${JSON.stringify({ v: 2, id, ...fields, pid: process.pid })}\n`);
     });
   }
 
   get(project: string, key: string): Promise<Buffer> {
-    return this.#request({ op: 'get', project, key }, checkGet);
+    return this.request({ op: 'get', project, key }, checkGetFrame);
   }
 
   getSelected(project: string, sel: Selection): Promise<{ secrets: Array<[string, Buffer]>; missing: string[] }> {
     const req = { op: 'getselected', project, ...(sel.only ? { only: sel.only } : {}), ...(sel.prefix !== undefined ? { prefix: sel.prefix } : {}) };
-    return this.#request(req, (r) => checkSelected(r, sel));
+    return this.request(req, (r) => checkSelectedFrame(r, sel));
+  }
+
+  list(project?: string, prefix?: string): Promise<Array<{ name: string; keys: ListedKey[] }>> {
+    const req = { op: 'list', ...(project !== undefined ? { project } : {}), ...(prefix !== undefined ? { prefix } : {}) };
+    return this.request(req, (r) => checkListFrame(r, project, prefix));
   }
 
   async status(): Promise<AgentStatus> {
-    const st = await this.#request({ op: 'status' }, checkStatus);
-    return { ...st, schema: 1, running: true, accessible: true, socket: typeof st.socket === 'string' ? st.socket : String(this.#sock.remoteAddress ?? '') };
+    const st = await this.request({ op: 'status' }, checkStatusFrame);
+    return { ...st, schema: 1, running: true, accessible: true, socket: typeof st.socket === 'string' ? st.socket : (this.#sock.remoteAddress ?? '') };
   }
 
   async stop(): Promise<void> {
-    await this.#request({ op: 'stop' }, checkStop);
+    await this.request({ op: 'stop' }, checkStopFrame);
     if (this.#closed) return;
     await new Promise<void>((resolve) => {
       const t = setTimeout(resolve, 5000);
-      this.#onClose.push(() => (clearTimeout(t), resolve()));
+      this.#onClose.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
     });
   }
 
@@ -245,7 +383,6 @@ class Client implements AgentClient {
     this.#closed = true;
     this.#sock.destroy();
     this.#split.wipe();
-    for (const l of this.#early.splice(0)) l.fill(0);
   }
 }
 

@@ -1,47 +1,68 @@
 /**
- * One client connection to the agent: peer check, framing, deadlines, dispatch, and
- * writing replies so that secret bytes are wiped once the kernel has them.
+ * One client connection to the agent: who is asking, framing, the in-flight table,
+ * deadlines, and writing replies so that secret bytes are wiped once the kernel has them.
  *
- * Rules (docs/spec/agent-protocol.md):
- * - The kernel's peer credentials are read on accept (fail closed: no credentials, no
- *   service). The peer uid must equal ours; otherwise one `denied` line, then close.
- * - A request's optional `pid` must equal the kernel's peer pid; otherwise `denied`, close.
- * - Requests are answered one line each, in order; several per connection are fine.
- * - A line over MAX_REQUEST_BYTES gets an `oversize` error, then the connection closes.
- * - A connection with no complete request for `idleMs` (default CONN_IDLE_MS) gets a
- *   `deadline` error and closes.
- * - Malformed, wrong-version, unknown-op and bad-argument requests get an error line and
- *   the connection stays usable.
- * - Backpressure (writer.ts): before each request the connection asks its ReplyWriter whether
- *   it may go on; while this connection's unsent replies, or all connections' together, are
- *   over their bound, the socket is paused (the kernel then stops the client's writes) and
- *   the complete request lines already read wait in a queue (never more than one read's worth).
- *   The idle deadline keeps running meanwhile: a client that reads none of its replies for
- *   `idleMs` is closed and its unsent replies are wiped.
+ * Rules (docs/spec/agent-protocol.md, Parts 1 and 2):
+ * - On accept the kernel's peer credentials are read (fail closed: none, no service) and the
+ *   Caller is built once (`callerFromPeer`, with the listener the connection came through);
+ *   `authorizeConnection` admits it or it gets one v1-form `DENIED` line, then close.
+ * - Each line is answered in its own version (protocol-v2.ts `decodeLine`). Every request is
+ *   then put to `authorize()` with the policy snapshot of that moment: an open refusal is its
+ *   error (DENIED without `detail` in v1, Part 1's shape); a refusal on a name goes on to the
+ *   op, whose door answers it exactly as nonexistence. A refusal marked `close` (a false pid
+ *   claim) ends the connection after its error.
+ * - v2 requests run concurrently (handlers are async): at most MAX_IN_FLIGHT per connection
+ *   (`too_many`), ids unique among those in flight (`duplicate_id`; the earlier request is
+ *   unaffected), exactly one final frame each, frames written whole. v1 lines (and every line
+ *   answered in v1 form) are barriers: started only when nothing is in flight, and nothing
+ *   starts until their reply is queued — a v1-only client sees exactly Part 1.
+ * - Cancellation: end-of-file, a socket error or close aborts every v2 request in flight (its
+ *   AbortSignal); its result, if any, is wiped and never written; v2 lines read but not
+ *   started are dropped. v1 requests already read are still answered (scripts half-close),
+ *   then the agent ends its side.
+ * - The idle deadline (`idleMs`, default CONN_IDLE_MS) runs only while nothing is in flight:
+ *   suspended when a request starts, restarted from the full time when the last one ends and
+ *   at every request line started. Partial lines never extend it.
+ * - Backpressure (writer.ts): a request is started only while the ReplyWriter is not blocked;
+ *   otherwise the socket is paused and read lines wait. A request in flight always finishes
+ *   and queues its reply (the writer never refuses one), so a blocked connection soon has
+ *   nothing in flight and the deadline runs again: a client that reads none of its replies is
+ *   cut off `idleMs` after its last request ended, and its unsent replies are wiped.
+ * - Oversize lines, the deadline and a request after the session expired are
+ *   connection-level: one v1-form line, in-flight requests cancelled, close.
  */
 import type * as net from 'node:net';
 import { SesameError } from '../errors.js';
 import { peerCred, type PeerCred } from '../os/native.js';
+import { authorize, authorizeConnection, denialError, ownerOnlyPolicy, type OpenDeny, type Policy } from '../policy/authorize.js';
+import { callerFromPeer, type Caller, type ListenerRef, type ProcReader } from '../policy/caller.js';
+import type { Reply, RequestContext } from './dispatch.js';
 import { LineSplitter } from './lines.js';
-import { CONN_IDLE_MS, MAX_REQUEST_BYTES, decodeRequest, errorLine, protocolError, type Request } from './protocol.js';
-import type { Reply } from './handlers.js';
+import { CONN_IDLE_MS, MAX_REQUEST_BYTES, errorLine, protocolError, type RequestId } from './protocol.js';
+import { MAX_IN_FLIGHT, OPS_V2, decodeLine, errorFrame, framerFor, type AnyRequest, type DecodedLine } from './protocol-v2.js';
 import { ReplyWriter, WriteBudget } from './writer.js';
 
 export interface ConnHooks {
-  /** Our uid (the only uid served). */
+  /** Our uid (the owner). */
   uid: number;
+  /** The listener this connection came through (default: the owner socket). */
+  listener?: ListenerRef;
+  /** The policy in force now; read once per connection on accept and once per request (default: ownerOnlyPolicy(uid)). */
+  policy?: () => Policy;
   /** Idle deadline per connection, ms. */
   idleMs?: number;
   /** Called for every request line, valid or not (resets the agent's idle timer). Returns false when the agent is closing. */
   activity(): boolean;
-  /** Answers one validated request. */
-  handle(req: Request): Reply;
+  /** Answers one validated, authorized request; resolves with exactly one reply (see dispatch.ts). */
+  handle(req: AnyRequest, rc: RequestContext): Promise<Reply>;
   /** Called once a `stop` reply is queued; the agent shuts down (and ends this connection). */
   stopRequested(): void;
   /** A one-line note for the agent log (never secret). */
   log(msg: string): void;
   /** The agent-wide write budget shared by its connections (default: one per process). */
   budget?: WriteBudget;
+  /** How the Caller reads /proc (tests). */
+  proc?: ProcReader;
 }
 
 let processBudget: WriteBudget | undefined;
@@ -56,69 +77,111 @@ export function serveConnection(sock: net.Socket, hooks: ConnHooks): void {
     if (typeof fd !== 'number' || fd < 0) throw new SesameError('DENIED', 'no file descriptor for the connection');
     cred = peerCred(fd);
   } catch (e) {
-    deny(sock, hooks, `peer credentials unavailable (${e instanceof Error ? e.message : 'error'})`, 'the agent cannot verify who you are');
+    deny(sock, hooks, `peer credentials unavailable (${e instanceof Error ? e.message : 'error'})`, 'denied: the agent cannot verify who you are');
     return;
   }
-  if (cred.uid !== hooks.uid) {
-    deny(sock, hooks, `peer uid ${cred.uid} pid ${String(cred.pid)} is not uid ${hooks.uid}`, `the agent serves only uid ${hooks.uid}; you are uid ${cred.uid}`);
+  const listener = hooks.listener ?? { kind: 'owner' };
+  const policy = hooks.policy ?? constant(ownerOnlyPolicy(hooks.uid));
+  const caller = callerFromPeer(cred, listener, hooks.proc);
+  const admitted = authorizeConnection(caller, policy());
+  if (!admitted.allow) {
+    const why = admitted.reason === 'peer' && listener.kind === 'owner' ? `is not uid ${hooks.uid}` : `is refused by the ${listener.kind} listener (${admitted.reason})`;
+    deny(sock, hooks, `peer uid ${cred.uid} pid ${String(cred.pid)} ${why}`, admitted.message, admitted.hint);
     return;
   }
-  new Connection(sock, hooks, cred).start();
+  new Connection(sock, hooks, caller, policy).start();
 }
 
-function deny(sock: net.Socket, hooks: ConnHooks, why: string, message: string): void {
+const constant =
+  <T>(x: T): (() => T) =>
+  () =>
+    x;
+
+function deny(sock: net.Socket, hooks: ConnHooks, why: string, message: string, hint = 'run sesame as the user who started the agent'): void {
   hooks.log(`denied a connection: ${why}`);
   sock.on('error', () => {});
-  sock.end(errorLine(undefined, new SesameError('DENIED', `denied: ${message}`, { hint: 'run sesame as the user who started the agent' })));
+  sock.end(errorLine(undefined, new SesameError('DENIED', message, { hint })));
   sock.setTimeout(1000, () => sock.destroy());
 }
+
+/** A request started and not yet answered. */
+interface Flight {
+  readonly ac: AbortController;
+  readonly v: 1 | 2;
+}
+
+/** The in-flight key of an id: ids are compared by type and value (`1` ≠ `"1"`). */
+const keyOf = (id: RequestId): string => (typeof id === 'number' ? `n${id}` : `s${id}`);
 
 class Connection {
   #split = new LineSplitter(MAX_REQUEST_BYTES);
   #out: ReplyWriter;
-  /** Complete request lines read but not yet handled (requests carry no secret values). */
-  #queue: Buffer[] = [];
+  /** Lines read but not started: raw, or decoded once a barrier made them wait. Never secret-bearing once decoded. */
+  #queue: Array<Buffer | DecodedLine> = [];
   #head = 0;
+  #flights = new Map<string, Flight>();
+  /** The v1 request in flight (a barrier), if any. */
+  #v1: Flight | undefined;
   #oversize = false;
-  /** The client has half-closed: answer what it sent, then end. */
+  /** The client has half-closed: answer the v1 lines it sent, then end. */
   #eof = false;
   #closing = false;
   #deadline: NodeJS.Timeout | undefined;
+  #idleMs: number;
 
   constructor(
     readonly sock: net.Socket,
     readonly hooks: ConnHooks,
-    readonly cred: PeerCred,
+    readonly caller: Caller,
+    readonly policy: () => Policy,
   ) {
     this.#out = new ReplyWriter(sock, hooks.budget ?? (processBudget ??= new WriteBudget()));
+    this.#idleMs = hooks.idleMs ?? CONN_IDLE_MS;
   }
 
   start(): void {
     const s = this.sock;
-    const ms = this.hooks.idleMs ?? CONN_IDLE_MS;
-    // Measured from the last request started: trickling partial bytes, or sending requests
-    // while reading no replies, does not extend it.
-    this.#deadline = setTimeout(() => {
-      this.#fail(protocolError('deadline', `no complete request for ${ms / 1000} s; closing the connection`));
-    }, ms);
-    // A client may send its requests and half-close (`printf … | nc -U`): its queued requests
-    // are still answered, then we end (Node would otherwise end our side at once).
+    this.#armDeadline();
+    // A client may send its requests and half-close (`printf … | nc -U`): its v1 requests are
+    // still answered, then we end (Node would otherwise end our side at once).
     s.allowHalfOpen = true;
     s.on('data', (chunk: Buffer) => {
       this.#onData(chunk);
     });
     s.on('end', () => {
       this.#eof = true;
+      this.#cancelAll();
       this.#pump();
     });
     // A write error (EPIPE from a client that left) also disposes the writer (blocked for
-    // good): the requests the client left queued are never decrypted for nobody.
+    // good): queued requests are never started, so nothing is decrypted for nobody.
     s.on('error', () => {
       this.#closing = true;
+      this.#cancelAll();
     });
     s.on('close', () => {
       this.#cleanup();
     });
+  }
+
+  /** Requests in flight (v1 and v2). */
+  get #busy(): boolean {
+    return this.#flights.size > 0 || this.#v1 !== undefined;
+  }
+
+  #armDeadline(): void {
+    if (this.#deadline) this.#deadline.refresh();
+    else {
+      const ms = this.#idleMs;
+      this.#deadline = setTimeout(() => {
+        this.#fail(errorLine(undefined, protocolError('deadline', `no complete request for ${ms / 1000} s; closing the connection`)));
+      }, ms);
+    }
+  }
+
+  #disarmDeadline(): void {
+    clearTimeout(this.#deadline);
+    this.#deadline = undefined;
   }
 
   #onData(chunk: Buffer): void {
@@ -129,7 +192,7 @@ class Connection {
     this.#pump();
   }
 
-  /** Handles queued requests while the writer allows; pauses reading while it does not. */
+  /** Starts queued requests while the writer and the barriers allow; pauses reading while the writer does not. */
   #pump(): void {
     while (this.#head < this.#queue.length) {
       if (this.#closing || this.sock.destroyed) return;
@@ -137,24 +200,36 @@ class Connection {
         this.#waitForRoom();
         return;
       }
-      const line = this.#queue[this.#head] ?? EMPTY;
+      if (this.#v1) return; // a v1 barrier in flight: its end pumps again
+      let item = this.#queue[this.#head] ?? EMPTY;
+      if (Buffer.isBuffer(item)) {
+        const raw = item;
+        item = decodeLine(raw, OPS_V2);
+        raw.fill(0); // the line may have carried a token
+        this.#queue[this.#head] = item;
+      }
+      const v1form = item.ok ? item.req.v === 1 : item.form === 'v1';
+      if (v1form && this.#flights.size > 0) return; // waits for every earlier v2 final frame
       this.#queue[this.#head++] = EMPTY;
-      this.#onLine(line);
+      if (this.#eof && !v1form) continue; // the client left: v2 lines it sent are not started
+      this.#start(item);
     }
     this.#queue = [];
     this.#head = 0;
     if (this.#closing) return;
     if (this.#oversize) {
+      if (this.#v1) return; // answered first, then the oversize error
       this.hooks.activity();
-      this.#fail(protocolError('oversize', `request line over ${MAX_REQUEST_BYTES} bytes; closing the connection`, 'requests are small JSON objects; see docs/spec/agent-protocol.md'));
+      this.#fail(errorLine(undefined, protocolError('oversize', `request line over ${MAX_REQUEST_BYTES} bytes; closing the connection`, 'requests are small JSON objects; see docs/spec/agent-protocol.md')));
       return;
     }
     if (this.#eof) {
+      if (this.#busy) return;
       this.#closing = true;
-      clearTimeout(this.#deadline);
+      this.#disarmDeadline();
       this.sock.end();
       // Ends once the replies are flushed; a client that reads none of them is cut off.
-      this.sock.setTimeout(this.hooks.idleMs ?? CONN_IDLE_MS, () => this.sock.destroy());
+      this.sock.setTimeout(this.#idleMs, () => this.sock.destroy());
       return;
     }
     if (this.#out.blocked) this.#waitForRoom();
@@ -169,49 +244,125 @@ class Connection {
     });
   }
 
-  #onLine(line: Buffer): void {
-    this.#deadline?.refresh();
+  #start(d: DecodedLine): void {
+    if (!this.#busy) this.#armDeadline();
     if (!this.hooks.activity()) {
-      this.#fail(new SesameError('UNAVAILABLE', 'the agent is shutting down', { remedy: 'agent_start' }));
+      this.#fail(errorLine(undefined, new SesameError('UNAVAILABLE', 'the agent is shutting down', { remedy: 'agent_start' })));
       return;
     }
-    const d = decodeRequest(line);
     if (!d.ok) {
-      this.#out.write(errorLine(d.id, d.error), false);
+      this.#out.write(d.form === 'v1' ? errorLine(d.id, d.error) : errorFrame(d.id, d.error), false);
       return;
     }
-    if (d.req.pid !== undefined && d.req.pid !== this.cred.pid) {
-      this.hooks.log(`denied a request: pid claim ${d.req.pid} but the kernel says ${String(this.cred.pid)}`);
-      this.#fail(new SesameError('DENIED', 'denied: the request pid does not match the connecting process', { hint: 'omit pid, or send your own process id' }), d.req.id);
+    const req = d.req;
+    const framer = framerFor(req);
+    if (req.v === 2) {
+      if (this.#flights.size >= MAX_IN_FLIGHT) {
+        this.#out.write(framer.error(protocolError('too_many', `more than ${MAX_IN_FLIGHT} requests in flight on this connection`, 'wait for a final frame before sending more')), false);
+        return;
+      }
+      if (this.#flights.has(keyOf(req.id))) {
+        this.#out.write(framer.error(protocolError('duplicate_id', `request id ${JSON.stringify(req.id)} is already in flight on this connection`, 'wait for its final frame, or use another id')), false);
+        return;
+      }
+    }
+    const policy = this.policy();
+    const tokenPresented = req.v === 2 && req.tokenPresented;
+    const decision = authorize(this.caller, { op: req.op, ...names(req), ...(req.pid !== undefined ? { pid: req.pid } : {}), tokenPresented }, policy);
+    if (!decision.allow && !decision.hidden) {
+      this.#refuse(req, decision);
       return;
     }
-    const reply = this.hooks.handle(d.req);
-    this.#out.write(reply.line, reply.secret);
-    if (reply.stop) {
-      // Clean up before the connection closes, so a client that saw the close knows the
-      // socket, pid and lock files are gone. The agent then ends every connection.
-      this.#closing = true;
-      this.hooks.stopRequested();
+    // Allowed, or refused on a name: the op's door answers that exactly as nonexistence.
+    const flight: Flight = { ac: new AbortController(), v: req.v };
+    if (req.v === 2) this.#flights.set(keyOf(req.id), flight);
+    else this.#v1 = flight;
+    this.#disarmDeadline();
+    const rc: RequestContext = { caller: this.caller, policy, signal: flight.ac.signal, framer, ops: OPS_V2, tokenPresented };
+    let p: Promise<Reply>;
+    try {
+      p = this.hooks.handle(req, rc);
+    } catch (e) {
+      p = Promise.reject(e instanceof Error ? e : new Error('handler failed'));
     }
+    p.then(
+      (r) => {
+        this.#finish(req, flight, r);
+      },
+      (e: unknown) => {
+        if (!flight.ac.signal.aborted) this.hooks.log(`a request failed: ${e instanceof Error ? e.name : 'error'}`);
+        this.#finish(req, flight, { line: framer.error(new SesameError('ERROR', 'the agent failed to answer this request', { hint: 'see agent.log' })), secret: false });
+      },
+    );
   }
 
-  #fail(e: SesameError, id?: string | number): void {
+  /** An open refusal: its error (v1: Part 1's DENIED without detail), then close if it says so. */
+  #refuse(req: AnyRequest, d: OpenDeny): void {
+    const e = denialError(d);
+    const err = req.v === 1 && e.code === 'DENIED' ? new SesameError('DENIED', e.message, { hint: d.hint }) : e;
+    const line = framerFor(req).error(err);
+    if (d.reason === 'pid') this.hooks.log(`denied a request: pid claim ${String(req.pid)} but the kernel says ${String(this.caller.pid)}`);
+    if (d.close) this.#fail(line);
+    else this.#out.write(line, false);
+  }
+
+  #finish(req: AnyRequest, flight: Flight, r: Reply): void {
+    const cancelled = flight.ac.signal.aborted;
+    if (req.v === 2) {
+      if (this.#flights.get(keyOf(req.id)) === flight) this.#flights.delete(keyOf(req.id));
+    } else if (this.#v1 === flight) this.#v1 = undefined;
+    if (cancelled || this.#closing) {
+      if (r.secret) r.line.fill(0);
+    } else {
+      this.#out.write(r.line, r.secret);
+      if (r.stop) {
+        // Clean up before the connection closes, so a client that saw the close knows the
+        // socket, pid and lock files are gone. The agent then ends every connection.
+        this.#closing = true;
+        this.#cancelAll();
+        this.hooks.stopRequested();
+        return;
+      }
+    }
+    if (!this.#busy && !this.#closing) this.#armDeadline();
+    this.#pump();
+  }
+
+  /** Aborts every v2 request in flight; their results will be wiped, not written. */
+  #cancelAll(): void {
+    for (const f of this.#flights.values()) f.ac.abort();
+    this.#flights.clear();
+  }
+
+  #fail(line: Buffer): void {
     if (this.#closing) return;
     this.#closing = true;
+    this.#cancelAll();
+    this.#v1?.ac.abort();
+    this.#disarmDeadline();
     this.#split.wipe();
-    this.sock.end(errorLine(id, e));
+    this.sock.end(line);
     // An idle timer: a client that does not read even this line is cut off a second later.
     this.sock.setTimeout(1000, () => this.sock.destroy());
   }
 
   #cleanup(): void {
     this.#closing = true;
-    clearTimeout(this.#deadline);
+    this.#cancelAll();
+    this.#v1?.ac.abort();
+    this.#disarmDeadline();
     this.#split.wipe();
     this.#queue = [];
     this.#head = 0;
     this.#out.dispose();
   }
+}
+
+/** The names a request touches, for authorize(). */
+function names(req: AnyRequest): { project?: string; key?: string } {
+  if (req.op === 'get') return { project: req.project, key: req.key };
+  if ((req.op === 'getselected' || req.op === 'list') && req.project !== undefined) return { project: req.project };
+  return {};
 }
 
 const EMPTY = Buffer.alloc(0);

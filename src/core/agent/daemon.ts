@@ -23,7 +23,9 @@ import type { HomePaths } from '../home.js';
 import { bootTimeMs, requireHardening } from '../os/native.js';
 import { hardeningNow, type HardeningReport } from './doors.js';
 import { serveConnection } from './conn.js';
-import { handle } from './handlers.js';
+import { dispatch, type DispatchDeps, type RequestContext } from './dispatch.js';
+import type { AnyRequest } from './protocol-v2.js';
+import { listVisible, readOne, readSelected } from '../access.js';
 import { VaultKeeper } from './keeper.js';
 import type { AgentLock } from './lockfile.js';
 import type { AgentLog } from './log.js';
@@ -114,6 +116,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     };
   };
 
+  const deps: DispatchDeps = { src: keeper, door: { readOne, readSelected, listVisible }, status };
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
   const hooks = {
     uid,
@@ -124,7 +127,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       shutdown(session.expired ?? 'expired');
       return false;
     },
-    handle: (req: Parameters<typeof handle>[0]) => handle(req, { keeper, status }),
+    handle: (req: AnyRequest, rc: RequestContext) => dispatch(req, rc, deps),
     stopRequested: () => shutdown('stop'),
     log: o.log,
   };

@@ -1,6 +1,8 @@
 /**
- * The agent protocol, version 1 (docs/spec/agent-protocol.md): constants, request
- * validation, and response lines. Pure: no sockets, no keys, no libsodium, no koffi (the
+ * The agent protocol, version 1 (docs/spec/agent-protocol.md, Part 1): constants, request
+ * validation, and response lines; plus the pieces version 2 (protocol-v2.ts) shares: the
+ * line parser, the op argument rules, and the secret-bearing builders (`valueAfter`,
+ * `secretsAfter`) that both versions' frames use. Pure: no sockets, no keys, no libsodium, no koffi (the
  * client imports this module).
  *
  * Every request is validated completely here, before the vault is touched. A validation
@@ -16,6 +18,7 @@ import { isValidKeyName, isValidProjectName } from '../home.js';
 import { b64EncodeInto, b64Length } from './b64.js';
 import { allocSecret } from './secretbuf.js';
 
+/** The protocol version of this agent's v1 answers (`v` in every reply line; docs/spec/agent-protocol.md). */
 export const PROTOCOL_VERSION = 1;
 /** The largest request line, in bytes, not counting its "\n". */
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -27,7 +30,9 @@ export const CONN_IDLE_MS = 10_000;
 export const OPS = ['status', 'get', 'getselected', 'stop'] as const;
 export type Op = (typeof OPS)[number];
 
-export type ProtocolReason = 'malformed' | 'version' | 'unknown_op' | 'bad_args' | 'oversize' | 'deadline';
+export type ProtocolReason = 'malformed' | 'version' | 'unknown_op' | 'bad_args' | 'oversize' | 'deadline' | 'duplicate_id' | 'too_many';
+/** Every protocol version this agent answers, ascending (docs/spec/agent-protocol.md, Part 2). */
+export const PROTOCOLS = [1, 2] as const;
 export type RequestId = number | string;
 
 interface Common {
@@ -51,10 +56,15 @@ export function protocolError(reason: ProtocolReason, message: string, hint?: st
   return new SesameError('PROTOCOL', message, { detail: { reason }, ...(hint ? { hint } : {}) });
 }
 
-const badArgs = (message: string): SesameError => protocolError('bad_args', message, 'see docs/spec/agent-protocol.md');
+/** A `bad_args` error with the spec's hint. */
+export const badArgs = (message: string): SesameError => protocolError('bad_args', message, 'see docs/spec/agent-protocol.md');
 
-/** Parses and validates one request line. Never throws. */
-export function decodeRequest(line: Buffer): Decoded {
+/**
+ * Parses one request line into a JSON object, or the v1-form `malformed` error. Never throws.
+ * Residual: JSON.parse makes every member a JS string (a `token`, version 2, included); the
+ * decoders keep none of them past validation except names, which are not secret.
+ */
+export function parseRequestLine(line: Buffer): { ok: true; o: Record<string, unknown> } | { ok: false; error: SesameError } {
   let raw: unknown;
   try {
     raw = JSON.parse(line.toString('utf8'));
@@ -64,14 +74,30 @@ export function decodeRequest(line: Buffer): Decoded {
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, error: protocolError('malformed', 'malformed request: not a JSON object', 'send one JSON object per line') };
   }
-  const o = raw as Record<string, unknown>;
+  return { ok: true, o: raw as Record<string, unknown> };
+}
+
+/** Parses and validates one version-1 request line (Part 1). Never throws. */
+export function decodeRequest(line: Buffer): Decoded {
+  const p = parseRequestLine(line);
+  return p.ok ? decodeV1(p.o) : { ok: false, error: p.error };
+}
+
+/** The version error for a `v` this agent does not speak (v1 form; Part 2, "Choosing the version of a line"). */
+export function versionError(v: number): SesameError {
+  return new SesameError('PROTOCOL', `protocol version ${String(v)} is not supported; this agent speaks versions 1 and 2`, {
+    hint: 'restart the agent with the same sesame version as the client',
+    detail: { reason: 'version', supported: [...PROTOCOLS] },
+  });
+}
+
+/** Validates a parsed request object as Part 1 does (a `v` other than 1 is a version error). Never throws. */
+export function decodeV1(o: Record<string, unknown>): Decoded {
   const id = validId(o.id);
   const fail = (error: SesameError): Decoded => (id === undefined ? { ok: false, error } : { ok: false, error, id });
   if (o.id !== undefined && id === undefined) return fail(badArgs('id must be a whole number or a string of at most 64 characters'));
   if (typeof o.v !== 'number') return fail(badArgs('every request needs v, the protocol version (a number)'));
-  if (o.v !== PROTOCOL_VERSION) {
-    return fail(protocolError('version', `protocol version ${String(o.v)} is not supported; this agent speaks version ${PROTOCOL_VERSION}`, 'restart the agent with the same sesame version as the client'));
-  }
+  if (o.v !== PROTOCOL_VERSION) return fail(versionError(o.v));
   if (typeof o.op !== 'string') return fail(badArgs('every request needs op (a string)'));
   if (!(OPS as readonly string[]).includes(o.op)) {
     const shown = JSON.stringify(o.op.slice(0, 32));
@@ -92,15 +118,32 @@ export function decodeRequest(line: Buffer): Decoded {
   }
 }
 
-function validId(v: unknown): RequestId | undefined {
+/** A valid request id (Part 1's form), or undefined. */
+export function validId(v: unknown): RequestId | undefined {
   if (typeof v === 'number' && Number.isSafeInteger(v) && v >= 0) return v;
   if (typeof v === 'string' && v.length <= 64) return v;
   return undefined;
 }
 
-function args(op: Op, o: Record<string, unknown>): Record<string, unknown> {
+/** The op's own fields, validated (Part 1's forms); throws the bad_args SesameError. */
+export function opArgs(op: Op | 'list', o: Record<string, unknown>): Record<string, unknown> {
+  return args(op, o);
+}
+
+const badProject = (): SesameError => badArgs('project must be a project name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters)');
+
+function args(op: Op | 'list', o: Record<string, unknown>): Record<string, unknown> {
   if (op === 'status' || op === 'stop') return { op };
-  if (typeof o.project !== 'string' || !isValidProjectName(o.project)) throw badArgs('project must be a project name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters)');
+  if (op === 'list') {
+    const out: Record<string, unknown> = { op };
+    if (o.project !== undefined) {
+      if (typeof o.project !== 'string' || !isValidProjectName(o.project)) throw badProject();
+      out.project = o.project;
+    }
+    if (o.prefix !== undefined) out.prefix = checkPrefix(o.prefix);
+    return out;
+  }
+  if (typeof o.project !== 'string' || !isValidProjectName(o.project)) throw badProject();
   if (op === 'get') {
     if (typeof o.key !== 'string' || !isValidKeyName(o.key)) throw badArgs('key must be a key name ([A-Za-z_][A-Za-z0-9_]*, at most 256 characters)');
     return { op, project: o.project, key: o.key };
@@ -111,11 +154,13 @@ function args(op: Op, o: Record<string, unknown>): Record<string, unknown> {
     for (const k of o.only) if (typeof k !== 'string' || !isValidKeyName(k)) throw badArgs('every entry of only must be a key name');
     out.only = o.only;
   }
-  if (o.prefix !== undefined) {
-    if (typeof o.prefix !== 'string' || !PREFIX_RE.test(o.prefix)) throw badArgs('prefix must be at most 256 letters, digits or underscores');
-    out.prefix = o.prefix;
-  }
+  if (o.prefix !== undefined) out.prefix = checkPrefix(o.prefix);
   return out;
+}
+
+function checkPrefix(p: unknown): string {
+  if (typeof p !== 'string' || !PREFIX_RE.test(p)) throw badArgs('prefix must be at most 256 letters, digits or underscores');
+  return p;
 }
 
 function head(id: RequestId | undefined): string {
@@ -130,25 +175,40 @@ export function okLine(id: RequestId | undefined, fields: Record<string, unknown
 
 /** An error line: `{v, id?, ok:false, error:{code, message, hint?, detail?}}`. */
 export function errorLine(id: RequestId | undefined, e: SesameError): Buffer {
+  return Buffer.from(`${head(id)}"ok":false,"error":${errorJson(e)}}\n`, 'utf8');
+}
+
+/** The wire form of an error: `{code, message, hint?, detail?}` as JSON text (never secret). */
+export function errorJson(e: SesameError): string {
   const err: Record<string, unknown> = { code: e.code, message: e.message };
   if (e.hint) err.hint = e.hint;
   if (e.detail && Object.keys(e.detail).length) err.detail = e.detail;
-  return Buffer.from(`${head(id)}"ok":false,"error":${JSON.stringify(err)}}\n`, 'utf8');
+  return JSON.stringify(err);
 }
 
 /** `{v, id?, ok:true, value:"<base64>"}` built in one Buffer. The caller wipes it after writing. */
 export function valueLine(id: RequestId | undefined, value: Buffer): Buffer {
-  const pre = Buffer.from(`${head(id)}"ok":true,"value":"`, 'utf8');
+  return valueAfter(`${head(id)}"ok":true`, value);
+}
+
+/** `PRE,"value":"<base64>"}\n` in one off-heap Buffer (PRE opens the object and is not secret). */
+export function valueAfter(open: string, value: Buffer): Buffer {
+  const pre = Buffer.from(`${open},"value":"`, 'utf8');
   const out = allocSecret(pre.length + b64Length(value.length) + 3);
   pre.copy(out);
-  let o = b64EncodeInto(value, out, pre.length);
-  o += out.write('"}\n', o, 'latin1');
+  const o = b64EncodeInto(value, out, pre.length);
+  out.write('"}\n', o, 'latin1');
   return out;
 }
 
 /** `{v, id?, ok:true, secrets:[{key, value}], missing:[…]}` in one Buffer; the caller wipes it. */
 export function secretsLine(id: RequestId | undefined, secrets: ReadonlyArray<readonly [string, Buffer]>, missing: readonly string[]): Buffer {
-  const pre = Buffer.from(`${head(id)}"ok":true,"secrets":[`, 'utf8');
+  return secretsAfter(`${head(id)}"ok":true`, secrets, missing);
+}
+
+/** `PRE,"secrets":[{key, value}…],"missing":[…]}\n` in one off-heap Buffer; the caller wipes it. */
+export function secretsAfter(open: string, secrets: ReadonlyArray<readonly [string, Buffer]>, missing: readonly string[]): Buffer {
+  const pre = Buffer.from(`${open},"secrets":[`, 'utf8');
   const keyParts = secrets.map(([k], i) => Buffer.from(`${i ? ',' : ''}{"key":${JSON.stringify(k)},"value":"`, 'utf8'));
   const post = Buffer.from(`],"missing":${JSON.stringify(missing)}}\n`, 'utf8');
   let total = pre.length + post.length;

@@ -11,11 +11,15 @@
  * - error codes from sesame's list; messages, hints and status strings without control
  *   characters (they reach a terminal).
  *
+ * Version 2 frames (`classify`, `check*Frame`) are held to the same rules for the members
+ * the spec defines; members a frame may grow without a version bump are ignored (Part 2,
+ * "Frames", rule 4) — the client wipes any `value` Buffer it did not consume.
+ *
  * Every refusal is PROTOCOL (reason `bad_reply`) with a message naming the rule broken,
  * never a value or a name the agent sent. Pure: no I/O.
  */
 import { SesameError, isErrorCode } from '../errors.js';
-import { isValidKeyName } from '../home.js';
+import { isValidKeyName, isValidProjectName } from '../home.js';
 import type { Selection } from '../vault/vault.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 
@@ -69,7 +73,11 @@ function printableTree(v: unknown, depth = 0): boolean {
 /** The SesameError an error reply stands for (to be thrown); PROTOCOL if the reply itself is bad. */
 export function checkError(r: Reply): SesameError {
   exactly(r, r.id === undefined ? ['v', 'ok', 'error'] : ['v', 'id', 'ok', 'error'], 'error reply');
-  const e = r.error;
+  return errorOf(r.error);
+}
+
+/** The error object `{code, message, hint?, detail?}` of either version, rebuilt. */
+function errorOf(e: unknown): SesameError {
   if (!isPlainObject(e)) throw badReply('"error" is not an object');
   for (const k of Object.keys(e)) if (!['code', 'message', 'hint', 'detail'].includes(k)) throw badReply('"error" has a field the protocol does not define');
   if (!isErrorCode(e.code)) throw badReply('"error.code" is not one of sesame\'s error codes');
@@ -77,9 +85,9 @@ export function checkError(r: Reply): SesameError {
   if (e.hint !== undefined && !printable(e.hint)) throw badReply('"error.hint" is not a printable string');
   if (e.detail !== undefined && !(isPlainObject(e.detail) && printableTree(e.detail))) throw badReply('"error.detail" is not an object of printable data');
   const opts: { hint?: string; detail?: Record<string, unknown> } = {};
-  if (e.hint !== undefined) opts.hint = e.hint as string;
-  if (e.detail !== undefined) opts.detail = e.detail as Record<string, unknown>;
-  return new SesameError(e.code, e.message as string, opts);
+  if (e.hint !== undefined) opts.hint = e.hint;
+  if (e.detail !== undefined) opts.detail = e.detail;
+  return new SesameError(e.code, e.message, opts);
 }
 
 /** `get`: the value's bytes (the caller wipes them). */
@@ -92,6 +100,10 @@ export function checkGet(r: Reply): Buffer {
 /** `getselected`: the secrets (the caller wipes them) and the missing names, as asked by `sel`. */
 export function checkSelected(r: Reply, sel: Selection): { secrets: Array<[string, Buffer]>; missing: string[] } {
   exactly(r, ['v', 'id', 'ok', 'secrets', 'missing'], 'getselected reply');
+  return selected(r, sel);
+}
+
+function selected(r: Reply, sel: Selection): { secrets: Array<[string, Buffer]>; missing: string[] } {
   if (!Array.isArray(r.secrets) || !Array.isArray(r.missing)) throw badReply('"secrets" and "missing" must be arrays');
   const inScope = (k: string): boolean => sel.prefix === undefined || k.startsWith(sel.prefix);
   const asked = sel.only ? new Set(sel.only.filter(inScope)) : undefined;
@@ -127,4 +139,119 @@ export function checkStatus(r: Reply): Reply {
 export function checkStop(r: Reply): void {
   exactly(r, ['v', 'id', 'ok', 'stopping'], 'stop reply');
   if (r.stopping !== true) throw badReply('"stopping" is not true');
+}
+
+// ---- version 2 frames (docs/spec/agent-protocol.md, "Frames") ----
+
+/** The members every v2 frame has. */
+const FRAME_ENVELOPE = ['v', 'id', 'frame'] as const;
+/** Final frame types of version 2 (closed set). */
+const FINAL_FRAMES = new Set(['ok', 'error', 'exit']);
+
+/** What one line received on a v2 connection is, for the client's router. */
+export type Incoming =
+  | { kind: 'frame'; id: number | string | null; frame: string; final: boolean; r: Reply }
+  /** A v1-form line: a connection-level error (no id), or the answer of an agent that does not speak v2 (with id). */
+  | { kind: 'v1'; id: number | string | undefined; r: Reply };
+
+/** Sorts a parsed line into a v2 frame or a v1-form line; PROTOCOL (bad_reply) for anything else. */
+export function classify(doc: unknown): Incoming {
+  if (!isPlainObject(doc)) throw badReply('it is not a JSON object');
+  if (doc.v === 2) {
+    if (typeof doc.frame !== 'string' || !/^[a-z][a-z0-9_]{0,31}$/.test(doc.frame)) throw badReply('"frame" is missing or not a frame type');
+    if (!Object.hasOwn(doc, 'id') || !(doc.id === null || typeof doc.id === 'string' || Number.isSafeInteger(doc.id))) throw badReply('a frame does not carry an id');
+    return { kind: 'frame', id: doc.id as number | string | null, frame: doc.frame, final: FINAL_FRAMES.has(doc.frame), r: doc };
+  }
+  if (doc.v === 1 && !Object.hasOwn(doc, 'frame') && doc.ok === false) {
+    if (doc.id !== undefined && typeof doc.id !== 'string' && !Number.isSafeInteger(doc.id)) throw badReply('it does not carry a valid id');
+    return { kind: 'v1', id: doc.id as number | string | undefined, r: doc };
+  }
+  throw badReply('it is neither a version 2 frame nor a version 1 error line');
+}
+
+/** Version 2: the frame's members besides the envelope must include `names`; members it does not know are ignored (Part 2, rule 4). */
+function frameHas(r: Reply, names: readonly string[], what: string): void {
+  for (const n of [...FRAME_ENVELOPE, ...names]) if (!Object.hasOwn(r, n)) throw badReply(`a ${what} must have the fields ${[...FRAME_ENVELOPE, ...names].join(', ')}`);
+}
+
+/** The SesameError an `error` frame stands for (to be thrown); PROTOCOL if the frame itself is bad. */
+export function checkErrorFrame(r: Reply): SesameError {
+  frameHas(r, ['error'], 'error frame');
+  return errorOf(r.error);
+}
+
+/** `get` (v2 `ok` frame): the value's bytes (the caller wipes them). */
+export function checkGetFrame(r: Reply): Buffer {
+  frameHas(r, ['value'], 'get frame');
+  if (!Buffer.isBuffer(r.value)) throw badReply('"value" is not base64');
+  return r.value;
+}
+
+/** `getselected` (v2 `ok` frame): as `checkSelected`. */
+export function checkSelectedFrame(r: Reply, sel: Selection): { secrets: Array<[string, Buffer]>; missing: string[] } {
+  frameHas(r, ['secrets', 'missing'], 'getselected frame');
+  return selected(r, sel);
+}
+
+/** `status` (v2 `ok` frame): the agent's self-description (never secret). */
+export function checkStatusFrame(r: Reply): Reply {
+  frameHas(r, ['status'], 'status frame');
+  if (!isPlainObject(r.status) || !printableTree(r.status)) throw badReply('"status" is not an object of printable data');
+  return r.status;
+}
+
+/** `stop` (v2 `ok` frame). */
+export function checkStopFrame(r: Reply): void {
+  frameHas(r, ['stopping'], 'stop frame');
+  if (r.stopping !== true) throw badReply('"stopping" is not true');
+}
+
+/** One key's metadata as `list` returns it (never a value). */
+export interface ListedKey {
+  key: string;
+  created_at: string;
+  updated_at: string;
+  version: number;
+  high_value: boolean;
+}
+
+/**
+ * `list` (v2 `ok` frame): projects and key metadata. Names must follow the name rules, come
+ * once each, in byte order; with `project`, exactly that one comes back; with `prefix`,
+ * only keys starting with it. Unknown metadata members are dropped.
+ */
+export function checkListFrame(r: Reply, project: string | undefined, prefix: string | undefined): Array<{ name: string; keys: ListedKey[] }> {
+  frameHas(r, ['projects'], 'list frame');
+  if (!Array.isArray(r.projects)) throw badReply('"projects" is not an array');
+  const out: Array<{ name: string; keys: ListedKey[] }> = [];
+  let last: string | undefined;
+  for (const p of r.projects as unknown[]) {
+    if (!isPlainObject(p) || typeof p.name !== 'string' || !isValidProjectName(p.name) || !Array.isArray(p.keys)) throw badReply('an entry of "projects" is not a project with a name and keys');
+    if (last !== undefined && !(last < p.name)) throw badReply('"projects" is not in byte order, or names a project twice');
+    if (project !== undefined && p.name !== project) throw badReply('a project that was not asked for came back');
+    last = p.name;
+    const keys: ListedKey[] = [];
+    let lastKey: string | undefined;
+    for (const k of p.keys as unknown[]) {
+      if (!isPlainObject(k) || typeof k.key !== 'string' || !isValidKeyName(k.key)) throw badReply('a key in "projects" breaks the key-name rule');
+      if (lastKey !== undefined && !(lastKey < k.key)) throw badReply('keys are not in byte order, or a key comes twice');
+      if (prefix !== undefined && !k.key.startsWith(prefix)) throw badReply('a key outside the prefix came back');
+      if (!printable(k.created_at) || !printable(k.updated_at) || !Number.isSafeInteger(k.version) || typeof k.high_value !== 'boolean') throw badReply('key metadata is not of the expected types');
+      lastKey = k.key;
+      keys.push({ key: k.key, created_at: k.created_at, updated_at: k.updated_at, version: k.version as number, high_value: k.high_value });
+    }
+    out.push({ name: p.name, keys });
+  }
+  if (project !== undefined && out.length !== 1) throw badReply('the project that was asked for did not come back');
+  return out;
+}
+
+/** A `pending` frame's announced wait in ms (0 if none); PROTOCOL if it is ill-formed. Never secret. */
+export function checkPendingFrame(r: Reply): number {
+  frameHas(r, ['reason', 'message'], 'pending frame');
+  if (!printable(r.reason) || !printable(r.message)) throw badReply('a pending frame\'s reason or message is not printable');
+  if (r.detail === undefined) return 0;
+  if (!isPlainObject(r.detail) || !printableTree(r.detail)) throw badReply('a pending frame\'s detail is not an object of printable data');
+  const s = r.detail.expires_in_s;
+  return Number.isSafeInteger(s) && (s as number) > 0 ? Math.min(s as number, 86_400) * 1000 : 0;
 }

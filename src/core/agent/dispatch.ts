@@ -1,0 +1,82 @@
+/**
+ * The agent's dispatcher: a validated, authorized request → its op (ops/*.ts) → one reply
+ * (a v1 line or a v2 final frame, through the request's Framer). Read-only by
+ * construction: no op here writes the vault or exports a key; secret ops reach plaintext
+ * only through the plaintext door (src/core/access.ts).
+ *
+ * Contract: resolves with exactly one Reply per request; a SesameError from an op becomes an
+ * error reply. Anything else rejects (a bug): the connection answers it with a generic
+ * ERROR and logs it. A Reply with `secret: true` must be written with `secret: true` or wiped.
+ */
+import { SesameError } from '../errors.js';
+import type { Caller } from '../policy/caller.js';
+import type { Policy } from '../policy/authorize.js';
+import type { AnyRequest, Framer } from './protocol-v2.js';
+import type { OpContext, PlaintextDoor, Reply, VaultSource } from './ops/context.js';
+import { get } from './ops/get.js';
+import { getSelected } from './ops/getselected.js';
+import { list } from './ops/list.js';
+import { status } from './ops/status.js';
+import { stop } from './ops/stop.js';
+
+export type { Reply } from './ops/context.js';
+
+/** What the agent gives every request: its vault, its door, its self-description. */
+export interface DispatchDeps {
+  readonly src: VaultSource;
+  readonly door: PlaintextDoor;
+  /** Part 1's status members (never secret). */
+  status(): Record<string, unknown>;
+  /** Every socket the agent serves, for v2 `status` (`listeners`); never secret. */
+  listeners?(): readonly unknown[];
+}
+
+/** What the connection knows about one request. */
+export interface RequestContext {
+  readonly caller: Caller;
+  readonly policy: Policy;
+  /** Aborted when the request is cancelled (the client left, or the connection failed). */
+  readonly signal: AbortSignal;
+  readonly framer: Framer;
+  /** The ops served on the caller's listener, byte order. */
+  readonly ops: readonly string[];
+  /** The request carried a token (verified or not); the token itself is never passed on. */
+  readonly tokenPresented?: boolean;
+}
+
+/** Runs one request. See the module contract. */
+export async function dispatch(req: AnyRequest, rc: RequestContext, deps: DispatchDeps): Promise<Reply> {
+  const ctx: OpContext = {
+    access: { caller: rc.caller, policy: rc.policy, signal: rc.signal, ...(rc.tokenPresented ? { tokenPresented: true } : {}) },
+    framer: rc.framer,
+    src: deps.src,
+    door: deps.door,
+    ops: rc.ops,
+    status: () => deps.status(),
+    ...(deps.listeners ? { statusV2: () => ({ listeners: deps.listeners?.() ?? [] }) } : {}),
+  };
+  try {
+    switch (req.op) {
+      case 'status':
+        return await status(ctx);
+      case 'stop':
+        return await stop(ctx);
+      case 'get':
+        return await get(ctx, req.project, req.key);
+      case 'getselected':
+        return await getSelected(ctx, req.project, selection(req.only, req.prefix));
+      case 'list':
+        return await list(ctx, req.project, req.prefix);
+    }
+  } catch (e) {
+    if (e instanceof SesameError) return { line: rc.framer.error(e), secret: false };
+    throw e;
+  }
+}
+
+function selection(only: string[] | undefined, prefix: string | undefined): { only?: string[]; prefix?: string } {
+  const sel: { only?: string[]; prefix?: string } = {};
+  if (only) sel.only = only;
+  if (prefix !== undefined) sel.prefix = prefix;
+  return sel;
+}

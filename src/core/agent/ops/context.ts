@@ -1,0 +1,48 @@
+/**
+ * What every op gets and returns (the dispatcher, dispatch.ts, builds it per request).
+ *
+ * The secret ops never decrypt by themselves: they call the plaintext door
+ * (src/core/access.ts: authorize → approval → audit → decrypt), given here as `door` so that
+ * a unit test can put a stub in its place; names and metadata come through it too
+ * (`listVisible`).
+ *
+ * Contract: a Reply with `secret: true` holds base64 of secrets in `line` (off-heap, see
+ * secretbuf.ts); whoever receives it writes it with `secret: true` or wipes it. Ops wipe the
+ * plaintext Buffers the door gave them before they return, and encode nothing once `signal`
+ * is aborted (the request was cancelled).
+ */
+import type { AccessContext, ListResult, Selected, VaultSource } from '../../access.js';
+import type { Selection } from '../../vault/vault.js';
+import type { Framer } from '../protocol-v2.js';
+
+export type { AccessContext, ListResult, Selected, VaultSource } from '../../access.js';
+
+/** One answer: a reply line (v1) or final frame (v2). */
+export interface Reply {
+  line: Buffer;
+  /** The line carries secret bytes: wipe it after the write. */
+  secret: boolean;
+  /** Stop the agent once this reply is written. */
+  stop?: boolean;
+}
+
+/** The plaintext door's read functions (src/core/access.ts). Every Buffer returned is the caller's to wipe. */
+export interface PlaintextDoor {
+  readOne(ctx: AccessContext, src: VaultSource, project: string, key: string): Promise<Buffer>;
+  readSelected(ctx: AccessContext, src: VaultSource, project: string, sel: Selection): Promise<Selected>;
+  listVisible(ctx: AccessContext, src: VaultSource, project: string | undefined, prefix?: string): Promise<ListResult>;
+}
+
+/** Everything an op may use for one request. */
+export interface OpContext {
+  readonly access: AccessContext & { readonly signal: AbortSignal };
+  readonly framer: Framer;
+  readonly src: VaultSource;
+  readonly door: PlaintextDoor;
+  /** The ops served on the caller's listener, byte order (for `status`). */
+  readonly ops: readonly string[];
+  /** The agent's self-description, Part 1's members (never secret). */
+  status(): Record<string, unknown>;
+  /** Extra v2 status members (e.g. `listeners`), never secret. */
+  statusV2?(): Record<string, unknown>;
+}

@@ -1,0 +1,154 @@
+/**
+ * The agent protocol, version 2 (docs/spec/agent-protocol.md, Part 2): choosing the version
+ * of a line, v2 request validation, and frame encoding; plus the `Framer` that lets one op
+ * answer in either version. Pure: no sockets, no keys (the client imports it too).
+ *
+ * Validation order of a v2 line (the first failure is the answer): `v`; `id` (missing or of
+ * the wrong form → bad_args with `"id":null`); `op` a string; `op` served on this listener
+ * (else unknown_op); no field outside the op's set; `pid` form; `token` form; the op's own
+ * fields (Part 1's forms, protocol.ts `opArgs`).
+ *
+ * Secrets: the `token` is validated for form and then dropped: a request keeps only
+ * `tokenPresented`. Residual: JSON.parse made it a JS string, which lives on the V8 heap
+ * until collected (issue 9, which resolves tokens, should parse it from the line's bytes).
+ * Secret-bearing frames (`value`, `secrets`) are built byte by byte into off-heap Buffers
+ * (protocol.ts `valueAfter`/`secretsAfter`); the writer wipes them once written.
+ */
+import { SesameError } from '../errors.js';
+import {
+  badArgs,
+  decodeV1,
+  errorJson,
+  errorLine,
+  okLine,
+  opArgs,
+  parseRequestLine,
+  protocolError,
+  secretsAfter,
+  secretsLine,
+  validId,
+  valueAfter,
+  valueLine,
+  type Decoded,
+  type Request,
+  type RequestId,
+} from './protocol.js';
+
+/** The ops version 2 serves on every listener of this version, in byte order. */
+export const OPS_V2 = ['get', 'getselected', 'list', 'status', 'stop'] as const;
+export type OpV2 = (typeof OPS_V2)[number];
+/** The most v2 requests one connection may have in flight. */
+export const MAX_IN_FLIGHT = 32;
+const MAX_TOKEN = 512;
+
+const FIELDS: Record<OpV2, readonly string[]> = { status: [], stop: [], get: ['project', 'key'], getselected: ['project', 'only', 'prefix'], list: ['project', 'prefix'] };
+
+/** A validated v2 request. The token itself is never kept (see the module comment). */
+export type RequestV2 =
+  | { v: 2; id: RequestId; pid?: number; tokenPresented: boolean; op: 'status' | 'stop' }
+  | { v: 2; id: RequestId; pid?: number; tokenPresented: boolean; op: 'get'; project: string; key: string }
+  | { v: 2; id: RequestId; pid?: number; tokenPresented: boolean; op: 'getselected'; project: string; only?: string[]; prefix?: string }
+  | { v: 2; id: RequestId; pid?: number; tokenPresented: boolean; op: 'list'; project?: string; prefix?: string };
+
+/** A v1 request tagged with its version. */
+export type RequestV1 = Request & { v: 1 };
+/** A validated request of either version. */
+export type AnyRequest = RequestV1 | RequestV2;
+
+/**
+ * One decoded line: a request of either version, or the answer to a line that is not one.
+ * `form` says how a failure is answered: `v1` — one v1-form line (malformed, no/bad `v`,
+ * unsupported version, any v1 failure); `v2` — an error frame with `id` (null when the id
+ * was missing or ill-formed).
+ */
+export type DecodedLine = { ok: true; req: AnyRequest } | { ok: false; form: 'v1'; error: SesameError; id?: RequestId } | { ok: false; form: 'v2'; error: SesameError; id: RequestId | null };
+
+/** Decodes one request line of any version (Part 2, "Choosing the version of a line"). Never throws. */
+export function decodeLine(line: Buffer, served: readonly string[] = OPS_V2): DecodedLine {
+  const p = parseRequestLine(line);
+  if (!p.ok) return { ok: false, form: 'v1', error: p.error };
+  if (p.o.v === 2) return decodeV2(p.o, served);
+  const d: Decoded = decodeV1(p.o);
+  if (d.ok) return { ok: true, req: { ...d.req, v: 1 } };
+  return d.id === undefined ? { ok: false, form: 'v1', error: d.error } : { ok: false, form: 'v1', error: d.error, id: d.id };
+}
+
+/** Validates a parsed object whose `v` is 2. `served`: the ops of the listener, byte order. Never throws. */
+export function decodeV2(o: Record<string, unknown>, served: readonly string[] = OPS_V2): DecodedLine {
+  if (o.id === undefined) return v2fail(null, badArgs('every version 2 request needs id (a whole number or a string of at most 64 characters)'));
+  const id = validId(o.id);
+  if (id === undefined) return v2fail(null, badArgs('id must be a whole number or a string of at most 64 characters'));
+  if (typeof o.op !== 'string') return v2fail(id, badArgs('every request needs op (a string)'));
+  if (!served.includes(o.op)) return v2fail(id, protocolError('unknown_op', `unknown op ${JSON.stringify(o.op.slice(0, 32))}`, `this agent serves: ${served.join(', ')}`));
+  const op = o.op as OpV2;
+  for (const k of Object.keys(o)) {
+    if (!['v', 'op', 'id', 'pid', 'token', ...FIELDS[op]].includes(k)) return v2fail(id, badArgs(`op ${op} takes no field ${JSON.stringify(k.slice(0, 32))}`));
+  }
+  if (o.pid !== undefined && !(Number.isSafeInteger(o.pid) && (o.pid as number) > 0)) return v2fail(id, badArgs('pid must be a positive whole number'));
+  if (o.token !== undefined && !validToken(o.token)) return v2fail(id, badArgs('token must be 1 to 512 printable ASCII characters without spaces'));
+  try {
+    const req = { v: 2, id, ...(o.pid !== undefined ? { pid: o.pid as number } : {}), tokenPresented: o.token !== undefined, ...opArgs(op, o) } as RequestV2;
+    return { ok: true, req };
+  } catch (e) {
+    return v2fail(id, e as SesameError);
+  }
+}
+
+function v2fail(id: RequestId | null, error: SesameError): DecodedLine {
+  return { ok: false, form: 'v2', error, id };
+}
+
+/** 1–512 characters, each 0x21–0x7E. Never echoes the token anywhere. */
+function validToken(t: unknown): boolean {
+  if (typeof t !== 'string' || t.length < 1 || t.length > MAX_TOKEN) return false;
+  for (let i = 0; i < t.length; i++) {
+    const c = t.charCodeAt(i);
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+/** `{"v":2,"id":ID,"frame":"TYPE"` — the head every frame opens with (not closed). */
+function frameOpen(id: RequestId | null, frame: 'ok' | 'error'): string {
+  return `{"v":2,"id":${JSON.stringify(id)},"frame":"${frame}"`;
+}
+
+/** An `ok` frame with non-secret result members. */
+export function okFrame(id: RequestId | null, fields: Record<string, unknown>): Buffer {
+  const body = JSON.stringify(fields).slice(1);
+  return Buffer.from(`${frameOpen(id, 'ok')}${body === '}' ? '}' : `,${body}`}\n`, 'utf8');
+}
+
+/** An `error` frame: `{v:2, id, frame:"error", error:{code, message, hint?, detail?}}`. */
+export function errorFrame(id: RequestId | null, e: SesameError): Buffer {
+  return Buffer.from(`${frameOpen(id, 'error')},"error":${errorJson(e)}}\n`, 'utf8');
+}
+
+/**
+ * How one request is answered, in its own version: the ops build their replies through it.
+ * `value` and `secrets` return off-heap Buffers holding base64 of secrets: the caller hands
+ * them to the writer with `secret: true` (or wipes them).
+ */
+export interface Framer {
+  readonly version: 1 | 2;
+  ok(fields: Record<string, unknown>): Buffer;
+  error(e: SesameError): Buffer;
+  value(v: Buffer): Buffer;
+  secrets(s: ReadonlyArray<readonly [string, Buffer]>, missing: readonly string[]): Buffer;
+}
+
+/** Part 1's reply lines for request `id`. v1 errors carry no `detail.reason` for DENIED (Part 1's shape) — the caller strips it. */
+export function v1Framer(id: RequestId | undefined): Framer {
+  return { version: 1, ok: (f) => okLine(id, f), error: (e) => errorLine(id, e), value: (v) => valueLine(id, v), secrets: (s, m) => secretsLine(id, s, m) };
+}
+
+/** Part 2's final frames for request `id`. */
+export function v2Framer(id: RequestId | null): Framer {
+  const open = frameOpen(id, 'ok');
+  return { version: 2, ok: (f) => okFrame(id, f), error: (e) => errorFrame(id, e), value: (v) => valueAfter(open, v), secrets: (s, m) => secretsAfter(open, s, m) };
+}
+
+/** The framer for a request of either version. */
+export function framerFor(req: AnyRequest): Framer {
+  return req.v === 2 ? v2Framer(req.id) : v1Framer(req.id);
+}
