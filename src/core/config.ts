@@ -20,6 +20,7 @@ export interface Config {
   passphraseCommandTimeoutMs: number;
 }
 
+/** How long passphrase_command may run when config.toml sets no passphrase_command_timeout (ms). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 const KNOWN = ['passphrase_command', 'passphrase_command_timeout'] as const;
 const MAX_CONFIG = 64 * 1024;

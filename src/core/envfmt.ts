@@ -14,6 +14,7 @@ import { SesameError } from './errors.js';
 import { isValidKeyName } from './home.js';
 
 export type EnvFormat = 'shell' | 'fish' | 'dotenv' | 'json';
+/** The output formats `env` accepts, in the order its usage lists them. */
 export const ENV_FORMATS: readonly EnvFormat[] = ['shell', 'fish', 'dotenv', 'json'];
 
 const Q = 0x27; // '

@@ -87,6 +87,10 @@ export function setHintRenderer(r: HintRenderer | undefined): void {
   renderer = r;
 }
 
+/**
+ * The one error class: a stable `code` (exit code and wire code), a message that never holds a secret,
+ * an optional CLI-free `hint` or machine-readable `remedy` (worded by the installed renderer), and `detail`.
+ */
 export class SesameError extends Error {
   readonly code: ErrorCode;
   /** What to do, as a sesame command, for the renderer to word (see Remedy). */

@@ -21,12 +21,17 @@ export interface HomePaths {
   state: string;
 }
 
+/** The absolute home directory: `flag` (--home), else SESAME_HOME, else ~/.sesame. USAGE when none can be determined. */
 export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   const raw = flag ?? env.SESAME_HOME ?? path.join(env.HOME ?? os.homedir(), '.sesame');
   if (!raw) throw new SesameError('USAGE', 'cannot determine the sesame home', { hint: 'pass --home DIR or set SESAME_HOME' });
   return path.resolve(raw);
 }
 
+/**
+ * Every path sesame uses for `home` (vault, locks, the agent's socket, pid and log, config, state); computes, creates
+ * nothing, never throws. SESAME_AGENT_SOCK, when set, names the agent socket.
+ */
 export function homePaths(home: string, env: NodeJS.ProcessEnv = {}): HomePaths {
   return {
     home,
@@ -42,13 +47,16 @@ export function homePaths(home: string, env: NodeJS.ProcessEnv = {}): HomePaths 
   };
 }
 
+/** The key-name rule in words, for messages (KEY_RE below is the rule itself). */
 export const KEY_NAME_RULE = 'a key name must match [A-Za-z_][A-Za-z0-9_]* and be at most 256 characters';
 const KEY_RE = /^[A-Za-z_][A-Za-z0-9_]{0,255}$/;
 
+/** true when `name` is a valid key name (an environment-variable name sesame accepts). Never throws. */
 export function isValidKeyName(name: string): boolean {
   return KEY_RE.test(name);
 }
 
+/** Returns `name` when it is a valid key name; INVALID otherwise (the name shown cut to 64 characters). */
 export function checkKeyName(name: string): string {
   if (!isValidKeyName(name)) {
     const shown = name.length > 64 ? `${name.slice(0, 64)}…` : name;
@@ -59,13 +67,16 @@ export function checkKeyName(name: string): string {
   return name;
 }
 
+/** The project-name rule in words, for messages (PROJECT_RE below is the rule itself). */
 export const PROJECT_NAME_RULE = 'a project name must match [A-Za-z0-9][A-Za-z0-9_.-]* and be at most 64 characters';
 const PROJECT_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** true when `name` is a valid project name. Never throws. */
 export function isValidProjectName(name: string): boolean {
   return PROJECT_RE.test(name);
 }
 
+/** Returns `name` when it is a valid project name; INVALID otherwise. */
 export function checkProjectName(name: string): string {
   if (!PROJECT_RE.test(name)) {
     throw new SesameError('INVALID', `invalid project name ${JSON.stringify(name.slice(0, 64))}: ${PROJECT_NAME_RULE}`);
@@ -73,6 +84,7 @@ export function checkProjectName(name: string): string {
   return name;
 }
 
+/** The project every command uses when none is named: it always exists and cannot be deleted. */
 export const DEFAULT_PROJECT = 'default';
 
 /** Where the current project came from; `file`, `only` and `prefix` are set for 'directory' (a .sesame.toml). */

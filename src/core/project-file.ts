@@ -20,6 +20,7 @@ import * as path from 'node:path';
 import { SesameError } from './errors.js';
 import { readPrivateFileStat } from './fs/secure.js';
 
+/** The name of the per-directory project file the walk looks for. */
 export const PROJECT_FILE_NAME = '.sesame.toml';
 /** A project file larger than this is refused (it holds three short keys). */
 const MAX_PROJECT_FILE = 64 * 1024;

@@ -3,7 +3,7 @@
  * (core/vault/projects.ts); the key is asked for only when a change will be written.
  */
 import { checkProjectName } from '../../core/home.js';
-import type { ProjectDeps } from '../../core/vault/projects.js';
+import type { ProjectDeps } from '../../core/vault/project-ops.js';
 import type { Command, Group } from '../command.js';
 import { usage } from '../args.js';
 import { info, json as outJson, out } from '../output.js';
@@ -26,7 +26,7 @@ const list: Command = {
   flags: {},
   async run(ctx) {
     const cur = ctx.project().name;
-    const { listProjects } = await import('../../core/vault/projects.js');
+    const { listProjects } = await import('../../core/vault/project-ops.js');
     const rows = listProjects(ctx.paths, cur);
     if (ctx.json) outJson({ current: cur, projects: rows });
     else out(rows.map((r) => `${r.current ? '*' : ' '} ${r.name}  (${r.keys} key${r.keys === 1 ? '' : 's'})\n`).join(''));
@@ -42,7 +42,7 @@ const create: Command = {
   maxPositionals: 1,
   async run(ctx, { positionals }) {
     const name = needName(positionals, 'create');
-    const { createProject } = await import('../../core/vault/projects.js');
+    const { createProject } = await import('../../core/vault/project-ops.js');
     await createProject(name, await deps(ctx));
     if (ctx.json) outJson({ created: name });
     else info(`created project ${name}`);
@@ -57,7 +57,7 @@ const use: Command = {
   maxPositionals: 1,
   async run(ctx, { positionals }) {
     const name = needName(positionals, 'use');
-    const { useProject } = await import('../../core/vault/projects.js');
+    const { useProject } = await import('../../core/vault/project-ops.js');
     useProject(ctx.paths, name);
     if (ctx.json) outJson({ current: name });
     else info(`now using project ${name}`);
@@ -72,7 +72,7 @@ const del: Command = {
   maxPositionals: 1,
   async run(ctx, { positionals, flags }) {
     const name = needName(positionals, 'delete');
-    const { deleteProject } = await import('../../core/vault/projects.js');
+    const { deleteProject } = await import('../../core/vault/project-ops.js');
     const n = await deleteProject(name, { yes: flags.yes === true }, await deps(ctx));
     if (ctx.json) outJson({ deleted: name, keys: n });
     else info(`deleted project ${name}${n ? ` and its ${n} secret${n === 1 ? '' : 's'}` : ''}`);

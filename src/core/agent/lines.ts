@@ -12,6 +12,7 @@
 
 export type PushResult = { lines: Buffer[]; oversize: boolean };
 
+/** Splits a byte stream into lines of at most `maxLine` bytes (see the header: oversize stops it; `wipe()` zeroes what is buffered). */
 export class LineSplitter {
   readonly maxLine: number;
   #pending: Buffer[] = [];

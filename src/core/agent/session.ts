@@ -28,6 +28,7 @@ export interface Remaining {
   absoluteMs: number;
 }
 
+/** The session's TTL state machine over an injected clock (see the header). RangeError for negative or non-finite limits. */
 export class Session {
   readonly limits: SessionLimits;
   readonly startedAt: number;

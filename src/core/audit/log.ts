@@ -31,6 +31,7 @@ import { fsyncDir } from '../fs/secure.js';
 import { deriveSubkey, mac, type SecureKey } from '../crypto/sodium.js';
 import { GENESIS, MAX_LINE, checkInput, lineHash, parseLine, recordBody, withMac, type AuditInput } from './record.js';
 
+/** The size at which audit.jsonl is rotated unless the caller sets maxBytes (bytes); the chain continues across files. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 /** The KDF context of the audit MAC key: its own subkey of the master key, used for nothing else. */
 export const AUDIT_SUBKEY_CONTEXT = 'sesame/v1/audit-hmac';
@@ -44,6 +45,7 @@ export interface AuditPaths {
   readonly dir: string;
 }
 
+/** The audit log's files in a home: the current log, its lock, and the directory rotated files go to. Creates nothing. */
 export function auditPaths(home: string): AuditPaths {
   return { current: path.join(home, 'audit.jsonl'), lock: path.join(home, 'audit.lock'), dir: home };
 }

@@ -19,6 +19,7 @@ import { createHash } from 'node:crypto';
 import { SesameError } from '../errors.js';
 import { isValidKeyName, isValidProjectName } from '../home.js';
 
+/** The `v` of every audit record this sesame writes; a record with another is refused by the verifier. */
 export const RECORD_VERSION = 1;
 /** The `prev` of the very first record of a chain. */
 export const GENESIS = '0'.repeat(64);
@@ -77,6 +78,7 @@ const REASON = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
 const VIA = /^(cli|agent|mcp|profile:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}|token:[0-9a-f]{8}|cell:[A-Za-z0-9_.-]{1,64})$/;
 const REQUEST = /^[A-Za-z0-9_.:-]{1,64}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
+/** Sixteen lowercase hex digits: the shape of a record's key id (`kid`). */
 export const HEX16 = /^[0-9a-f]{16}$/;
 
 function bad(what: string): never {

@@ -92,6 +92,7 @@ export function parseHead(s: string): Head {
   return { seq: Number(m[1]), hash: m[2]! };
 }
 
+/** `SEQ:HASH`, the form `audit head` prints and parseHead reads back. Never throws. */
 export function formatHead(h: Head): string {
   return `${h.seq}:${h.hash}`;
 }

@@ -24,9 +24,13 @@ function sodium(): Sodium {
   return lib;
 }
 
+/** Bytes in every symmetric key: the KEK, the master key, project keys (XChaCha20-Poly1305). */
 export const KEY_BYTES = 32;
+/** Bytes in an XChaCha20-Poly1305 nonce; every seal draws a fresh random one. */
 export const NONCE_BYTES = 24;
+/** Bytes in the Poly1305 tag that ends every ciphertext. */
 export const TAG_BYTES = 16;
+/** Bytes in an Argon2id salt (libsodium's crypto_pwhash_SALTBYTES). */
 export const SALT_BYTES = 16;
 
 export interface KdfParams {
@@ -38,7 +42,12 @@ export interface KdfParams {
   salt: Buffer;
 }
 
+/** The Argon2id parameters a new vault gets unless init is told otherwise: 3 passes, 64 MiB. */
 export const KDF_DEFAULT = { opslimit: 3, memlimit: 64 * 1024 * 1024 } as const;
+/**
+ * The Argon2id parameters a vault may carry; checkKdfParams refuses anything outside (INTEGRITY), so a hostile
+ * file cannot make an unlock allocate gigabytes or run for hours.
+ */
 export const KDF_BOUNDS = {
   minMemlimit: 8 * 1024 * 1024,
   maxMemlimit: 1024 * 1024 * 1024,
@@ -70,6 +79,10 @@ export function deriveKey(passphrase: Buffer, p: KdfParams): SecureKey {
   return key;
 }
 
+/**
+ * `n` bytes from libsodium's CSPRNG in an ordinary Buffer: for public randomness (salts, nonces, ids), never for a key
+ * (keys are made in guarded memory: SecureKey). Never throws.
+ */
 export function randomBytes(n: number): Buffer {
   const b = Buffer.alloc(n);
   sodium().randombytes_buf(b);

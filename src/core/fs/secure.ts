@@ -363,6 +363,7 @@ export function cleanStaleTemps(target: string): number {
   return n;
 }
 
+/** true when a process with this pid exists (signal 0; EPERM means it exists but is another user's). Never throws. */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

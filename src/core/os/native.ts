@@ -47,11 +47,13 @@ function fn(decl: string): Fn {
   return f;
 }
 
+/** The calling thread's errno after the last native call made through this module (read it immediately). */
 export function errno(): number {
   return koffi().errno() as number;
 }
 
 const isLinux = process.platform === 'linux';
+/** The errno numbers this module checks, for Linux (and the BSD/macOS values where they differ). */
 export const E = {
   EINTR: 4,
   EAGAIN: isLinux ? 11 : 35,
@@ -83,6 +85,7 @@ export function flockTryExclusive(fd: number): boolean {
   }
 }
 
+/** Releases a flock on `fd` (LOCK_UN). Never throws on a failed unlock: closing the fd releases it anyway. */
 export function flockUnlock(fd: number): void {
   fn('int flock(int fd, int op)')(fd, LOCK_UN);
 }

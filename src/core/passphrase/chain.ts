@@ -41,6 +41,7 @@ export interface Tier {
   fetch(ctx: ChainContext): Promise<Buffer | null>;
 }
 
+/** The last tier: asks the terminal (ctx.prompt) when there is one, else absent. Never reads a file or the environment. */
 export const promptTier: Tier = {
   name: 'prompt',
   async probe(ctx) {

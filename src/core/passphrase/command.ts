@@ -19,6 +19,7 @@ import type { ChainContext, Tier } from './chain.js';
 import { runTool } from './run-tool.js';
 import { stripOneNewline } from './sources.js';
 
+/** The most a passphrase_command may print; more is refused (UNAVAILABLE), never truncated into a wrong passphrase. */
 export const MAX_COMMAND_OUTPUT = 64 * 1024;
 
 function failed(ctx: ChainContext, what: string): SesameError {
@@ -28,6 +29,11 @@ function failed(ctx: ChainContext, what: string): SesameError {
   });
 }
 
+/**
+ * The passphrase_command tier: runs the configured program (no shell, a deadline, a capped stdout, sesame's
+ * secrets removed from its environment) and takes its stdout minus one newline. Fails closed: a failure is
+ * UNAVAILABLE with no fall back to later tiers. Absent when config.toml sets no command.
+ */
 export const commandTier: Tier = {
   name: 'command',
   async probe(ctx) {

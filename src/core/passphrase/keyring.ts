@@ -27,8 +27,11 @@ type KeyringLib = typeof import('@napi-rs/keyring');
 type Entry = InstanceType<KeyringLib['AsyncEntry']>;
 const require = createRequire(import.meta.url);
 
+/** The service name of sesame's OS-keyring entries (the account names the vault: keyringAccount). */
 export const KEYRING_SERVICE = 'sesame';
+/** How long a keyring call may take before the tier reports it unreachable (ms): a locked or hung Secret Service must not hang a command. */
 export const KEYRING_TIMEOUT_MS = 2000;
+/** The keyring account of one vault in one home (`vault-<scope id>`): public metadata, never a secret. */
 export const keyringAccount = (s: Scope): string => `vault-${s.id}`;
 
 export interface KeyringLocation {
@@ -128,6 +131,11 @@ async function searchItems(dbusSend: string, env: NodeJS.ProcessEnv, scope: Scop
   return { state: 'unreachable', detail: lastLine(r.stderr) || 'dbus-send failed' };
 }
 
+/**
+ * The OS-keyring tier (Secret Service): the passphrase stored by `passphrase to-keyring` for this vault and home.
+ * Absent without an entry or a session bus; a locked or unreachable keyring is reported by probe, and in
+ * fetch is warned about (ctx.warn) and treated as absent, so the chain goes on to the next tier.
+ */
 export const keyringTier: Tier = {
   name: 'keyring',
   async probe(ctx): Promise<TierStatus> {

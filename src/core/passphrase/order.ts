@@ -11,4 +11,5 @@ async function machineTiers(): Promise<readonly Tier[]> {
   return (await import('./tiers.js')).MACHINE_TIERS;
 }
 
+/** The chain's default order: environment, file, the machine tiers (loaded lazily, only when both were absent), the prompt. */
 export const DEFAULT_ORDER: readonly ChainStep[] = [envTier, fileTier, machineTiers, promptTier];

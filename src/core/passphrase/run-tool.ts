@@ -43,6 +43,10 @@ export function toolEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return out;
 }
 
+/**
+ * Runs `file` with `args` (no shell) under opts' deadline and stdout cap; never rejects: a spawn error, a timeout
+ * or an oversize output is reported in the result. The caller wipes `result.stdout`.
+ */
 export function runTool(file: string, args: string[], opts: ToolOptions): Promise<ToolResult> {
   const max = opts.maxStdout ?? 64 * 1024;
   return new Promise((resolve) => {

@@ -35,6 +35,7 @@ export function homeTag(paths: HomePaths): string {
   return createHash('sha256').update(real).digest('hex').slice(0, 16);
 }
 
+/** The scope (home tag, vault id, entry name) of `doc` in the home at `paths`. Public metadata; never throws. */
 export function scopeOf(paths: HomePaths, doc: VaultDoc): Scope {
   const tag = homeTag(paths);
   return { vaultId: doc.vault_id, homeTag: tag, id: `${tag}-${doc.vault_id}` };

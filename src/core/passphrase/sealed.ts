@@ -27,11 +27,14 @@ import { lastLine, runTool } from './run-tool.js';
 import { vaultScope } from './scope.js';
 
 export type SealKey = 'host' | 'tpm2' | 'auto';
+/** The systemd-creds keys a passphrase may be sealed with (`passphrase seal --key`). */
 export const SEAL_KEYS: readonly SealKey[] = ['host', 'tpm2', 'auto'];
+/** The credential name embedded in every sealed file; systemd-creds refuses to unseal it under another name. */
 export const CRED_NAME = 'sesame-passphrase';
 /** TPM2 operations can take seconds; a stuck systemd-creds must not hang a command. */
 export const SYSTEMD_CREDS_TIMEOUT_MS = 15_000;
 
+/** Where the sealed passphrase of vault `vaultId` lives in the home (`passphrase-<vault_id>.cred`, 0600). Never throws. */
 export function sealedPath(paths: HomePaths, vaultId: string): string {
   return path.join(paths.home, `passphrase-${vaultId}.cred`);
 }
@@ -102,10 +105,15 @@ export function removeSealed(paths: HomePaths, vaultId: string): boolean {
   return removeFile(sealedPath(paths, vaultId));
 }
 
+/** true when something (even an unsafe file) is at the sealed path of `vaultId`; reads nothing. Never throws on ENOENT. */
 export function sealedExists(paths: HomePaths, vaultId: string): boolean {
   return fs.lstatSync(sealedPath(paths, vaultId), { throwIfNoEntry: false }) !== undefined;
 }
 
+/**
+ * The sealed-credential tier: unseals `passphrase-<vault_id>.cred` with systemd-creds. Absent without the file;
+ * a file that cannot be unsealed fails closed (no fall back to later tiers, remedy `passphrase_reseal`).
+ */
 export const sealedTier: Tier = {
   name: 'sealed',
   async probe(ctx) {

@@ -139,6 +139,10 @@ export function clearSession(env: NodeJS.ProcessEnv, homeTagValue: string): numb
   return n;
 }
 
+/**
+ * The session tier: the passphrase `unlock` left in the kernel session keyring (else a tmpfs file) for this
+ * vault and home. Absent when none is stored; never on persistent disk.
+ */
 export const sessionTier: Tier = {
   name: 'session',
   async probe(ctx): Promise<TierStatus> {

@@ -16,9 +16,11 @@ export function stripOneNewline(b: Buffer): Buffer {
   return b;
 }
 
+/** The warning printed when SESAME_PASSPHRASE answers: the environment is readable by the user's other processes. */
 export const ENV_WARNING =
   'using SESAME_PASSPHRASE from the environment: it is visible in /proc/PID/environ to your other processes; prefer SESAME_PASSPHRASE_FILE, the keyring or the agent';
 
+/** The SESAME_PASSPHRASE tier: the variable's bytes (an empty one is absent). The value is never logged or echoed. */
 export const envTier: Tier = {
   name: 'env',
   async probe(ctx) {
@@ -51,6 +53,10 @@ function fileState(p: string): { state: 'present' | 'unusable'; detail: string }
 /** A passphrase file larger than this is not a passphrase file. */
 const MAX_PASSPHRASE_FILE = 64 * 1024;
 
+/**
+ * The SESAME_PASSPHRASE_FILE tier: reads the named file through the secure read door (ours, private, regular,
+ * capped), minus one trailing newline. A named file that is missing or unsafe fails closed.
+ */
 export const fileTier: Tier = {
   name: 'file',
   async probe(ctx) {

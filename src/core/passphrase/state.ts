@@ -60,6 +60,7 @@ export function isAcknowledged(paths: HomePaths, doc: VaultDoc): boolean {
   return readState(paths).acknowledged?.slot === slotFingerprint(doc);
 }
 
+/** When the CURRENT passphrase was acknowledged as saved elsewhere (ISO time), or null (never, or for an older passphrase). */
 export function acknowledgedAt(paths: HomePaths, doc: VaultDoc): string | null {
   const a = readState(paths).acknowledged;
   return a && a.slot === slotFingerprint(doc) ? a.at : null;
@@ -78,6 +79,7 @@ export function sealedKey(paths: HomePaths): SealKey {
   return k && SEAL_KEYS.includes(k) ? k : 'auto';
 }
 
+/** Records which systemd-creds key the passphrase was sealed with (state.json, atomic, 0600); throws the write's ERROR. */
 export function recordSealedKey(paths: HomePaths, key: SealKey): void {
   writeState(paths, (s) => {
     s.sealed_key = key;

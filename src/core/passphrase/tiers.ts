@@ -10,6 +10,7 @@ import { sealedTier } from './sealed.js';
 import { keyringTier } from './keyring.js';
 import { commandTier } from './command.js';
 
+/** The tiers bound to this machine, in the order the chain asks them: session, sealed, keyring, command. */
 export const MACHINE_TIERS: readonly Tier[] = [sessionTier, sealedTier, keyringTier, commandTier];
 
 export { sessionTier, sealedTier, keyringTier, commandTier };

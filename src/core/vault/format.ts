@@ -7,7 +7,9 @@ import { isAscii } from 'node:buffer';
 import { SesameError } from '../errors.js';
 import { isValidKeyName, isValidProjectName } from '../home.js';
 
+/** The `format` field every vault file carries; anything else is refused as not a sesame vault (INTEGRITY). */
 export const FORMAT = 'sesame-vault';
+/** The vault format version this sesame reads and writes; another is refused (INTEGRITY, upgrade hint). */
 export const VERSION = 1;
 
 export interface KdfRecord {

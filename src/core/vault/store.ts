@@ -13,8 +13,10 @@ import { parseVault, type VaultDoc } from './format.js';
 import { UnlockedVault, type KdfChoice } from './vault.js';
 import type { SecureKey } from '../crypto/sodium.js';
 
+/** How long a writer waits for the vault lock before BUSY, unless SESAME_LOCK_TIMEOUT_MS says otherwise (ms). */
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 
+/** The vault-lock wait from SESAME_LOCK_TIMEOUT_MS (a finite number >= 0), else DEFAULT_LOCK_TIMEOUT_MS. Never throws. */
 export function lockTimeoutMs(env: NodeJS.ProcessEnv): number {
   const v = Number(env.SESAME_LOCK_TIMEOUT_MS);
   return Number.isFinite(v) && v >= 0 ? v : DEFAULT_LOCK_TIMEOUT_MS;
@@ -40,6 +42,10 @@ export function readVault(paths: HomePaths): VaultDoc {
   return doc;
 }
 
+/**
+ * true when something is at the vault path, even an unsafe or unreadable file (so init never writes over it
+ * without --force); false only when nothing is there. Never throws.
+ */
 export function vaultExists(paths: HomePaths): boolean {
   try {
     return readPrivateFile(paths.vault, 'vault file') !== null;
