@@ -5,6 +5,7 @@
  */
 import type { OpContext, Reply } from './context.js';
 
+/** One value of `project`/`key` as an off-heap reply; throws what the door throws (NOT_FOUND, DENIED, …) or the abort. */
 export async function get(ctx: OpContext, project: string, key: string): Promise<Reply> {
   const value = await ctx.door.readOne(ctx.access, ctx.src, project, key);
   try {

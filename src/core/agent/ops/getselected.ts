@@ -6,6 +6,7 @@
 import type { Selection } from '../../vault/vault.js';
 import type { OpContext, Reply } from './context.js';
 
+/** The selection `sel` of `project` as one off-heap reply; throws what the door throws or the abort. Every plaintext is wiped. */
 export async function getSelected(ctx: OpContext, project: string, sel: Selection): Promise<Reply> {
   const { secrets, missing } = await ctx.door.readSelected(ctx.access, ctx.src, project, sel);
   try {

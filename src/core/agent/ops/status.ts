@@ -7,6 +7,7 @@
 import { PROTOCOLS } from '../protocol.js';
 import type { OpContext, Reply } from './context.js';
 
+/** The agent's status reply for the framer's protocol version (v2 adds protocols, ops and listener). Never secret; never rejects. */
 export function status(ctx: OpContext): Promise<Reply> {
   const s = ctx.status();
   if (ctx.framer.version === 1) return Promise.resolve({ line: ctx.framer.ok({ status: s }), secret: false });

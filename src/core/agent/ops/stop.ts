@@ -5,6 +5,7 @@
  */
 import type { OpContext, Reply } from './context.js';
 
+/** The `stopping` reply, flagged so the connection layer stops the agent once it is queued. Never rejects. */
 export function stop(ctx: OpContext): Promise<Reply> {
   return Promise.resolve({ line: ctx.framer.ok({ stopping: true }), secret: false, stop: true });
 }
