@@ -1,7 +1,7 @@
 /**
  * The CLI's side of the audit log: one call per event from the commands that write (init,
  * set, rm, import), unlock and lock, and change passphrase tiers. The record is keyed when
- * the command had the vault key (`master`, or a key kept by `auditedUnlock`), else chained
+ * the command had the vault key (`master`, or a key kept by `holdAuditKey`), else chained
  * but unkeyed. An owner's command never fails because its record could not be written: the
  * change is already made, so it warns loudly on stderr instead (core/audit/log.ts
  * `appendOrDeny`, owner branch). Reads are audited by the access door, not here.
@@ -21,10 +21,8 @@ export function auditMaxBytes(env: NodeJS.ProcessEnv): number | undefined {
   return env.SESAME_AUDIT_MAX_BYTES !== undefined && Number.isSafeInteger(n) && n >= 4096 ? n : undefined;
 }
 
-/** unlockDirect, keeping the audit subkey of the master key for this process's later records. */
-export async function auditedUnlock(ctx: Ctx): Promise<UnlockedVault> {
-  const { unlockDirect } = await import('./unlock.js');
-  const v = await unlockDirect(ctx);
+/** Keeps the audit subkey of an unlocked vault's master key for this process's later records (audited-unlock.ts). */
+export async function holdAuditKey(v: UnlockedVault): Promise<UnlockedVault> {
   const { AuditKey } = await import('../core/audit/log.js');
   held?.dispose();
   held = AuditKey.fromMaster(v.master);

@@ -3,7 +3,7 @@ import { usage } from '../args.js';
 import { info, json as outJson, warn } from '../output.js';
 
 const cmd: Command = {
-  usage: 'import FILE.env [--overwrite] [--dry-run] [--lenient] [--allow-empty]',
+  usage: 'import FILE.env [--overwrite] [--dry-run] [--lenient] [--allow-empty]\n\nexample:\n  sesame import .env --dry-run',
   summary: 'import KEY=value lines from a dotenv file (strict: an ambiguous line refuses the file unless --lenient)',
   flags: {
     overwrite: { type: 'boolean', help: 'replace keys that already exist' },
@@ -17,7 +17,7 @@ const cmd: Command = {
     if (!file) throw usage('import needs a FILE');
     const project = ctx.project().name;
     const { importDotenv } = await import('../../core/vault/import.js');
-    const { auditedUnlock, auditEvent } = await import('../audit-event.js');
+    const { auditedUnlock, auditEvent } = await import('../audited-unlock.js');
     const r = await importDotenv(
       file,
       project,
