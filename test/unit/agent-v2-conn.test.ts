@@ -61,7 +61,7 @@ function stubDoor(gates: Map<string, { wait: Promise<void> }>, held: Held[]): Pl
 }
 
 /** An in-process agent connection layer on a fresh socket. */
-async function harness(opts: { idleMs?: number } = {}) {
+async function harness(opts: { idleMs?: number; closing?: AbortSignal } = {}) {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-v2conn-'));
   fs.chmodSync(base, 0o700);
   const sock = path.join(base, 's.sock');
@@ -74,6 +74,7 @@ async function harness(opts: { idleMs?: number } = {}) {
   const hooks: ConnHooks = {
     uid: process.getuid!(),
     ...(opts.idleMs !== undefined ? { idleMs: opts.idleMs } : {}),
+    ...(opts.closing ? { closing: opts.closing } : {}),
     activity: () => true,
     handle: (req, rc) => dispatch(req, rc, { src: { with: (fn) => fn(undefined as never) }, door, status }),
     stopRequested: () => {},
@@ -309,6 +310,28 @@ test('a v1 line waits for every v2 request in flight before it, and nothing star
       k.frames.map((f) => f.id),
       ['a', 1, 'b'],
     );
+    k.c.destroy();
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('when the agent shuts down, every v2 request in flight gets a final UNAVAILABLE shutdown frame', async () => {
+  const closing = new AbortController();
+  const h = await harness({ closing: closing.signal });
+  try {
+    h.hold('SLOW');
+    const k = await client(h.sock);
+    k.send({ v: 2, id: 1, op: 'get', project: 'p', key: 'SLOW' }, { v: 2, id: 2, op: 'get', project: 'p', key: 'SLOW' });
+    while (h.held.length < 2) await sleep(10);
+    closing.abort();
+    await k.until(2);
+    for (const f of k.frames) {
+      assert.equal(f.frame, 'error');
+      assert.deepEqual([(f.error as { code: string }).code, (f.error as { message: string }).message, (f.error as { detail: unknown }).detail], ['UNAVAILABLE', 'the agent is shutting down', { reason: 'shutdown' }]);
+    }
+    assert.deepEqual(k.frames.map((f) => f.id).sort(), [1, 2]);
+    assert.ok(h.held.every((x) => x.signal?.aborted), 'and each is cancelled');
     k.c.destroy();
   } finally {
     h.cleanup();

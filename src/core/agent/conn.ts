@@ -30,6 +30,8 @@
  *   cut off `idleMs` after its last request ended, and its unsent replies are wiped.
  * - Oversize lines, the deadline and a request after the session expired are
  *   connection-level: one v1-form line, in-flight requests cancelled, close.
+ * - Shutdown (`hooks.closing` aborted, or a `stop` answered on this connection): every v2
+ *   request in flight gets a final `UNAVAILABLE` frame (reason `shutdown`) and is cancelled.
  */
 import type * as net from 'node:net';
 import { SesameError } from '../errors.js';
@@ -63,6 +65,11 @@ export interface ConnHooks {
   budget?: WriteBudget;
   /** How the Caller reads /proc (tests). */
   proc?: ProcReader;
+  /**
+   * Aborted when the agent shuts down, before it ends the connections: every v2 request in
+   * flight then gets its final `UNAVAILABLE` (reason `shutdown`) frame.
+   */
+  closing?: AbortSignal;
 }
 
 let processBudget: WriteBudget | undefined;
@@ -108,6 +115,8 @@ function deny(sock: net.Socket, hooks: ConnHooks, why: string, message: string, 
 interface Flight {
   readonly ac: AbortController;
   readonly v: 1 | 2;
+  /** The v2 request's id (for a shutdown frame). */
+  readonly id?: RequestId;
 }
 
 /** The in-flight key of an id: ids are compared by type and value (`1` ≠ `"1"`). */
@@ -160,8 +169,26 @@ class Connection {
       this.#cancelAll();
     });
     s.on('close', () => {
+      this.hooks.closing?.removeEventListener('abort', this.#onShutdown);
       this.#cleanup();
     });
+    this.hooks.closing?.addEventListener('abort', this.#onShutdown, { once: true });
+  }
+
+  /** The agent is shutting down: final frames for what is in flight, then nothing more. */
+  #onShutdown = (): void => {
+    this.#shutdownFrames();
+    this.#closing = true;
+  };
+
+  /** Every v2 request in flight gets `UNAVAILABLE` (reason shutdown) as its final frame and is cancelled. */
+  #shutdownFrames(): void {
+    const e = new SesameError('UNAVAILABLE', 'the agent is shutting down', { detail: { reason: 'shutdown' }, remedy: 'agent_start' });
+    for (const [, f] of this.#flights) {
+      f.ac.abort();
+      if (f.id !== undefined) this.#out.write(errorFrame(f.id, e), false);
+    }
+    this.#flights.clear();
   }
 
   /** Requests in flight (v1 and v2). */
@@ -274,7 +301,7 @@ class Connection {
       return;
     }
     // Allowed, or refused on a name: the op's door answers that exactly as nonexistence.
-    const flight: Flight = { ac: new AbortController(), v: req.v };
+    const flight: Flight = req.v === 2 ? { ac: new AbortController(), v: 2, id: req.id } : { ac: new AbortController(), v: 1 };
     if (req.v === 2) this.#flights.set(keyOf(req.id), flight);
     else this.#v1 = flight;
     this.#disarmDeadline();
@@ -318,8 +345,8 @@ class Connection {
       if (r.stop) {
         // Clean up before the connection closes, so a client that saw the close knows the
         // socket, pid and lock files are gone. The agent then ends every connection.
+        this.#shutdownFrames();
         this.#closing = true;
-        this.#cancelAll();
         this.hooks.stopRequested();
         return;
       }
