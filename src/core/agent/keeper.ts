@@ -1,20 +1,40 @@
 /**
- * What the agent holds: the master key, in libsodium guarded memory (no-access except
- * while a request uses it), and the vault opened with it.
+ * What the agent holds: the master key, in libsodium guarded memory, and the vault opened
+ * with it.
  *
- * The vault file is re-read only when it changed (a stat of inode, size, mtime and ctime
- * per request, no read); the re-read document is verified (master check and file MAC)
- * once, then values are decrypted per request. A passphrase change (same master key) is
- * picked up transparently; a re-initialised vault (another master key) makes every read
- * fail with KEY_CHANGED until the agent is restarted, and the agent stays up.
+ * Bursts. Requests are served in bursts: a burst begins with the first `with()` of an
+ * event-loop turn and ends at `setImmediate` (the check phase of that turn, after its I/O
+ * callbacks and microtasks, before the loop can wait again), or at `idle()`. While a burst
+ * runs, the keys it used stay readable (one key window, `openKeyWindow`: two `mprotect`
+ * calls per key per burst instead of two per request); when it ends they are no-access
+ * again. So the key is no-access whenever the agent is not serving: while it waits for the
+ * next request, between turns, and in turns that serve no request. Why a turn and not a time
+ * window (say 5 ms): a timer would leave the key readable while the process sleeps in
+ * epoll with nothing to do; a turn is over before the loop can block.
  *
- * Security: the opened vault keeps the project keys it unwrapped, also in guarded memory;
- * all of it is wiped when the file changes and on `dispose()`. Values returned by reads
- * are plain Buffers the caller must wipe.
+ * Freshness. The vault file is re-read only when it changed: one stat (inode, size, mtime,
+ * ctime; no read) at the start of each burst, not one per request. The re-read document is
+ * verified (master check and file MAC) once, then values are decrypted per request. A `set`
+ * that completed before a client sent its `get` is visible to that `get`: the request's
+ * bytes arrived after the set, so they are read in a turn whose epoll wait returned after
+ * them (a new connection's first read is always in a later turn than its accept), and that
+ * turn's burst begins — and stats the file — after its wait returned. (The one reach past
+ * this: a client that pipelines a request on a connection that still had unread bytes,
+ * then runs a set in another process and sends a second request that lands in the same
+ * turn, after the burst's stat; a request sent before its set completed may see the old
+ * vault anyway.)
+ *
+ * A passphrase change (same master key) is picked up transparently; a re-initialised vault
+ * (another master key) makes every read fail with KEY_CHANGED until the agent is restarted,
+ * and the agent stays up.
+ *
+ * Security: the opened vault keeps the project keys it unwrapped, also in guarded memory
+ * under the same burst rule; all of it is wiped when the file changes and on `dispose()`.
+ * Values returned by reads are plain Buffers the caller must wipe.
  */
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
-import { SecureKey } from '../crypto/sodium.js';
+import { SecureKey, closeKeyWindow, openKeyWindow } from '../crypto/sodium.js';
 import type { HomePaths } from '../home.js';
 import { fileVersionKey } from '../fs/secure.js';
 import { readVault } from '../vault/store.js';
@@ -34,6 +54,12 @@ export class VaultKeeper {
   #master: SecureKey;
   #paths: HomePaths;
   #cache: Cached | null = null;
+  #inBurst = false;
+  #bursts = 0;
+  #stats = 0;
+  readonly #endBurst = (): void => {
+    this.idle();
+  };
 
   /** Takes ownership of `master` (wiped by dispose). */
   constructor(master: SecureKey, paths: HomePaths) {
@@ -41,17 +67,39 @@ export class VaultKeeper {
     this.#paths = paths;
   }
 
-  /** Runs `fn` with the current vault; throws the vault's error (NOT_INITIALIZED, KEY_CHANGED, INTEGRITY…). */
+  /**
+   * Runs `fn` with the current vault (re-read and re-verified first if the file changed
+   * since this burst began; see the header); throws the vault's error (NOT_INITIALIZED,
+   * KEY_CHANGED, INTEGRITY…). Begins a burst when none runs: the keys `fn` uses stay
+   * readable until the burst ends (this turn's check phase, or `idle()`).
+   */
   with<T>(fn: (v: UnlockedVault) => T): T {
-    const sig = this.#signature();
-    if (!this.#cache || this.#cache.sig !== sig) this.#reload(sig);
+    if (!this.#inBurst) this.#beginBurst();
     const c = this.#cache!;
     if (c.error) throw c.error;
     return fn(c.vault!);
   }
 
+  /**
+   * Ends the current burst now: every key made readable in it is no-access again, and the
+   * next `with()` stats the vault file anew. The connection layer may call it when it knows
+   * a batch of requests is done; without it the burst ends by itself at `setImmediate`.
+   * Idempotent.
+   */
+  idle(): void {
+    if (!this.#inBurst) return;
+    this.#inBurst = false;
+    closeKeyWindow();
+  }
+
+  /** Counters for tests and benchmarks: bursts begun and stats of the vault file made. */
+  get counters(): { bursts: number; stats: number } {
+    return { bursts: this.#bursts, stats: this.#stats };
+  }
+
   /** Wipes the master key and everything derived from it. Idempotent. */
   dispose(): void {
+    this.idle();
     this.#drop();
     this.#master.dispose();
   }
@@ -60,7 +108,17 @@ export class VaultKeeper {
     return this.#master.disposed;
   }
 
+  #beginBurst(): void {
+    this.#inBurst = true;
+    this.#bursts++;
+    openKeyWindow();
+    setImmediate(this.#endBurst);
+    const sig = this.#signature();
+    if (!this.#cache || this.#cache.sig !== sig) this.#reload(sig);
+  }
+
   #signature(): string {
+    this.#stats++;
     try {
       return fileVersionKey(fs.statSync(this.#paths.vault, { bigint: true }));
     } catch (e) {

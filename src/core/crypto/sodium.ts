@@ -6,7 +6,9 @@
  * - XChaCha20-Poly1305 (IETF) with a fresh 24-byte random nonce and associated data.
  * - Keyed BLAKE2b for MACs and key checks.
  * - SecureKey: a 32-byte key in sodium_malloc'd guarded memory (guard pages, mlock'd,
- *   canary), kept PROT_NONE except inside `use()`; `dispose()` wipes and frees it.
+ *   canary), kept PROT_NONE except inside `use()` — or, inside a key window (the agent's
+ *   burst of requests, `openKeyWindow`), from its first use until the window closes at the
+ *   end of the current event-loop turn; `dispose()` wipes and frees it.
  *
  * Buffers returned by `open()` live outside V8's movable heap (an ArrayBuffer's off-heap
  * store; a Buffer of up to 64 bytes from Buffer.alloc/allocUnsafeSlow would sit on the V8
@@ -168,13 +170,64 @@ export function wipe(b: Buffer | Uint8Array | undefined | null): void {
 }
 
 /**
+ * Opens a key window, if none is open: until it closes, a key that `use()` makes readable
+ * stays readable (no `mprotect` per use) and every such key is made no-access again when the
+ * window closes. It closes by itself at `setImmediate`, i.e. in the check phase of the
+ * current event-loop turn — after this turn's I/O callbacks and microtasks, and before the
+ * loop can block waiting for more I/O — or earlier with `closeKeyWindow()`. So a key opened
+ * in a window is readable only while the process is running the turn that used it, never
+ * while it waits. Meant for the agent (a burst of requests served in one turn pays two
+ * `mprotect` calls per key, not two per request); code that never opens a window keeps the
+ * per-`use()` protection. Idempotent.
+ */
+export function openKeyWindow(): void {
+  SecureKey.openWindow();
+}
+
+/** Closes the key window now: every key it left readable is no-access again. Idempotent. */
+export function closeKeyWindow(): void {
+  SecureKey.closeWindow();
+}
+
+/** True while a key window is open (for tests and assertions). */
+export function keyWindowOpen(): boolean {
+  return SecureKey.windowOpen;
+}
+
+/**
  * A 32-byte key in libsodium guarded memory. PROT_NONE between uses; `use()` makes it
- * readable for the duration of a synchronous callback. Never convert it to a string.
+ * readable for the duration of a synchronous callback (inside a key window: until the
+ * window closes, see `openKeyWindow`). Never convert it to a string.
  */
 export class SecureKey {
+  static #window = false;
+  /** Keys left readable by `use()` in the open window. */
+  static readonly #open = new Set<SecureKey>();
   #buf: Buffer | null;
+  /** Readable (PROT_READ) until the window closes; only ever true while #window is. */
+  #held = false;
   private constructor(buf: Buffer) {
     this.#buf = buf;
+  }
+
+  /** See `openKeyWindow()`. */
+  static openWindow(): void {
+    if (SecureKey.#window) return;
+    SecureKey.#window = true;
+    setImmediate(() => {
+      SecureKey.closeWindow();
+    });
+  }
+
+  /** See `closeKeyWindow()`. */
+  static closeWindow(): void {
+    SecureKey.#window = false;
+    for (const k of SecureKey.#open) k.#release();
+    SecureKey.#open.clear();
+  }
+
+  static get windowOpen(): boolean {
+    return SecureKey.#window;
   }
 
   static alloc(): SecureKey {
@@ -209,10 +262,17 @@ export class SecureKey {
     return this.#buf === null;
   }
 
+  /** Runs `fn` with the key readable; inside a key window the key stays readable until the window closes. */
   use<T>(fn: (key: Buffer) => T): T {
     const b = this.#live();
+    if (this.#held) return fn(b);
     const s = sodium();
     s.sodium_mprotect_readonly(b);
+    if (SecureKey.#window) {
+      this.#held = true;
+      SecureKey.#open.add(this);
+      return fn(b);
+    }
     try {
       return fn(b);
     } finally {
@@ -220,6 +280,7 @@ export class SecureKey {
     }
   }
 
+  /** Runs `fn` with the key writable; afterwards it is as before (no-access, or readable in a window). */
   write<T>(fn: (key: Buffer) => T): T {
     const b = this.#live();
     const s = sodium();
@@ -227,8 +288,14 @@ export class SecureKey {
     try {
       return fn(b);
     } finally {
-      s.sodium_mprotect_noaccess(b);
+      if (this.#held) s.sodium_mprotect_readonly(b);
+      else s.sodium_mprotect_noaccess(b);
     }
+  }
+
+  /** True while the key's memory is readable outside a `use()` callback (held by a key window). */
+  get readable(): boolean {
+    return this.#held;
   }
 
   /** Wipes and frees the key. Idempotent. */
@@ -236,10 +303,19 @@ export class SecureKey {
     const b = this.#buf;
     if (!b) return;
     this.#buf = null;
+    this.#held = false;
+    SecureKey.#open.delete(this);
     const s = sodium();
     s.sodium_mprotect_readwrite(b);
     s.sodium_memzero(b);
     s.sodium_free(b);
+  }
+
+  /** Makes a key held by the closing window no-access again. */
+  #release(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (this.#buf) sodium().sodium_mprotect_noaccess(this.#buf);
   }
 
   #live(): Buffer {
