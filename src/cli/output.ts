@@ -96,7 +96,7 @@ export function reportError(e: unknown, asJson: boolean): number {
   if (e instanceof SesameError) {
     const hint = e.hint ?? (e.detail && typeof e.detail.errno === 'string' ? ioHint(e.detail) : undefined);
     if (asJson) {
-      json({ error: e.code.toLowerCase(), code: e.code, message: e.message, ...(hint ? { hint } : {}), ...(e.detail ?? {}) });
+      json({ error: e.code.toLowerCase(), code: e.code, message: e.message, ...(hint ? { hint } : {}), ...(e.remedy ? { remedy: e.remedy } : {}), ...(e.detail ?? {}) });
     } else {
       info(`error: ${e.message}`);
       if (hint) info(`hint: ${hint}`);
