@@ -50,7 +50,7 @@ async function forgetEnvPassphrase(ctx: Ctx): Promise<void> {
 }
 
 const start: Command = {
-  usage: 'agent start [--idle DUR] [--ttl DUR] [--background] [--allow-debugger]',
+  usage: 'agent start [--idle DUR] [--ttl DUR] [--background] [--allow-debugger]\n\nexample:\n  sesame agent start --background --idle 30m --ttl 8h',
   summary: 'unlock once, then serve reads over a private socket (foreground; Ctrl-C stops it)',
   flags: { ...LIMIT_FLAGS, ...ALLOW_DEBUGGER, background: { type: 'boolean', help: 'return once a detached agent answers' } },
   async run(ctx, { flags }) {
@@ -130,7 +130,7 @@ const serve: Command = {
 };
 
 const status: Command = {
-  usage: 'agent status [--json]',
+  usage: 'agent status [--json]\n\nexample:\n  sesame agent status --json',
   summary: 'whether an agent runs for this home, and its deadlines (exit 0 running, 3 not running)',
   flags: {},
   async run(ctx) {
@@ -161,7 +161,7 @@ function fmtSecs(s: number): string {
 }
 
 const stop: Command = {
-  usage: 'agent stop',
+  usage: 'agent stop\n\nexample:\n  sesame agent stop',
   summary: 'stop the agent: it wipes the key and removes its socket',
   flags: {},
   async run(ctx) {

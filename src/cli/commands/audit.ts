@@ -18,7 +18,7 @@ function parseTime(s: string, flag: string): number {
 }
 
 const show: Command = {
-  usage: 'audit show [--since T] [--until T] [--event E] [--key K] [--via V] [--json]',
+  usage: 'audit show [--since T] [--until T] [--event E] [--key K] [--via V] [--json]\n\nexample:\n  sesame audit show --key DATABASE_URL --json',
   summary: 'show audit records (names and outcomes; the log never holds a value)',
   flags: {
     since: { type: 'string', arg: 'T', help: 'records at or after T (ISO time, or a duration ago: 2h, 7d)' },
@@ -62,7 +62,7 @@ function fmt(r: AuditRecord): string {
 }
 
 const verify: Command = {
-  usage: 'audit verify [--expect-head SEQ:HASH]',
+  usage: 'audit verify [--expect-head SEQ:HASH]\n\nexample:\n  sesame audit verify',
   summary: 'check the whole audit chain (unlocks: the MACs need the vault key); exit 0 only when it is intact',
   flags: { 'expect-head': { type: 'string', arg: 'SEQ:HASH', help: 'the head anchored earlier (`audit head`): catches a cut-off tail' } },
   async run(ctx, { flags }) {
@@ -105,7 +105,7 @@ const verify: Command = {
 };
 
 const head: Command = {
-  usage: 'audit head',
+  usage: 'audit head\n\nexample:\n  sesame audit head',
   summary: "print the last record's SEQ:HASH, to anchor elsewhere (a commit, a ticket) and check later with verify --expect-head",
   flags: {},
   async run(ctx) {

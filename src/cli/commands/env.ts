@@ -6,7 +6,7 @@ import { SELECT_FLAGS, readSelection, withDirSelection } from '../select.js';
 import { ENV_FORMATS, formatEnv, type EnvFormat } from '../../core/envfmt.js';
 
 const cmd: Command = {
-  usage: 'env [--format shell|fish|dotenv|json] [--only K1,K2] [--prefix P] [--strict]',
+  usage: 'env [--format shell|fish|dotenv|json] [--only K1,K2] [--prefix P] [--strict]\n\nexample:\n  eval "$(sesame env --only DATABASE_URL,API_KEY)"',
   summary: 'print secrets for eval (bash/zsh), source (fish), a .env file or JSON',
   flags: { format: { type: 'string', arg: 'FMT', help: 'shell (default), fish, dotenv or json' }, ...SELECT_FLAGS },
   async run(ctx, { flags }) {

@@ -5,7 +5,7 @@ import { outValueLine } from '../output.js';
 import { openReader } from '../reader.js';
 
 const cmd: Command = {
-  usage: 'get KEY',
+  usage: 'get KEY\n\nexample:\n  psql "$(sesame get DATABASE_URL)"',
   summary: 'print one secret (and a newline) to stdout, nothing else',
   flags: {},
   maxPositionals: 1,

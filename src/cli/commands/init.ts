@@ -9,7 +9,7 @@ import { info, json as outJson } from '../output.js';
 import { usage } from '../args.js';
 
 const cmd: Command = {
-  usage: 'init [--force [--yes]] [--kdf-memory MIB] [--kdf-passes N]',
+  usage: 'init [--force [--yes]] [--kdf-memory MIB] [--kdf-passes N]\n\nexample:\n  sesame init',
   summary: 'create the vault (idempotent: an existing vault is left untouched)',
   flags: {
     force: { type: 'boolean', help: 'recreate the vault (the old one is kept as a .bak file)' },

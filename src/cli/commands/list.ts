@@ -3,7 +3,7 @@ import type { Command } from '../command.js';
 import { json as outJson, out } from '../output.js';
 
 const cmd: Command = {
-  usage: 'list [--json]',
+  usage: 'list [--json]\n\nexample:\n  sesame -p web list',
   summary: 'list key names and metadata of the current project (never values; no unlock needed)',
   flags: {},
   async run(ctx) {

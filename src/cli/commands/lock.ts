@@ -10,7 +10,7 @@ import type { Command } from '../command.js';
 import { info, json as outJson } from '../output.js';
 
 const cmd: Command = {
-  usage: 'lock',
+  usage: 'lock\n\nexample:\n  sesame lock',
   summary: 'forget the session passphrase and stop the agent (its keys are wiped)',
   flags: {},
   async run(ctx) {

@@ -17,7 +17,7 @@ const wipe = (b: Buffer | null | undefined): void => {
 };
 
 export const reveal: Command = {
-  usage: 'passphrase reveal [--allow-redirect]',
+  usage: 'passphrase reveal [--allow-redirect]\n\nexample:\n  sesame passphrase reveal',
   summary: 'show the passphrase on the terminal (stdout only with --allow-redirect)',
   flags: { 'allow-redirect': { type: 'boolean', help: 'write it to stdout (and nothing else), e.g. into a password manager' } },
   async run(ctx, { flags }) {
@@ -66,7 +66,7 @@ async function newPassphrase(): Promise<Buffer> {
 }
 
 export const change: Command = {
-  usage: 'passphrase change   (the new passphrase from a twice-typed prompt, or stdin)',
+  usage: 'passphrase change   (the new passphrase from a twice-typed prompt, or stdin)\n\nexample:\n  sesame passphrase change',
   summary: 'change the passphrase: re-wrap the master key and rewrite every tier that held the old one',
   flags: {},
   async run(ctx) {

@@ -10,7 +10,7 @@ import { info, json as outJson, warn } from '../output.js';
 import { change, reveal } from './passphrase-secret.js';
 
 const seal: Command = {
-  usage: 'passphrase seal [--key host|tpm2|auto] [--yes]',
+  usage: 'passphrase seal [--key host|tpm2|auto] [--yes]\n\nexample:\n  sesame passphrase seal --key auto',
   summary: 'seal the passphrase with systemd-creds (this machine\'s host key and/or TPM2) for unattended unlock',
   flags: {
     key: { type: 'string', arg: 'KEY', help: 'host, tpm2 or auto (default auto: TPM2 and host key when a TPM2 exists, else host)' },
@@ -31,7 +31,7 @@ const seal: Command = {
 };
 
 const toKeyring: Command = {
-  usage: 'passphrase to-keyring [--yes]',
+  usage: 'passphrase to-keyring [--yes]\n\nexample:\n  sesame passphrase to-keyring',
   summary: 'move the passphrase into the OS keyring (written, read back and compared before the source is removed)',
   flags: { yes: { type: 'boolean', help: 'store it even though the passphrase was not acknowledged as saved elsewhere' } },
   async run(ctx, { flags }) {
@@ -51,7 +51,7 @@ const toKeyring: Command = {
 };
 
 const acknowledge: Command = {
-  usage: 'passphrase acknowledge',
+  usage: 'passphrase acknowledge\n\nexample:\n  sesame passphrase acknowledge',
   summary: 'mark the current passphrase as saved outside this machine (allows seal and to-keyring)',
   flags: {},
   async run(ctx) {
@@ -67,7 +67,7 @@ const acknowledge: Command = {
 };
 
 const destroy: Command = {
-  usage: 'passphrase destroy [--yes]',
+  usage: 'passphrase destroy [--yes]\n\nexample:\n  sesame passphrase destroy',
   summary: 'remove the passphrase from every persistent tier (sealed credential, OS keyring)',
   flags: { yes: { type: 'boolean', help: 'do not ask for a typed confirmation' } },
   async run(ctx, { flags }) {

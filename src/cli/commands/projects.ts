@@ -21,7 +21,7 @@ async function deps(ctx: Ctx): Promise<ProjectDeps> {
 }
 
 const list: Command = {
-  usage: 'projects list [--json]',
+  usage: 'projects list [--json]\n\nexample:\n  sesame projects list',
   summary: 'list projects (the current one is marked)',
   flags: {},
   async run(ctx) {
@@ -36,7 +36,7 @@ const list: Command = {
 };
 
 const create: Command = {
-  usage: 'projects create NAME',
+  usage: 'projects create NAME\n\nexample:\n  sesame projects create web',
   summary: 'create a project (its own data key)',
   flags: {},
   maxPositionals: 1,
@@ -51,7 +51,7 @@ const create: Command = {
 };
 
 const use: Command = {
-  usage: 'projects use NAME',
+  usage: 'projects use NAME\n\nexample:\n  sesame projects use web',
   summary: 'make NAME the current project for this home',
   flags: {},
   maxPositionals: 1,
@@ -66,7 +66,7 @@ const use: Command = {
 };
 
 const del: Command = {
-  usage: 'projects delete NAME [--yes]',
+  usage: 'projects delete NAME [--yes]\n\nexample:\n  sesame projects delete old-app --yes',
   summary: 'delete a project and its secrets (a non-empty project needs --yes)',
   flags: { yes: { type: 'boolean', help: 'confirm deleting a project that still holds secrets' } },
   maxPositionals: 1,

@@ -4,7 +4,7 @@ import { usage } from '../args.js';
 import { info, json as outJson } from '../output.js';
 
 const cmd: Command = {
-  usage: 'rm KEY',
+  usage: 'rm KEY\n\nexample:\n  sesame rm OLD_TOKEN',
   summary: 'remove a secret from the current project',
   flags: {},
   maxPositionals: 1,

@@ -5,7 +5,7 @@ import { SELECT_FLAGS, withDirSelection } from '../select.js';
 import { execWithSecrets } from '../run-exec.js';
 
 const cmd: Command = {
-  usage: 'run [--only K1,K2] [--prefix P] [--strict] -- CMD [ARGS…]',
+  usage: 'run [--only K1,K2] [--prefix P] [--strict] -- CMD [ARGS…]\n\nexample:\n  sesame run --only DATABASE_URL -- npm start',
   summary: 'replace sesame with CMD, its environment holding the secrets (exit status and signals are its own)',
   flags: { ...SELECT_FLAGS },
   stopAtPositional: true,

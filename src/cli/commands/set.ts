@@ -54,7 +54,7 @@ export function readStdin(max = MAX_VALUE): Buffer {
 }
 
 const cmd: Command = {
-  usage: 'set KEY [--high-value] [--raw] [--multiline] [--allow-empty]   (value from a no-echo prompt, or stdin)',
+  usage: 'set KEY [--high-value] [--raw] [--multiline] [--allow-empty]   (value from a no-echo prompt, or stdin)\n\nexample:\n  sesame set DATABASE_URL',
   summary: 'store a secret; the value is read from a hidden prompt or stdin, never argv',
   flags: {
     'high-value': { type: 'boolean', help: 'mark the secret as high-value' },

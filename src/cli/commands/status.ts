@@ -3,7 +3,7 @@ import { json as outJson, out } from '../output.js';
 import { collectStatus } from '../status-info.js';
 
 const cmd: Command = {
-  usage: 'status [--json]',
+  usage: 'status [--json]\n\nexample:\n  sesame status',
   summary: 'the vault, the current project, the agent and the unlock sources (never a secret)',
   flags: {},
   async run(ctx) {

@@ -76,7 +76,7 @@ function infoJson(t: StoredToken): Omit<TokenInfo, 'state' | 'revoked_at'> {
 }
 
 const newCmd: Command = {
-  usage: 'token new [--project P]… [--keys GLOB]… [--ops OPS] [--ttl DUR] [--name N] [--json]',
+  usage: 'token new [--project P]… [--keys GLOB]… [--ops OPS] [--ttl DUR] [--name N] [--json]\n\nexample:\n  sesame token new --project web --ttl 8h --name ci',
   summary: 'make a capability token and print it once (only its digest is kept)',
   flags: {
     project: { type: 'string', short: 'p', arg: 'P', repeatable: true, help: 'a project the token may reach (repeat, or comma-separate; default: every project)' },
@@ -119,7 +119,7 @@ function scopeText(s: Scope): string {
 }
 
 const listCmd: Command = {
-  usage: 'token list [--json]',
+  usage: 'token list [--json]\n\nexample:\n  sesame token list',
   summary: 'list tokens: id, name, state, created, expires, scope (never the token)',
   flags: {},
   async run(ctx) {
@@ -143,7 +143,7 @@ const listCmd: Command = {
 };
 
 const revokeCmd: Command = {
-  usage: 'token revoke ID',
+  usage: 'token revoke ID\n\nexample:\n  sesame token revoke 1a2b3c4d',
   summary: 'revoke a token by its 8-hex id (a running agent is told at once)',
   flags: {},
   maxPositionals: 1,

@@ -7,7 +7,7 @@ import type { Command } from '../command.js';
 import { info, json as outJson } from '../output.js';
 
 const cmd: Command = {
-  usage: 'unlock [--force]',
+  usage: 'unlock [--force]\n\nexample:\n  sesame unlock',
   summary: 'keep the passphrase for this login session (kernel keyring or tmpfs) so commands stop asking',
   flags: {
     force: { type: 'boolean', help: 'cache it even though the OS keyring or a sealed credential already unlocks the vault' },

@@ -4,7 +4,7 @@ import { json as outJson, out } from '../output.js';
 import { collectStatus } from '../status-info.js';
 
 const cmd: Command = {
-  usage: 'whoami [--json]',
+  usage: 'whoami [--json]\n\nexample:\n  sesame whoami --json',
   summary: 'who you are to sesame: user, vault path and id, project, counts, unlock sources present (never a secret)',
   flags: {},
   async run(ctx) {
