@@ -165,9 +165,10 @@ export function listVisibleNow(ctx: AccessContext, src: VaultSource, project: st
   const hidden = gate(ctx, what);
   return src.with((v) => {
     if (hidden) answerHidden(ctx, v, what, hidden);
+    if (project !== undefined && !v.hasProject(project)) answerNotFound(ctx, v, what, project);
     const names = project === undefined ? visibleProjects(ctx.caller, v.projectNames(), ctx.policy) : [project];
     const projects = names.map((name): ListedProject => {
-      const infos = v.list(name).filter((e) => prefix === undefined || e.key.startsWith(prefix)); // NOT_FOUND for a missing project
+      const infos = v.list(name).filter((e) => prefix === undefined || e.key.startsWith(prefix));
       const shown = new Set(
         authorizeKeys(
           ctx.caller,
@@ -219,10 +220,7 @@ function planOne(ctx: AccessContext, project: string, key: string): (v: Unlocked
 }
 
 function startOne(ctx: AccessContext, v: UnlockedVault, what: AccessWhat, project: string, key: string): Read<Buffer> {
-  if (!v.select(project, { only: [key] }).present.length) {
-    audit(ctx, { ...what, keys: [], outcome: 'deny', reason: 'not_found', missing: [key] });
-    throw keyNotFound(project, key);
-  }
+  if (!v.hasProject(project) || !v.select(project, { only: [key] }).present.length) answerNotFound(ctx, v, what, project, key);
   const answer = (secrets: Array<[string, Buffer]>): Buffer => {
     const hit = secrets[0];
     if (!hit) throw keyNotFound(project, key); // removed while an approval waited
@@ -241,6 +239,7 @@ function planSelected(ctx: AccessContext, project: string, sel: Selection): (v: 
 }
 
 function startSelected(ctx: AccessContext, v: UnlockedVault, project: string, sel: Selection): Read<Selected> {
+  if (!v.hasProject(project)) answerNotFound(ctx, v, { op: 'getselected', project, keys: [] }, project);
   const inPrefix = (n: string): boolean => sel.prefix === undefined || n.startsWith(sel.prefix);
   const order = sel.only ? [...new Set(sel.only)].filter(inPrefix) : [];
   let keys: string[];
@@ -281,10 +280,20 @@ function gate(ctx: AccessContext, what: AccessWhat, key?: string): HiddenDeny | 
   throw denialError(d);
 }
 
-/** Answers a hidden name with the work and the error of a nonexistent one: the project's NOT_FOUND, else the key's. */
+/** Answers a hidden name exactly as a nonexistent one (`answerNotFound`); only the audit knows why. */
 function answerHidden(ctx: AccessContext, v: UnlockedVault, what: AccessWhat, d: HiddenDeny): never {
-  const { project, key } = d.notFound;
-  audit(ctx, { ...what, keys: [], outcome: 'deny', reason: d.reason, ...(key === undefined ? {} : { hidden: [key] }) });
+  answerNotFound(ctx, v, what, d.notFound.project, d.notFound.key, d);
+}
+
+/**
+ * The one answer to a name that does not exist for this caller — truly absent, or out of its
+ * view (`hidden`): the same audit step (so a failing audit hook fails both alike), the same
+ * lookups, and the vault's own error: the project's NOT_FOUND when the project is absent
+ * (or the name is the project), else the key's.
+ */
+function answerNotFound(ctx: AccessContext, v: UnlockedVault, what: AccessWhat, project: string, key?: string, hidden?: HiddenDeny): never {
+  const names = key === undefined ? {} : hidden ? { hidden: [key] } : { missing: [key] };
+  audit(ctx, { ...what, keys: [], outcome: 'deny', reason: hidden ? hidden.reason : 'not_found', ...names });
   if (key === undefined || !v.hasProject(project)) throw projectNotFound(project);
   throw keyNotFound(project, key);
 }

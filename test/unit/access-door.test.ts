@@ -388,6 +388,29 @@ test('an audit hook that fails stops the read before anything is decrypted', asy
   v.dispose();
 });
 
+test('a failing audit hook answers a hidden name and a nonexistent one alike', async () => {
+  const v = vault(true);
+  const hooks = {
+    audit: () => {
+      throw new SesameError('DENIED', 'denied: the audit log cannot be written');
+    },
+  };
+  const c = ctxOf(scoped({ projects: ['default', 'ghost'], keys: ['APP_*'] }), { hooks });
+  const src = vaultSource(v);
+  const pairs: Array<[() => Promise<unknown>, () => Promise<unknown>]> = [
+    [() => readOne(c, src, 'default', 'DB_URL'), () => readOne(c, src, 'default', 'APP_NOPE')],
+    [() => readOne(c, src, 'work', 'W_TOKEN'), () => readOne(c, src, 'ghost', 'APP_A')],
+    [() => readSelected(c, src, 'work', {}), () => readSelected(c, src, 'ghost', {})],
+    [() => listVisible(c, src, 'work'), () => listVisible(c, src, 'ghost')],
+  ];
+  for (const [hidden, absent] of pairs) {
+    const h = await rejection(hidden());
+    assert.deepEqual(shape(h), shape(await rejection(absent())));
+    assert.equal(h.message, 'denied: the audit log cannot be written');
+  }
+  v.dispose();
+});
+
 test('the CLI reads directly as the owner, via cli, and sees everything', async () => {
   const ctx = directContext();
   assert.equal(ctx.caller.listener.kind, 'owner');
