@@ -43,6 +43,22 @@ await build({
 const cjs = join(outdir, 'sesame.cjs');
 writeFileSync(cjs, readFileSync(cjs, 'utf8').replace(/__toESM\((require\("node:[a-z_]+"\)), 1\)/g, '$1'));
 chmodSync(cjs, 0o755);
+// The detached agent's own entry (src/daemon/main.ts), spawned by `agent start --background`:
+// one CommonJS file, so its first import (SIGUSR1 ignored) runs before any other module's
+// code; no code splitting, no chunk whose evaluation order could put something ahead of it.
+await build({
+  entryPoints: ['src/daemon/main.ts'],
+  outfile: join(outdir, 'sesame-agent.cjs'),
+  bundle: true,
+  format: 'cjs',
+  platform: 'node',
+  target: 'node20',
+  external: ['sodium-native', 'koffi', '@napi-rs/keyring'],
+  define: { 'import.meta.url': '__sesame_import_meta_url' },
+  banner: { js: "const __sesame_import_meta_url = require('node:url').pathToFileURL(__filename).href;" },
+  logLevel: 'warning',
+  legalComments: 'none',
+});
 // An ES-module entry too, for embedding (`import { run } from 'sesame/dist/cli.mjs'`).
 const entry = join(outdir, 'sesame.mjs');
 writeFileSync(entry, "#!/usr/bin/env node\nimport { run } from './cli.mjs';\nrun();\n");

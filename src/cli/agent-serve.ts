@@ -1,11 +1,12 @@
 /**
- * Runs the agent in this process (foreground `agent start`, or the detached child of
- * `agent start --background`), wiring process events to the core's single shutdown:
+ * Runs the agent in this process (foreground `agent start`, or the detached agent's own
+ * entry, src/daemon/main.ts), wiring process events to the core's single shutdown:
  * every catchable signal whose default action ends the process (TERMINATING_SIGNALS) stops
- * it through that shutdown, which wipes the key and removes agent.sock/pid/lock, and logs
- * the signal's name; SIGHUP and SIGUSR1 are ignored (logged; SIGUSR1 would open Node's
- * inspector, see early.ts); an uncaught exception or an unhandled rejection shuts it down
- * (key wiped, files removed, reason logged) and exits 1.
+ * it through that shutdown, which wipes the key and removes every socket and agent.pid/lock,
+ * and logs the signal's name; SIGHUP reloads the policy (core/policy/store.ts: swapped only
+ * if every source loads, else the old one stays; either way one log line); SIGUSR1 is
+ * ignored (logged; it would open Node's inspector, see early.ts); an uncaught exception or
+ * an unhandled rejection shuts it down (key wiped, files removed, reason logged) and exits 1.
  *
  * Not handled, on purpose: SIGKILL and SIGSTOP (cannot be), and SIGSEGV, SIGBUS, SIGFPE,
  * SIGILL (raised by a real fault, returning from a handler re-runs the fault). A V8
@@ -18,7 +19,7 @@ import type { HardeningReport } from '../core/agent/doors.js';
 import type { AgentLock } from '../core/agent/lockfile.js';
 import type { AgentLog } from '../core/agent/log.js';
 import type { SessionLimits } from '../core/agent/session.js';
-import type { Ctx } from './context.js';
+import type { HomePaths } from '../core/home.js';
 import { info } from './output.js';
 import { fmtDuration } from './durations.js';
 
@@ -32,12 +33,12 @@ export interface ServeOptions {
 }
 
 /** Serves until the agent stops; returns the exit code (1 after a crash). */
-export async function serveHere(ctx: Ctx, master: SecureKey, lock: AgentLock, limits: SessionLimits, opts: ServeOptions): Promise<number> {
+export async function serveHere(paths: HomePaths, master: SecureKey, lock: AgentLock, limits: SessionLimits, opts: ServeOptions): Promise<number> {
   const { startAgent } = await import('../core/agent/daemon.js');
   const { openAgentLog } = await import('../core/agent/log.js');
   const { VERSION } = await import('./version.js');
-  const log = openAgentLog(ctx.paths.agentLog);
-  const handle = await startAgent({ paths: ctx.paths, master, lock, limits, version: VERSION, log, ...(opts.hardening ? { hardening: opts.hardening } : {}) });
+  const log = openAgentLog(paths.agentLog);
+  const handle = await startAgent({ paths, master, lock, limits, version: VERSION, log, ...(opts.hardening ? { hardening: opts.hardening } : {}) });
   const detach = installHandlers(handle, log);
   opts.ready?.(handle);
   if (opts.foreground) {
@@ -58,7 +59,10 @@ export const TERMINATING_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGTRAP', '
 function installHandlers(handle: AgentHandle, log: AgentLog): () => void {
   const signals = TERMINATING_SIGNALS.filter((s) => process.platform === 'linux' || !['SIGSTKFLT', 'SIGPWR'].includes(s));
   const onSignal = (sig: NodeJS.Signals): void => handle.shutdown(sig);
-  const onHup = (): void => log('SIGHUP received: ignored');
+  // Synchronous: the swap happens within this turn; connections are served before and after.
+  const onHup = (): void => {
+    handle.reload();
+  };
   const onUsr1 = (): void => log('SIGUSR1 received: ignored (the inspector stays closed)');
   const crash = (what: string) => (e: unknown) => {
     const name = e instanceof Error ? `${e.name}: ${e.message}` : typeof e;

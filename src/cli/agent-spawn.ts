@@ -1,7 +1,7 @@
 /**
  * `agent start --background`: the passphrase was asked here, in the foreground; now start
- * a detached agent (this CLI re-executed as `agent __serve`) and return once its socket
- * answers.
+ * a detached agent (its own entry, dist/sesame-agent.cjs from src/daemon/main.ts, found next
+ * to this CLI's bundle) and return once its socket answers.
  *
  * What the child inherits (and nothing else):
  *   fd 0-2  /dev/null — the detached agent never writes to the terminal it left
@@ -19,6 +19,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { daemonArgv } from '../daemon/args.js';
 import { SesameError, isErrorCode } from '../core/errors.js';
 import type { SecureKey } from '../core/crypto/sodium.js';
 import type { AgentLock } from '../core/agent/lockfile.js';
@@ -27,7 +29,7 @@ import type { Ctx } from './context.js';
 import { fmtDuration } from './durations.js';
 import { info, json } from './output.js';
 
-/** The fds the detached agent inherits (see the header); shared with `agent __serve`. */
+/** The fds the detached agent inherits (see the header); src/daemon/main.ts uses the same numbers. */
 export const CHILD_FD = { ready: 3, lock: 4 } as const;
 /**
  * --max-old-space-size of the detached agent, MB. The agent's own heap is small (the vault
@@ -51,10 +53,9 @@ export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLo
     lock.release(true);
     throw e;
   }
-  const args = [...nodeFlags(process.execArgv), `--max-old-space-size=${AGENT_HEAP_MB}`, process.argv[1]!, 'agent', '__serve', '--home', ctx.paths.home, '--idle', `${limits.idleMs}ms`, '--ttl', `${limits.ttlMs}ms`, '--handoff', offer.path];
-  if (opts.allowDebugger) args.push('--allow-debugger');
   let child: ChildProcess;
   try {
+    const args = [...nodeFlags(process.execArgv), `--max-old-space-size=${AGENT_HEAP_MB}`, agentEntry(), ...daemonArgv({ home: ctx.paths.home, idleMs: limits.idleMs, ttlMs: limits.ttlMs, handoff: offer.path, allowDebugger: opts.allowDebugger === true })];
     child = spawn(process.execPath, args, { detached: true, cwd: '/', env: childEnv(ctx), stdio: ['ignore', 'ignore', 'ignore', 'pipe', lock.fd] });
   } catch (e) {
     offer.close();
@@ -88,6 +89,23 @@ export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLo
   if (ctx.json) json({ started: true, pid, socket: ctx.paths.agentSock, idle_s: limits.idleMs / 1000, ttl_s: limits.ttlMs / 1000 });
   else info(`sesame agent started (pid ${pid}) on ${ctx.paths.agentSock}; idle ${fmtDuration(limits.idleMs)}, ttl ${fmtDuration(limits.ttlMs)}`);
   return 0;
+}
+
+/** The detached agent's entry file, built by scripts/build.mjs next to the CLI. */
+export const AGENT_ENTRY = 'sesame-agent.cjs';
+
+/**
+ * The path of the agent's entry: in this module's directory or its parent (the bundle puts
+ * this code in dist/sesame.cjs, dist/cli.mjs or a chunk in dist/chunks/). Throws ERROR when
+ * it is missing (an incomplete install).
+ */
+export function agentEntry(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  for (const dir of [here, path.dirname(here)]) {
+    const p = path.join(dir, AGENT_ENTRY);
+    if (fs.existsSync(p)) return p;
+  }
+  throw new SesameError('ERROR', `the agent's entry ${AGENT_ENTRY} is missing next to sesame (${here})`, { hint: 'reinstall sesame (or rebuild it: npm run build)' });
 }
 
 /**

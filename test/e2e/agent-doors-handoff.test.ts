@@ -133,12 +133,12 @@ test('no fd that could carry the key exists in the detached agent before it has 
   }
 });
 
-/** The pid of the `agent __serve` process for `home`, or null. */
+/** The pid of the detached agent (dist/sesame-agent.cjs) for `home`, or null. */
 function findServe(home: string): number | null {
   for (const d of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     const cmd = readOr(`/proc/${d}/cmdline`);
-    if (cmd.includes('\0__serve\0') && cmd.includes(home)) return Number(d);
+    if (cmd.includes('sesame-agent.cjs\0') && cmd.includes(home)) return Number(d);
   }
   return null;
 }

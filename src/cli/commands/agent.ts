@@ -1,14 +1,15 @@
 /**
- * `agent start | status | stop` (docs/agent.md). `agent __serve` is the hidden entry of the
- * detached agent started by `agent start --background` (see agent-spawn.ts).
+ * `agent start | status | stop` (docs/agent.md). The detached agent started by
+ * `agent start --background` is not a command: it has its own entry, src/daemon/main.ts
+ * (see agent-spawn.ts).
  */
 import type { Command, Group } from '../command.js';
 import type { Ctx } from '../context.js';
 import type { Parsed } from '../args.js';
 import type { SecureKey } from '../../core/crypto/sodium.js';
 import type { SessionLimits } from '../../core/agent/session.js';
+import type { HomePaths } from '../../core/home.js';
 import { parseDuration, usage } from '../args.js';
-import { SesameError } from '../../core/errors.js';
 import { info, json, out } from '../output.js';
 import { agentStatusBlock, agentStatusExit } from '../agent-status.js';
 
@@ -68,7 +69,7 @@ const start: Command = {
     let master: SecureKey;
     try {
       const { prepareSocketPath } = await import('../../core/agent/socket.js');
-      await prepareSocketPath(ctx.paths.agentSock);
+      await prepareSocketPath(ctx.paths.agentSock, ctx.paths.runtimeDir ? { runtimeDir: ctx.paths.runtimeDir } : {});
       master = await unlockMaster(ctx);
     } catch (e) {
       lock.release(true);
@@ -81,51 +82,7 @@ const start: Command = {
       return startBackground(ctx, master, lock, limits, { allowDebugger });
     }
     const { serveHere } = await import('../agent-serve.js');
-    return serveHere(ctx, master, lock, limits, { foreground: true, hardening });
-  },
-};
-
-/**
- * The detached agent: the ready report on fd 3, the lock on fd 4, the key from the hand-off
- * socket at --handoff once hardened (agent-spawn.ts, core/agent/handoff.ts). Not for users.
- */
-const serve: Command = {
-  usage: 'agent __serve',
-  summary: 'internal: the detached agent',
-  flags: { ...LIMIT_FLAGS, ...ALLOW_DEBUGGER, handoff: { type: 'string', arg: 'PATH', help: 'internal: the key hand-off socket' } },
-  async run(ctx, { flags }) {
-    await import('../early.js'); // SIGUSR1 ignored (already, through the executable; here for the ES-module entry)
-    const fs = await import('node:fs');
-    const { CHILD_FD } = await import('../agent-spawn.js');
-    const report = (o: unknown): void => {
-      try {
-        fs.writeSync(CHILD_FD.ready, `${JSON.stringify(o)}\n`);
-        fs.closeSync(CHILD_FD.ready);
-      } catch {
-        /* the parent is gone */
-      }
-    };
-    try {
-      if (typeof flags.handoff !== 'string') throw usage('agent __serve needs --handoff', 'it is started by `agent start --background`');
-      // Hardened first: no fd that will carry the key exists before this has taken effect.
-      const { agentPreflight } = await import('../../core/agent/doors.js');
-      const hardening = agentPreflight({ execArgv: process.execArgv, env: process.env, allowDebugger: flags['allow-debugger'] === true });
-      const { receiveKey } = await import('../../core/agent/handoff.js');
-      const master = receiveKey(flags.handoff, process.ppid);
-      const { adoptAgentLock } = await import('../../core/agent/lockfile.js');
-      let lock;
-      try {
-        lock = adoptAgentLock(CHILD_FD.lock, ctx.paths.agentLock);
-      } catch (e) {
-        master.dispose();
-        throw e;
-      }
-      const { serveHere } = await import('../agent-serve.js');
-      return await serveHere(ctx, master, lock, limitsFrom(flags), { foreground: false, hardening, ready: (h) => report({ ok: true, pid: h.pid }) });
-    } catch (e) {
-      report({ ok: false, error: e instanceof SesameError ? e.toJSON() : { code: 'ERROR', message: 'the agent failed to start' } });
-      throw e;
-    }
+    return serveHere(ctx.paths, master, lock, limits, { foreground: true, hardening });
   },
 };
 
@@ -136,15 +93,33 @@ const status: Command = {
   async run(ctx) {
     const b = await agentStatusBlock(ctx);
     if (ctx.json) json(b);
-    else out(human(b));
+    else out(human(b, ctx.paths));
     return agentStatusExit(b);
   },
 };
 
-function human(b: Record<string, unknown>): string {
+/** Where the socket is, and why when it is not in the home (home.ts `placeSocket`). */
+function socketLine(b: Record<string, unknown>, paths: HomePaths): string {
+  const moved = paths.runtimeDir !== undefined && b.socket === paths.agentSock;
+  return `${String(b.socket)}${moved ? ` (in $XDG_RUNTIME_DIR: ${paths.home}/agent.sock would be too long for a Unix socket)` : ''}`;
+}
+
+/** The v2 status's `listeners` ([{kind, name?, socket}]), one line each; none for a v1 agent. */
+function listenerLines(b: Record<string, unknown>): string[] {
+  if (!Array.isArray(b.listeners)) return [];
+  return (b.listeners as unknown[]).flatMap((l) => {
+    if (typeof l !== 'object' || l === null) return [];
+    const { kind, name, socket } = l as Record<string, unknown>;
+    if (typeof kind !== 'string' || typeof socket !== 'string') return [];
+    const clean = (v: string): string => v.replace(/\p{Cc}/gu, '?');
+    return [`listener:  ${clean(kind)}${typeof name === 'string' ? ` ${clean(name)}` : ''} ${clean(socket)}`];
+  });
+}
+
+function human(b: Record<string, unknown>, paths: HomePaths): string {
   const secs = (v: unknown): string => (typeof v === 'number' ? fmtSecs(v) : 'off');
-  if (!b.running) return `agent:     not running (socket ${String(b.socket)})\n`;
-  const lines = [`agent:     running (pid ${String(b.pid)})${b.accessible ? '' : `, not accessible: ${String((b.error as { message?: string } | undefined)?.message)}`}`, `socket:    ${String(b.socket)}`];
+  if (!b.running) return `agent:     not running (socket ${socketLine(b, paths)})\n`;
+  const lines = [`agent:     running (pid ${String(b.pid)})${b.accessible ? '' : `, not accessible: ${String((b.error as { message?: string } | undefined)?.message)}`}`, `socket:    ${socketLine(b, paths)}`, ...listenerLines(b)];
   if (b.accessible) {
     lines.push(`project:   ${String(b.project)}`, `started:   ${String(b.started_at)}`, `idle:      ${b.idle_remaining_s === null ? 'never expires' : `${secs(b.idle_remaining_s)} left`}`, `ttl:       ${secs(b.absolute_remaining_s)} left`, `version:   sesame ${String(b.version)}, protocol ${String(b.protocol)}`);
     const h = b.hardening as Record<string, unknown> | undefined;
@@ -178,8 +153,6 @@ const stop: Command = {
 };
 
 const subcommands: Record<string, Command> = { start, status, stop };
-// Hidden: reachable by name, absent from help and completion listings.
-Object.defineProperty(subcommands, '__serve', { value: serve, enumerable: false });
 
 const group: Group = { summary: 'the unlock agent', subcommands };
 export default group;

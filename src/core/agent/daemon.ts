@@ -1,14 +1,16 @@
 /**
- * The agent's lifecycle: bind, serve, expire, and clean up on every exit path.
+ * The agent's lifecycle: bind, serve, expire, reload, and clean up on every exit path.
  *
- * `startAgent` takes ownership of the master key and the agent lock. From then on exactly
- * one `shutdown(reason)` runs — for stop, idle, ttl, a signal, or a crash — and it is
- * synchronous, so it also works from an uncaughtException handler:
- *   stop accepting → unlink the socket (if still ours) → wipe every key → remove the pid
- *   file → remove and unlock agent.lock → log the reason → end the connections.
+ * `startAgent` takes ownership of the master key and the agent lock. It serves a LIST of
+ * listeners (listeners.ts; today one, the owner socket) and decides against the policy in
+ * a PolicyStore (policy/store.ts; `reload()` swaps it atomically, on SIGHUP from the entry).
+ * From then on exactly one `shutdown(reason)` runs — for stop, idle, ttl, a signal, or a
+ * crash — and it is synchronous, so it also works from an uncaughtException handler:
+ *   stop accepting on every listener → unlink each socket (if still ours) → wipe every key →
+ *   remove the pid file → remove and unlock agent.lock → log the reason → end the connections.
  *
- * The agent also stops by itself ("socket removed") when its socket path no longer names
- * its socket, so an agent whose home was deleted does not linger unreachable.
+ * The agent also stops by itself ("socket removed") when the owner socket's path no longer
+ * names its socket, so an agent whose home was deleted does not linger unreachable.
  *
  * The core installs no process handlers (signals belong to the CLI); it hardens the
  * process (no core dumps, not ptrace-able by same-uid processes) before binding and
@@ -17,6 +19,8 @@
  */
 import * as fs from 'node:fs';
 import type * as net from 'node:net';
+import type { ListenerRef } from '../policy/caller.js';
+import { PolicyStore, reloadLogLine, type ReloadResult } from '../policy/store.js';
 import type { SecureKey } from '../crypto/sodium.js';
 import { readRegularFile, writeFileAtomic } from '../fs/secure.js';
 import type { HomePaths } from '../home.js';
@@ -31,7 +35,7 @@ import type { AgentLock } from './lockfile.js';
 import type { AgentLog } from './log.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { Session, type SessionLimits } from './session.js';
-import { listenPrivate, prepareSocketPath, stillOurs, unlinkIfOurs, type Listening } from './socket.js';
+import { closeListeners, listenerInfo, lostListener, openListeners, ownerListener, type ListenerInfo, type ListenerSpec, type OpenListener } from './listeners.js';
 
 export interface AgentOptions {
   paths: HomePaths;
@@ -50,31 +54,43 @@ export interface AgentOptions {
   connIdleMs?: number;
   /** How often to check that our socket is still there, ms (default 5 s). */
   watchMs?: number;
+  /** The sockets to serve (default: the owner socket alone, `ownerListener(paths)`). */
+  listeners?: readonly ListenerSpec[];
+  /** The policy in force (default: the owner alone, no loaders). */
+  policy?: PolicyStore;
 }
 
 export interface AgentHandle {
   readonly pid: number;
+  /** The owner socket. */
   readonly socket: string;
+  /** Every socket served, for `status` (v2 `listeners`) and the log. */
+  readonly listeners: readonly ListenerInfo[];
   readonly startedAt: string;
   /** Resolves with the exit reason once shutdown has run. */
   readonly done: Promise<string>;
   /** Stops the agent now; synchronous and idempotent. */
   shutdown(reason: string): void;
+  /** Reloads the policy (SIGHUP): swapped only if every loader succeeds; logged either way. Never throws. */
+  reload(): ReloadResult;
 }
 
 
 /**
- * Binds the socket and starts serving; resolves once listening (pid file written).
+ * Binds every listener and starts serving; resolves once listening (pid file written).
  * On failure everything taken is released (key wiped, lock removed) and the error thrown:
  * e.g. ERROR "an agent is already listening", INSECURE for a bad socket path.
  */
 export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const keeper = new VaultKeeper(o.master, o.paths);
-  const sock = o.paths.agentSock;
+  const specs = o.listeners ?? [ownerListener(o.paths)];
+  const sock = specs.find((l) => l.ref.kind === 'owner')?.socket ?? o.paths.agentSock;
+  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
+  const store = o.policy ?? PolicyStore.open({ agentUid: uid });
   const sockets = new Set<net.Socket>();
   const startedAt = new Date().toISOString();
   const session = new Session(o.limits, o.clock ?? bootTimeMs);
-  let listening: Listening | undefined;
+  let open: OpenListener[] = [];
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
   let resolveDone!: (r: string) => void;
@@ -84,8 +100,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const release = (): void => {
     closed = true;
     clearTimeout(timer);
-    listening?.server.close();
-    if (listening) unlinkIfOurs(sock, listening.ino);
+    closeListeners(open);
     keeper.dispose();
     removePidFile(o.paths.agentPid);
     o.lock.release(true);
@@ -115,11 +130,16 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       hardening: { ...hardeningNow(), tracer_pid_at_start: o.hardening?.tracer_pid_at_start ?? null },
     };
   };
+  // v1's status object is fixed (its transcript has no room for more); the v2 status op adds
+  // `listeners` from here: [{kind, name?, socket}], every socket this agent serves.
+  const listeners = (): ListenerInfo[] => open.map(listenerInfo);
+  const deps: DispatchDeps = { src: keeper, door: { readOne, readSelected, listVisible }, status, listeners };
 
-  const deps: DispatchDeps = { src: keeper, door: { readOne, readSelected, listVisible }, status };
-  const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-  const hooks = {
+  const hooksFor = (listener: ListenerRef) => ({
     uid,
+    listener,
+    /** The snapshot in force; the connection takes it once per request. */
+    policy: () => store.current(),
     ...(o.connIdleMs !== undefined ? { idleMs: o.connIdleMs } : {}),
     activity: () => {
       if (closed) return false;
@@ -130,25 +150,29 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     handle: (req: AnyRequest, rc: RequestContext) => dispatch(req, rc, deps),
     stopRequested: () => shutdown('stop'),
     log: o.log,
-  };
+  });
+  const hooks = new Map(specs.map((s) => [s, hooksFor(s.ref)]));
 
   // Wakes at the next session deadline, and at least every watchMs to notice an orphaned
   // agent: its socket removed or replaced (e.g. the home deleted) means nobody can reach it.
   const tick = (): void => {
     const r = session.check();
     if (r) return shutdown(r);
-    if (listening && !stillOurs(sock, listening.ino)) return shutdown('socket removed');
+    if (lostListener(open.filter((l) => l.spec.ref.kind === 'owner'))) return shutdown('socket removed');
     timer = setTimeout(tick, Math.min(o.watchMs ?? 5000, Math.max(1, session.wakeInMs())));
   };
 
   try {
     requireHardening('the agent');
-    await prepareSocketPath(sock);
-    listening = await listenPrivate(sock, (c) => {
-      if (closed) return void c.destroy();
+    open = await openListeners(specs, (c, spec) => {
+      const h = hooks.get(spec);
+      if (closed || !h) {
+        c.destroy();
+        return;
+      }
       sockets.add(c);
       c.on('close', () => sockets.delete(c));
-      serveConnection(c, hooks);
+      serveConnection(c, h);
     });
     writeFileAtomic(o.paths.agentPid, `${process.pid}\n`);
   } catch (e) {
@@ -157,8 +181,14 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     throw e;
   }
   tick();
-  o.log(`started: socket ${sock}, idle ${o.limits.idleMs ? `${o.limits.idleMs / 1000}s` : 'off'}, ttl ${o.limits.ttlMs / 1000}s, protocol ${PROTOCOL_VERSION}, sesame ${o.version}`);
-  return { pid: process.pid, socket: sock, startedAt, done, shutdown };
+  const others = open.filter((l) => l.spec.ref.kind !== 'owner').map((l) => `${l.spec.ref.kind}${l.spec.ref.name === undefined ? '' : `:${l.spec.ref.name}`} ${l.spec.socket}`);
+  o.log(`started: socket ${sock}${others.length ? ` (also ${others.join(', ')})` : ''}, idle ${o.limits.idleMs ? `${o.limits.idleMs / 1000}s` : 'off'}, ttl ${o.limits.ttlMs / 1000}s, protocol ${PROTOCOL_VERSION}, sesame ${o.version}`);
+  const reload = (): ReloadResult => {
+    const r = store.reload();
+    o.log(reloadLogLine(r));
+    return r;
+  };
+  return { pid: process.pid, socket: sock, listeners: listeners(), startedAt, done, shutdown, reload };
 }
 
 function removePidFile(p: string): void {

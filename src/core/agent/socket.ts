@@ -9,6 +9,12 @@
  * - listen() runs under umask 0177, so the socket is 0600 the instant it exists (no
  *   listen-then-chmod race); after bind it is lstat'ed and must be a socket, ours, 0600.
  *
+ * - A socket relocated under $XDG_RUNTIME_DIR (home.ts `placeSocket`, when the home's path
+ *   is too long) needs that runtime directory to exist and be ours and 0700 first; it is
+ *   never created, so a missing or shared one is refused with what to do instead.
+ * - listen() may also make a socket other uids can connect to (mode 0666, for profile and
+ *   cell sockets, listeners.ts); its directory is private all the same.
+ *
  * Call `prepareSocketPath` only while holding the agent lock, so no other agent of this
  * home can be binding at the same time.
  */
@@ -18,6 +24,14 @@ import * as path from 'node:path';
 import { SesameError } from '../errors.js';
 import { ensurePrivateDir, isSharedDir } from '../fs/secure.js';
 import { MAX_SOCKET_PATH } from './protocol.js';
+
+/** What a socket's checks need beyond its path. */
+export interface SocketRules {
+  /** Set when the socket was relocated: the $XDG_RUNTIME_DIR/sesame-… directory (home.ts). */
+  runtimeDir?: string;
+  /** The socket's mode: 0o600 (default, owner only) or 0o666 (profile/cell sockets whose peer rule admits other uids). */
+  mode?: 0o600 | 0o666;
+}
 
 
 const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
@@ -44,14 +58,36 @@ export function socketDirHint(sock: string): string {
   return `make ${dir} private to you (chmod 700 '${dir}', if nothing else needs it), or point SESAME_AGENT_SOCK at a socket in a 0700 directory you own (e.g. $XDG_RUNTIME_DIR/sesame/agent.sock)`;
 }
 
+/**
+ * Throws INSECURE unless `runtimeDir`'s parent ($XDG_RUNTIME_DIR) is an existing directory
+ * of ours that no one else can enter (mode & 077 = 0). Never creates it.
+ */
+export function checkRuntimeDir(runtimeDir: string): void {
+  const xdg = path.dirname(runtimeDir);
+  let st: fs.Stats | undefined;
+  try {
+    st = fs.statSync(xdg);
+  } catch {
+    st = undefined;
+  }
+  const me = uid();
+  if (!st?.isDirectory() || (me >= 0 && st.uid !== me) || (st.mode & 0o077) !== 0) {
+    const what = st === undefined ? 'does not exist' : !st.isDirectory() ? 'is not a directory' : `is not private to you (uid ${st.uid}, mode ${(st.mode & 0o777).toString(8)})`;
+    throw new SesameError('INSECURE', `the home's socket path is too long for a Unix socket, and XDG_RUNTIME_DIR (${xdg}) ${what}, so the socket cannot be placed there`, {
+      hint: 'use a shorter --home, or set XDG_RUNTIME_DIR to a 0700 directory you own (your login session usually provides /run/user/UID), or set SESAME_AGENT_SOCK to a socket path in a 0700 directory you own',
+    });
+  }
+}
+
 /** Throws when the path cannot be a Unix socket address or sits in an unsafe directory. */
-export function checkSocketPath(sock: string): void {
+export function checkSocketPath(sock: string, rules: SocketRules = {}): void {
   const n = Buffer.byteLength(sock);
   if (n > MAX_SOCKET_PATH) {
     throw new SesameError('INVALID', `the agent socket path is ${n} bytes long; Unix sockets allow at most ${MAX_SOCKET_PATH}: ${sock}`, {
-      hint: 'set SESAME_AGENT_SOCK to a shorter path in a private directory (e.g. $XDG_RUNTIME_DIR/sesame/agent.sock), or use a shorter --home',
+      hint: 'set SESAME_AGENT_SOCK to a shorter path in a private directory, or use a shorter --home, or set XDG_RUNTIME_DIR to a 0700 directory you own (a home socket that is too long then goes there)',
     });
   }
+  if (rules.runtimeDir !== undefined) checkRuntimeDir(rules.runtimeDir);
   try {
     ensurePrivateDir(path.dirname(sock), { create: true, what: 'agent socket directory' });
   } catch (e) {
@@ -88,13 +124,13 @@ export function probeSocket(sock: string, timeoutMs = 1000): Promise<boolean> {
 }
 
 /** Checks the path, then removes a dead socket; throws if a live one answers. */
-export async function prepareSocketPath(sock: string): Promise<void> {
-  checkSocketPath(sock);
+export async function prepareSocketPath(sock: string, rules: SocketRules = {}): Promise<void> {
+  checkSocketPath(sock, rules);
   if (!fs.existsSync(sock)) return;
   if (await probeSocket(sock)) {
     throw new SesameError('ERROR', `an agent is already listening on ${sock}`, { remedy: 'agent_socket_taken' });
   }
-  checkSocketPath(sock); // still a socket, not swapped for something else
+  checkSocketPath(sock, rules); // still a socket, not swapped for something else
   fs.unlinkSync(sock);
 }
 
@@ -104,12 +140,16 @@ export interface Listening {
   ino: number;
 }
 
-/** Binds and listens with a 0600 socket, then verifies it. */
-export async function listenPrivate(sock: string, onConnection: (c: net.Socket) => void): Promise<Listening> {
+/**
+ * Binds and listens with a socket of `rules.mode` (default 0600) from birth (umask), then
+ * verifies it: a socket, ours, exactly that mode. Throws INSECURE (nothing served) if not.
+ */
+export async function listenPrivate(sock: string, onConnection: (c: net.Socket) => void, rules: SocketRules = {}): Promise<Listening> {
+  const mode = rules.mode ?? 0o600;
   const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: false }, onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    const old = process.umask(0o177);
+    const old = process.umask(0o777 & ~mode);
     try {
       server.listen({ path: sock, backlog: 511 }, () => {
         server.off('error', reject);
@@ -121,7 +161,7 @@ export async function listenPrivate(sock: string, onConnection: (c: net.Socket) 
   });
   const st = fs.lstatSync(sock);
   const me = uid();
-  if (!st.isSocket() || (me >= 0 && st.uid !== me) || (st.mode & 0o777) !== 0o600) {
+  if (!st.isSocket() || (me >= 0 && st.uid !== me) || (st.mode & 0o777) !== mode) {
     server.close();
     throw new SesameError('INSECURE', `the agent socket ${sock} is not a private socket after bind (mode ${(st.mode & 0o777).toString(8)}, uid ${st.uid})`, {
       hint: 'check the directory for interference; nothing was served',

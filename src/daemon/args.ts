@@ -1,0 +1,48 @@
+/**
+ * The detached agent's argv (src/daemon/main.ts): its own small grammar, not the CLI's —
+ * nobody types it; agent-spawn.ts writes it. Strict: anything unexpected is refused.
+ */
+import * as path from 'node:path';
+import { SesameError } from '../core/errors.js';
+
+/** What the starting CLI passes. */
+export interface DaemonArgs {
+  home: string;
+  idleMs: number;
+  ttlMs: number;
+  handoff: string;
+  allowDebugger: boolean;
+}
+
+/** Parses the daemon's argv (without node and the script). Strict: throws USAGE on anything else. */
+export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
+  const out: Partial<DaemonArgs> = { allowDebugger: false };
+  const ms = (v: string, what: string): number => {
+    if (!/^\d{1,15}$/.test(v)) throw new SesameError('USAGE', `sesame-agent: ${what} must be a whole number of milliseconds`);
+    return Number(v);
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new SesameError('USAGE', `sesame-agent: ${String(a)} needs a value`);
+      return v;
+    };
+    if (a === '--home') out.home = path.resolve(value());
+    else if (a === '--idle-ms') out.idleMs = ms(value(), '--idle-ms');
+    else if (a === '--ttl-ms') out.ttlMs = ms(value(), '--ttl-ms');
+    else if (a === '--handoff') out.handoff = value();
+    else if (a === '--allow-debugger') out.allowDebugger = true;
+    else throw new SesameError('USAGE', `sesame-agent: unexpected argument ${JSON.stringify(String(a).slice(0, 40))}`, { hint: 'it is started by `sesame agent start --background`' });
+  }
+  const { home, idleMs, ttlMs, handoff, allowDebugger } = out;
+  if (home === undefined || idleMs === undefined || ttlMs === undefined || handoff === undefined || ttlMs <= 0) {
+    throw new SesameError('USAGE', 'sesame-agent needs --home, --idle-ms, --ttl-ms (> 0) and --handoff', { hint: 'it is started by `sesame agent start --background`' });
+  }
+  return { home, idleMs, ttlMs, handoff, allowDebugger: allowDebugger === true };
+}
+
+/** The argv agent-spawn.ts passes for `a` (the inverse of `parseDaemonArgs`). */
+export function daemonArgv(a: DaemonArgs): string[] {
+  return ['--home', a.home, '--idle-ms', String(a.idleMs), '--ttl-ms', String(a.ttlMs), '--handoff', a.handoff, ...(a.allowDebugger ? ['--allow-debugger'] : [])];
+}
