@@ -74,7 +74,7 @@ export function ioHint(detail: Readonly<Record<string, unknown>>): string | unde
     case 'ELOOP':
       return `a symlink on that path points back at itself: look at${where || ' the path'} and the directories above it (ls -l) and replace the loop with a real file or directory`;
     case 'EIO':
-      return 'the disk or file system reported a failure: check it (dmesg, the device\'s health) and keep a backup of your vault before trying again';
+      return "the disk or file system reported a failure: check it (dmesg, the device's health) and keep a backup of your vault before trying again";
     case 'EMFILE':
     case 'ENFILE':
       return 'close some programs or raise the open-file limit (ulimit -n), then run the command again';

@@ -19,7 +19,9 @@ const WHEN = new Date('2026-11-30T12:00:00.000Z');
 
 function home(t: { after: (fn: () => void) => void }): ReturnType<typeof homePaths> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-core-init-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => {
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   return homePaths(path.join(dir, 'home'));
 }
 
@@ -29,10 +31,10 @@ function deps(paths: ReturnType<typeof homePaths>, over: Partial<InitDeps> = {})
     paths,
     env: {},
     now: () => WHEN,
-    confirmReplace: async () => {},
-    newPassphrase: async () => {
+    confirmReplace: () => Promise.resolve(),
+    newPassphrase: () => {
       d.asked++;
-      return Buffer.from('correct horse battery staple');
+      return Promise.resolve(Buffer.from('correct horse battery staple'));
     },
     ...over,
   };
@@ -59,10 +61,14 @@ test('init --force keeps the old vault as a private 0600 backup, byte for byte, 
   const r = await initVault({ force: true, kdf: KDF }, deps(p));
   assert.ok(r.created);
   assert.equal(r.backup, backupName(p.vault, WHEN));
-  assert.deepEqual(fs.readFileSync(r.backup!), old);
-  assert.equal(fs.statSync(r.backup!).mode & 0o777, 0o600);
+  assert.deepEqual(fs.readFileSync(r.backup), old);
+  assert.equal(fs.statSync(r.backup).mode & 0o777, 0o600);
   assert.notDeepEqual(fs.readFileSync(p.vault), old, 'a new vault');
-  assert.deepEqual(fs.readdirSync(p.home).filter((n) => n.includes('.tmp-')), [], 'no temp file left');
+  assert.deepEqual(
+    fs.readdirSync(p.home).filter((n) => n.includes('.tmp-')),
+    [],
+    'no temp file left',
+  );
 });
 
 test('init --force never writes its backup over an existing file (a planted symlink included), and then keeps the vault', async (t) => {
@@ -82,9 +88,7 @@ test('init --force that is not confirmed changes nothing and never asks for a pa
   await initVault({ force: false, kdf: KDF }, deps(p));
   const old = fs.readFileSync(p.vault);
   const d = deps(p, {
-    confirmReplace: async () => {
-      throw new SesameError('USAGE', 'not confirmed');
-    },
+    confirmReplace: () => Promise.reject(new SesameError('USAGE', 'not confirmed')),
   });
   await assert.rejects(initVault({ force: true, kdf: KDF }, d), /not confirmed/);
   assert.equal(d.asked, 0);
@@ -102,7 +106,8 @@ test('init --force refuses to copy a vault file with loose permissions (INSECURE
 });
 
 test('no command copies a file around the secure-file writer, and init and projects commands do no file work themselves', () => {
-  const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.ts') ? [path.join(d, e.name)] : []));
+  const walk = (d: string): string[] =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : e.name.endsWith('.ts') ? [path.join(d, e.name)] : []));
   for (const f of walk(path.join(ROOT, 'src'))) assert.doesNotMatch(fs.readFileSync(f, 'utf8'), /copyFileSync|\bcopyFile\(|cpSync/, path.relative(ROOT, f));
   for (const c of ['init', 'projects', 'import']) {
     const text = fs.readFileSync(path.join(ROOT, `src/cli/commands/${c}.ts`), 'utf8');

@@ -55,7 +55,7 @@ test('src/core never words a sesame command, exits, or touches argv, the console
 
 test('the scan catches each forbidden use, and ignores comments', () => {
   const src = [
-    "// run `sesame init` — a comment may say it",
+    '// run `sesame init` — a comment may say it',
     "const a = 'see `sesame list`';",
     'const b = `run \\`sesame rm ${k}\\` now`;',
     'process.exit(1);',

@@ -35,7 +35,9 @@ async function mutate(deps: ProjectDeps, fn: (v: UnlockedVault) => void): Promis
  */
 export async function createProject(name: string, deps: ProjectDeps): Promise<void> {
   if (Object.hasOwn(readVault(deps.paths).projects, name)) throw new SesameError('INVALID', `project ${name} already exists`);
-  await mutate(deps, (v) => v.createProject(name));
+  await mutate(deps, (v) => {
+    v.createProject(name);
+  });
 }
 
 /**
@@ -61,7 +63,9 @@ export async function deleteProject(name: string, opts: { yes: boolean }, deps: 
   if (n > 0 && !opts.yes) {
     throw new SesameError('USAGE', `project ${name} holds ${n} secret${n === 1 ? '' : 's'}; pass --yes to delete it with them`);
   }
-  await mutate(deps, (v) => v.deleteProject(name));
+  await mutate(deps, (v) => {
+    v.deleteProject(name);
+  });
   let current: string | undefined;
   try {
     current = readRegularFile(deps.paths.projectFile, 'project file', { maxBytes: 4096, followSymlinks: false }).toString('utf8').trim();
