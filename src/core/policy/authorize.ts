@@ -52,6 +52,8 @@ export interface TokenRecord {
   readonly scope: Scope;
   readonly name?: string;
   readonly expiresAtMs?: number;
+  /** Set once revoked (the record stays so logs can tell revoked from unknown; policy/tokens.ts). */
+  readonly revokedAtMs?: number;
 }
 
 /** The policy snapshot `authorize` decides against. Immutable; replaced whole on reload. */
