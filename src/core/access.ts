@@ -67,7 +67,12 @@ export interface AccessEvent extends AccessWhat {
 
 /** The approval and audit seams. Both optional; both see names only. */
 export interface AccessHooks {
-  /** Resolves to go ahead; throws (DENIED) to refuse. Runs after authorize, before decrypt. */
+  /**
+   * Resolves to go ahead; throws (DENIED) to refuse. Runs after authorize and the name
+   * selection, before the audit and the decrypt; not asked when nothing would be decrypted
+   * (every name missing or hidden) nor for `list`. May wait: the request's `signal` is
+   * checked again after it.
+   */
   approve?(caller: Caller, what: AccessWhat): Promise<void>;
   /** Records an access. Synchronous; a throw fails the read (nothing is decrypted). */
   audit?(event: AccessEvent): void;
