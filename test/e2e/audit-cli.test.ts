@@ -88,3 +88,33 @@ test('set, rm, import and a failed unlock are recorded with names and never valu
     h.cleanup();
   }
 });
+
+test('lock, passphrase acknowledge and init --force are recorded, and records under the replaced vault key still verify', async () => {
+  const h = await initHome('sesame-audit-cli-');
+  try {
+    await setSecret(h, 'ALPHA', 'first-vault-value-1');
+    assert.equal((await sesame(['passphrase', 'acknowledge'], { env: h.env })).code, 0);
+    assert.equal((await sesame(['lock'], { env: h.env })).code, 0);
+    const re = await sesame(['init', '--force', '--yes', '--kdf-memory', '8', '--kdf-passes', '1'], { env: h.env });
+    assert.equal(re.code, 0, re.stderr);
+    await setSecret(h, 'BETA', 'second-vault-value-2');
+    const recs = JSON.parse((await sesame(['audit', 'show', '--json'], { env: h.env })).out) as Rec[];
+    assert.deepEqual(
+      recs.map((r) => [r.event, r.reason ?? null, r.mac !== null]),
+      [
+        ['init', null, false],
+        ['set', 'added', true],
+        ['passphrase', 'acknowledge', false],
+        ['lock', 'no_agent', false],
+        ['init', 'replaced', false],
+        ['set', 'added', true],
+      ],
+    );
+    const v = await sesame(['audit', 'verify', '--json'], { env: h.env });
+    assert.equal(v.code, 0, v.out);
+    const r = JSON.parse(v.out) as { ok: boolean; mac_checked: number; earlier_key: number };
+    assert.deepEqual([r.ok, r.mac_checked, r.earlier_key], [true, 1, 1]);
+  } finally {
+    h.cleanup();
+  }
+});
