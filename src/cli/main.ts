@@ -26,6 +26,7 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   hook: () => import('./commands/hook.js'),
   completion: () => import('./commands/completion.js'),
   token: () => import('./commands/token.js'),
+  profile: () => import('./commands/profile.js'),
 };
 
 const ORDER = Object.keys(TABLE);
