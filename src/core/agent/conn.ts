@@ -175,10 +175,12 @@ class Connection {
     this.hooks.closing?.addEventListener('abort', this.#onShutdown, { once: true });
   }
 
-  /** The agent is shutting down: final frames for what is in flight, then nothing more. */
+  /**
+   * The agent is shutting down: final frames for what is in flight. The agent then ends the
+   * connection; a line still being read gets the v1-form UNAVAILABLE (`activity()` is false).
+   */
   #onShutdown = (): void => {
     this.#shutdownFrames();
-    this.#closing = true;
   };
 
   /** Every v2 request in flight gets `UNAVAILABLE` (reason shutdown) as its final frame and is cancelled. */
