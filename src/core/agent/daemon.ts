@@ -93,6 +93,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   let open: OpenListener[] = [];
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
+  const closing = new AbortController();
   let resolveDone!: (r: string) => void;
   const done = new Promise<string>((r) => (resolveDone = r));
 
@@ -110,6 +111,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     if (closed) return;
     release();
     o.log(`stopped: ${reason}`);
+    closing.abort(); // v2 requests in flight get their final UNAVAILABLE frame (conn.ts)
     for (const s of sockets) s.end();
     if (sockets.size) setTimeout(() => sockets.forEach((s) => s.destroy()), 500).unref();
     resolveDone(reason);
@@ -137,6 +139,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
 
   const hooksFor = (listener: ListenerRef) => ({
     uid,
+    closing: closing.signal,
     listener,
     /** The snapshot in force; the connection takes it once per request. */
     policy: () => store.current(),
