@@ -46,7 +46,14 @@ async function mainHelp(): Promise<void> {
     if (isGroup(m)) for (const [sub, c] of Object.entries(m.subcommands)) lines.push(`  ${`${name} ${sub}`.padEnd(22)} ${c.summary}`);
     else lines.push(`  ${name.padEnd(22)} ${m.summary}`);
   }
-  lines.push('', 'global options:', ...flagHelp(GLOBAL_FLAGS), '', 'exit codes: 0 ok · 1 error · 2 usage · 3 locked · 4 not found · 5 no vault · 6 wrong passphrase · 7 busy · 8 denied', (await import('./commands/help.js')).helpFooter());
+  lines.push(
+    '',
+    'global options:',
+    ...flagHelp(GLOBAL_FLAGS),
+    '',
+    'exit codes: 0 ok · 1 error · 2 usage · 3 locked · 4 not found · 5 no vault · 6 wrong passphrase · 7 busy · 8 denied',
+    (await import('./commands/help.js')).helpFooter(),
+  );
   out(`${lines.join('\n')}\n`);
 }
 

@@ -161,7 +161,14 @@ export function resolveProject(flag: string | undefined, env: NodeJS.ProcessEnv,
   if (flag !== undefined) return { name: checkProjectName(flag), source: 'flag' };
   if (env.SESAME_PROJECT) return { name: checkProjectName(env.SESAME_PROJECT), source: 'env' };
   const dir = cwd === undefined ? null : findProjectFile(cwd, env.HOME ?? os.homedir());
-  if (dir) return { name: checkProjectName(dir.project), source: 'directory', file: dir.file, ...(dir.only ? { only: dir.only.map(checkKeyName) } : {}), ...(dir.prefix !== undefined ? { prefix: dir.prefix } : {}) };
+  if (dir)
+    return {
+      name: checkProjectName(dir.project),
+      source: 'directory',
+      file: dir.file,
+      ...(dir.only ? { only: dir.only.map(checkKeyName) } : {}),
+      ...(dir.prefix !== undefined ? { prefix: dir.prefix } : {}),
+    };
   let s = '';
   try {
     // Through the secure-file door: a FIFO or device here is refused, never read (or waited on).

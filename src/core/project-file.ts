@@ -89,8 +89,7 @@ export function currentDir(): string | undefined {
 
 /** Parses a project file's text (TOML: `project = "NAME"`, optional `only = ["K", …]`, `prefix = "P"`). */
 export function parseProjectFile(file: string, text: string): ProjectFile {
-  const bad = (why: string): SesameError =>
-    new SesameError('INVALID', `project file ${file}: ${why}`, { hint: 'it takes: project = "NAME", and optionally only = ["KEY", …] and prefix = "P"' });
+  const bad = (why: string): SesameError => new SesameError('INVALID', `project file ${file}: ${why}`, { hint: 'it takes: project = "NAME", and optionally only = ["KEY", …] and prefix = "P"' });
   let doc: Record<string, unknown>;
   try {
     // Loaded here, not at module load: `get`'s fast path pays for the parser only when a file exists.

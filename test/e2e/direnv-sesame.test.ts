@@ -28,7 +28,14 @@ function direnvWorld(h: TestHome): { base: string; env: NodeJS.ProcessEnv; proj:
   fs.writeFileSync(path.join(cfg, 'direnvrc'), `eval "$('${process.execPath}' '${BIN}' hook direnv)"\n`);
   const proj = path.join(base, 'proj');
   fs.mkdirSync(proj);
-  const env: NodeJS.ProcessEnv = { ...h.env, SESAME_PASSPHRASE_FILE: undefined, XDG_CONFIG_HOME: path.join(base, 'config'), XDG_DATA_HOME: path.join(base, 'data'), XDG_CACHE_HOME: path.join(base, 'cache'), DIRENV_LOG_FORMAT: 'direnv: %s' };
+  const env: NodeJS.ProcessEnv = {
+    ...h.env,
+    SESAME_PASSPHRASE_FILE: undefined,
+    XDG_CONFIG_HOME: path.join(base, 'config'),
+    XDG_DATA_HOME: path.join(base, 'data'),
+    XDG_CACHE_HOME: path.join(base, 'cache'),
+    DIRENV_LOG_FORMAT: 'direnv: %s',
+  };
   return { base, env, proj };
 }
 

@@ -96,14 +96,14 @@ for (const shell of ['bash', 'zsh', 'fish'] as const) {
       const hook = shell === 'fish' ? `${node(shell)} hook fish --auto | source` : `eval "$(${node(shell)} hook ${shell} --auto)"`;
       const steps = [
         hook,
-        dumps(shell, ['API_KEY', 'TOKEN'], outside!),
+        dumps(shell, ['API_KEY', 'TOKEN'], outside),
         `cd '${app}'`,
-        dumps(shell, ['API_KEY', 'TOKEN'], inside!),
+        dumps(shell, ['API_KEY', 'TOKEN'], inside),
         `cd sub`,
-        dumps(shell, ['API_KEY', 'TOKEN'], deeper!),
+        dumps(shell, ['API_KEY', 'TOKEN'], deeper),
         shell === 'fish' ? `set -gx TOKEN 'changed by hand'` : `export TOKEN='changed by hand'`,
         `cd '${base}'`,
-        dumps(shell, ['API_KEY', 'TOKEN'], left!),
+        dumps(shell, ['API_KEY', 'TOKEN'], left),
       ];
       const env = { ...h.env, SESAME_PASSPHRASE_FILE: undefined };
       // bash runs PROMPT_COMMAND only when interactive: feed it the script on stdin with -i.
@@ -113,12 +113,12 @@ for (const shell of ['bash', 'zsh', 'fish'] as const) {
           : await runProcess(shell, shellArgs(shell, steps.join('\n')), { env, cwd: base });
       assert.equal(r.code, 0, r.stderr);
       const read = (dir: string, k: string): string | null => (fs.existsSync(path.join(dir, `${k}.unset`)) ? null : fs.readFileSync(path.join(dir, k), 'utf8'));
-      assert.equal(read(outside!, 'API_KEY'), null);
-      assert.equal(read(inside!, 'API_KEY'), 'web-key');
-      assert.equal(read(inside!, 'TOKEN'), "t'ok$(x)");
-      assert.equal(read(deeper!, 'API_KEY'), 'web-key', 'a subdirectory keeps the project');
-      assert.equal(read(left!, 'API_KEY'), null, 'leaving unloads');
-      assert.equal(read(left!, 'TOKEN'), 'changed by hand', 'a value changed by hand is never clobbered');
+      assert.equal(read(outside, 'API_KEY'), null);
+      assert.equal(read(inside, 'API_KEY'), 'web-key');
+      assert.equal(read(inside, 'TOKEN'), "t'ok$(x)");
+      assert.equal(read(deeper, 'API_KEY'), 'web-key', 'a subdirectory keeps the project');
+      assert.equal(read(left, 'API_KEY'), null, 'leaving unloads');
+      assert.equal(read(left, 'TOKEN'), 'changed by hand', 'a value changed by hand is never clobbered');
       assert.match(r.stderr, /left TOKEN alone/);
     } finally {
       await stopAgent(h);

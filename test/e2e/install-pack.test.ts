@@ -40,7 +40,13 @@ test('a packed tarball installed globally into a throwaway prefix runs on its ow
     const passFile = path.join(home, 'pass');
     fs.writeFileSync(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
     // Only the prefix's bin and the system on PATH; cwd outside the clone.
-    const env: NodeJS.ProcessEnv = { PATH: `${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: home, LANG: 'C.UTF-8', SESAME_HOME: path.join(home, '.sesame'), SESAME_PASSPHRASE_FILE: passFile };
+    const env: NodeJS.ProcessEnv = {
+      PATH: `${path.join(prefix, 'bin')}:${path.dirname(process.execPath)}:/usr/bin:/bin`,
+      HOME: home,
+      LANG: 'C.UTF-8',
+      SESAME_HOME: path.join(home, '.sesame'),
+      SESAME_PASSPHRASE_FILE: passFile,
+    };
     const run = (args: string[], input?: string) => runProcess('sesame', args, { env, cwd: home, ...(input !== undefined ? { input } : {}) });
 
     const v = await run(['--version']);

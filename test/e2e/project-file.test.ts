@@ -14,7 +14,12 @@ async function setup(): Promise<{ h: TestHome; app: string; sub: string }> {
   const h = await initHome();
   await setSecret(h, 'API_KEY', 'default-key');
   assert.equal((await sesame(['projects', 'create', 'web'], { env: h.env })).code, 0);
-  for (const [k, v] of [['API_KEY', 'web-key'], ['DB_URL', 'postgres://web'], ['WEB_PORT', '8080']]) await setSecret(h, k!, v!, ['-p', 'web']);
+  for (const [k, v] of [
+    ['API_KEY', 'web-key'],
+    ['DB_URL', 'postgres://web'],
+    ['WEB_PORT', '8080'],
+  ])
+    await setSecret(h, k!, v!, ['-p', 'web']);
   const app = path.join(base(h), 'work', 'app');
   const sub = path.join(app, 'src', 'deep');
   fs.mkdirSync(sub, { recursive: true });
@@ -66,20 +71,34 @@ test('refuses a .sesame.toml that is writable by others, owned by someone else o
   const { h, app, sub } = await setup();
   const file = path.join(app, '.sesame.toml');
   const cases: Array<[string, () => void]> = [
-    ['group-writable', () => {
-      fs.writeFileSync(file, 'project = "web"\n');
-      fs.chmodSync(file, 0o664); // explicitly: the umask would clear the bit
-    }],
-    ['world-writable', () => fs.chmodSync(file, 0o646)],
-    ['a symlink', () => {
-      fs.rmSync(file);
-      fs.writeFileSync(path.join(app, 'real.toml'), 'project = "web"\n', { mode: 0o600 });
-      fs.symlinkSync(path.join(app, 'real.toml'), file);
-    }],
-    ['a FIFO', () => {
-      fs.rmSync(file);
-      assert.equal(spawnSync('mkfifo', [file]).status, 0);
-    }],
+    [
+      'group-writable',
+      () => {
+        fs.writeFileSync(file, 'project = "web"\n');
+        fs.chmodSync(file, 0o664); // explicitly: the umask would clear the bit
+      },
+    ],
+    [
+      'world-writable',
+      () => {
+        fs.chmodSync(file, 0o646);
+      },
+    ],
+    [
+      'a symlink',
+      () => {
+        fs.rmSync(file);
+        fs.writeFileSync(path.join(app, 'real.toml'), 'project = "web"\n', { mode: 0o600 });
+        fs.symlinkSync(path.join(app, 'real.toml'), file);
+      },
+    ],
+    [
+      'a FIFO',
+      () => {
+        fs.rmSync(file);
+        assert.equal(spawnSync('mkfifo', [file]).status, 0);
+      },
+    ],
   ];
   for (const [what, make] of cases) {
     make();

@@ -188,7 +188,8 @@ export default cmd;
 function joinEquals(words: string[]): string[] {
   const outw: string[] = [];
   for (let i = 0; i < words.length; i++) {
-    if (words[i] === '=' && outw.length && outw[outw.length - 1]!.startsWith('--')) outw[outw.length - 1] += `=${words[++i] ?? ''}`;
+    const last = outw.at(-1);
+    if (words[i] === '=' && last?.startsWith('--')) outw[outw.length - 1] = `${last}=${words[++i] ?? ''}`;
     else outw.push(words[i]!);
   }
   return outw;

@@ -44,7 +44,7 @@ examples:
   sesame hook fish --auto | source         # in ~/.config/fish/config.fish
   eval "$(sesame hook direnv)"             # in ~/.config/direnv/direnvrc; then \`use sesame\` in .envrc`,
   summary: 'print shell code defining sesame_load/sesame_unload (and, with --auto, load on cd), or use_sesame for direnv',
-  flags: { auto: { type: 'boolean', help: 'load the nearest .sesame.toml\'s project on cd and unload it on leaving (bash, zsh, fish)' } },
+  flags: { auto: { type: 'boolean', help: "load the nearest .sesame.toml's project on cd and unload it on leaving (bash, zsh, fish)" } },
   maxPositionals: 1,
   async run(ctx, { positionals, flags }) {
     const target = positionals[0];
