@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseRateLimit, RateLimiter } from '../../src/core/policy/rate.js';
+import { parseRateLimit, RateLimiter, rateLimitedError } from '../../src/core/policy/rate.js';
 
 test('parses N/sec, N/min and N/hour and refuses anything else', () => {
   assert.deepEqual(parseRateLimit('100/min'), { count: 100, perMs: 60_000 });
@@ -52,4 +52,15 @@ test('refills never exceed the burst', () => {
   for (let i = 0; i < 5; i++) if (rl.take('k', 1_000_000).ok) ok++;
   assert.equal(ok, 2);
   assert.throws(() => new RateLimiter({ count: 0, perMs: 1000 }), RangeError);
+});
+
+test('over budget is a machine-readable denial with the retry-after', () => {
+  const rl = new RateLimiter({ count: 1, perMs: 60_000 });
+  rl.take('k', 0);
+  const d = rl.take('k', 0);
+  assert.ok(!d.ok);
+  const e = rateLimitedError(d.retryAfterS);
+  assert.equal(e.code, 'DENIED');
+  assert.equal(e.message, 'denied: rate limited, retry after 60 s');
+  assert.deepEqual(e.detail, { reason: 'rate', retry_after_s: 60 });
 });

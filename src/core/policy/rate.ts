@@ -11,6 +11,7 @@
  * kept in a Map (user-influenced strings are never object keys). Memory: one entry per key
  * seen; `forget` drops one (a revoked token, a removed profile).
  */
+import { SesameError } from '../errors.js';
 
 /** A parsed rate limit: `count` requests per `perMs`. */
 export interface RateLimit {
@@ -91,4 +92,16 @@ export class RateLimiter {
   get size(): number {
     return this.#buckets.size;
   }
+}
+
+/**
+ * The wire error for a request over budget: DENIED, `denied: rate limited, retry after N s`,
+ * `detail: {reason: 'rate', retry_after_s: N}` (exit 8 at the CLI). Names no project or key,
+ * so it reveals nothing about what exists.
+ */
+export function rateLimitedError(retryAfterS: number): SesameError {
+  return new SesameError('DENIED', `denied: rate limited, retry after ${retryAfterS} s`, {
+    hint: 'wait, then try again (or ask the owner for a higher rate_limit)',
+    detail: { reason: 'rate', retry_after_s: retryAfterS },
+  });
 }
