@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { ROOT, makeHome, type TestHome } from '../helpers/cli.js';
-import { sockOf, startAgent, stopAgent } from '../helpers/agent.js';
+import { logOf, sockOf, startAgent, stopAgent } from '../helpers/agent.js';
 import { connectAgent } from '../../src/core/agent/client.js';
 
 function vectorHome(): TestHome {
@@ -105,6 +105,26 @@ test('the client lists names and metadata through the agent, never values, and s
     } finally {
       c.close();
     }
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('a client that leaves with 32 requests in flight cancels them; the agent keeps serving and logs no failure', async () => {
+  const h = vectorHome();
+  try {
+    await startAgent(h);
+    for (let round = 0; round < 5; round++) {
+      const c = net.createConnection({ path: sockOf(h) });
+      await new Promise((r) => c.once('connect', r));
+      const lines = Array.from({ length: 32 }, (_, i) => `{"v":2,"id":${i},"op":"getselected","project":"default"}\n`).join('');
+      c.write(lines);
+      c.destroy(); // leaves at once: whatever is in flight is cancelled, whatever was decrypted wiped
+    }
+    const after = await rawLines(sockOf(h), '{"v":2,"id":1,"op":"get","project":"default","key":"DATABASE_URL"}\n', 1);
+    assert.deepEqual(JSON.parse(after[0]!), { v: 2, id: 1, frame: 'ok', value: 'cG9zdGdyZXM6Ly91OnBAZGIveA==' });
+    assert.doesNotMatch(logOf(h), /request failed/);
   } finally {
     await stopAgent(h);
     h.cleanup();
