@@ -5,6 +5,7 @@
  */
 import { SesameError } from '../errors.js';
 import { readPrivateFileStat, statPrivateFile } from '../fs/secure.js';
+import { allocSecret } from '../agent/secretbuf.js';
 import type { Tier } from './chain.js';
 
 /** Strips one trailing "\n" or "\r\n" in place (returns a view; the caller wipes the original). */
@@ -70,7 +71,10 @@ export const fileTier: Tier = {
     // Through the secure-file door: a FIFO, device or symlink is refused before any read.
     const b = readPrivateFileStat(p, 'passphrase file', { maxBytes: MAX_PASSPHRASE_FILE })?.data ?? null;
     if (!b) throw new SesameError('NOT_FOUND', `SESAME_PASSPHRASE_FILE ${p} does not exist`, { hint: 'fix the path or unset SESAME_PASSPHRASE_FILE' });
-    const v = Buffer.from(stripOneNewline(b));
+    // Its own backing store, never a slice of Node's shared pool: wiping it reaches the only copy.
+    const line = stripOneNewline(b);
+    const v = allocSecret(line.length);
+    line.copy(v);
     b.fill(0);
     if (!v.length) throw new SesameError('INVALID', `SESAME_PASSPHRASE_FILE ${p} is empty`);
     return v;
