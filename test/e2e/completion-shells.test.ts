@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { BIN, initHome, requireTool, runProcess, sesame, setSecret, type TestHome } from '../helpers/cli.js';
+import * as path from 'node:path';
+import { BIN, ROOT, initHome, requireTool, runProcess, sesame, setSecret, type TestHome } from '../helpers/cli.js';
 
 const self = `'${process.execPath}' '${BIN}'`;
 
@@ -72,5 +73,28 @@ test('completion of key names reads metadata only: it works on a locked vault an
   assert.equal(r.code, 0, r.stderr);
   assert.equal(r.out, 'API_KEY\nAPP_ID\nDB_URL\n');
   assert.doesNotMatch(r.out, /value-of/);
+  h.cleanup();
+});
+
+test('zsh completes `sesame ge<TAB>` and a key name on a real terminal (pty), through compinit', async (t) => {
+  if (!requireTool(t, 'zsh', 'zsh') || !requireTool(t, 'python3', 'python3')) return;
+  const { h, env } = await setup();
+  const driver = path.join(ROOT, 'test', 'helpers', 'pty-drive.py');
+  const steps = [
+    { send: `PS1='READY> '; autoload -U compinit; compinit -u; source <(${self} completion zsh); echo LOADED\n` },
+    { expect: 'LOADED' },
+    { expect: 'READY> ' },
+    { send: 'sesame ge\t' },
+    { expect: 'sesame get' },
+    { send: 'DB\t' },
+    { expect: 'DB_URL' },
+    { send: '\x03' },
+    { send: 'exit\n' },
+  ];
+  const r = await runProcess('python3', [driver, JSON.stringify(steps), 'zsh', '-f', '-i'], { env: { ...env, TERM: 'xterm' }, timeoutMs: 60_000 });
+  const res = JSON.parse(r.out) as { output: string; error?: string };
+  assert.equal(res.error, undefined, res.output);
+  assert.match(res.output, /sesame get.*DB_URL/s);
+  assert.doesNotMatch(res.output, /value-of/);
   h.cleanup();
 });
