@@ -6,7 +6,7 @@
 import type { Ctx } from './context.js';
 import type { UnlockedVault } from '../core/vault/vault.js';
 import { holdAuditKey } from './audit-event.js';
-import { unlockDirect } from './unlock.js';
+import { unlockDirect } from './direct-unlock.js';
 
 export { auditEvent } from './audit-event.js';
 

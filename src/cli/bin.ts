@@ -8,8 +8,8 @@
 import './early.js'; // first: SIGUSR1 must never open the inspector
 import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { fastGet, fastGetArgs } from './fast.js';
-import { fastRun, fastRunArgs } from './fast-run.js';
+import { fastGet, fastGetArgs } from './get-fast-path.js';
+import { fastRun, fastRunArgs } from './run-fast-path.js';
 import { settle } from './output.js';
 import { requireHardening } from '../core/os/native.js';
 

@@ -1,9 +1,9 @@
 /**
  * Process glue: the only place that reads process.argv and sets the exit code.
- * A plain `get KEY` first tries the agent fast path (fast.ts); everything else, and `get`
+ * A plain `get KEY` first tries the agent fast path (get-fast-path.ts); everything else, and `get`
  * when no agent answers, goes through main.
  */
-import { fastGet, fastGetArgs } from './fast.js';
+import { fastGet, fastGetArgs } from './get-fast-path.js';
 import { settle } from './output.js';
 
 async function start(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {

@@ -1,6 +1,6 @@
 /**
  * The global options, declared once. Every argv reader — the full CLI (main.ts) and the
- * agent fast paths bundled into the executable (fast.ts, fast-run.ts) — parses argv with
+ * agent fast paths bundled into the executable (get-fast-path.ts, run-fast-path.ts) — parses argv with
  * args.ts's one grammar over this table, so a global option added here is understood, with
  * its short form and its value, before or after the command word, on every path.
  *

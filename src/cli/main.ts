@@ -25,6 +25,7 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   passphrase: () => import('./commands/passphrase.js'),
   hook: () => import('./commands/hook.js'),
   completion: () => import('./commands/completion.js'),
+  audit: () => import('./commands/audit.js'),
   token: () => import('./commands/token.js'),
   profile: () => import('./commands/profile.js'),
 };

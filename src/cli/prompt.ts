@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as tty from 'node:tty';
 import { SesameError } from '../core/errors.js';
-import { allocSecret } from '../core/agent/secretbuf.js';
+import { allocSecret } from '../core/bytes.js';
 
 /** true when a controlling terminal can be opened. */
 export function hasTty(): boolean {

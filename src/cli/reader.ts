@@ -16,7 +16,7 @@ export async function openReader(ctx: Ctx): Promise<SecretReader> {
     const client = await connectAgent(ctx.paths.agentSock, ctx.env);
     if (client) return agentReader(client);
   }
-  const { unlockDirect } = await import('./unlock.js');
+  const { unlockDirect } = await import('./direct-unlock.js');
   const { directContext, readOne, readSelected, vaultSource } = await import('../core/access.js');
   const v = await unlockDirect(ctx);
   // Direct reads go through the plaintext door like the agent's: the owner, via the CLI.

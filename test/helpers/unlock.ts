@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { homePaths } from '../../src/core/home.js';
-import { vaultScope, type Scope } from '../../src/core/passphrase/scope.js';
+import { vaultScope, type TierScope } from '../../src/core/passphrase/store-names.js';
 import { keyringAccount } from '../../src/core/passphrase/keyring.js';
 import { initHome, sesame, setSecret, type TestHome } from './cli.js';
 import { startKeyring, type KeyringSession } from './keyring.js';
@@ -28,7 +28,7 @@ export async function tierStates(env: NodeJS.ProcessEnv): Promise<TierStates> {
   return out;
 }
 
-export function scopeOfHome(h: TestHome): Scope {
+export function scopeOfHome(h: TestHome): TierScope {
   return vaultScope(homePaths(h.dir))!;
 }
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fastGetArgs } from '../../src/cli/fast.js';
+import { fastGetArgs } from '../../src/cli/get-fast-path.js';
 
 test('the get fast path takes only the plain form; everything else goes the normal way', () => {
   assert.deepEqual(fastGetArgs(['get', 'API'], {}), { home: undefined, project: undefined, key: 'API' });

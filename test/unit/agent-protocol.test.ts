@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { MAX_REQUEST_BYTES, decodeRequest, errorLine, okLine, secretsLine, valueLine } from '../../src/core/agent/protocol.js';
 import { b64Decode, b64EncodeInto, b64Length } from '../../src/core/agent/b64.js';
-import { parseJsonBytes } from '../../src/core/agent/jsonbytes.js';
-import { LineSplitter } from '../../src/core/agent/lines.js';
+import { parseJsonBytes } from '../../src/core/agent/secret-json.js';
+import { LineSplitter } from '../../src/core/agent/line-splitter.js';
 import { SesameError } from '../../src/core/errors.js';
 
 const req = (o: unknown): ReturnType<typeof decodeRequest> => decodeRequest(Buffer.from(typeof o === 'string' ? o : JSON.stringify(o)));

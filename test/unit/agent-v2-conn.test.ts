@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { serveConnection, type ConnHooks } from '../../src/core/agent/conn.js';
 import { dispatch } from '../../src/core/agent/dispatch.js';
 import type { PlaintextDoor } from '../../src/core/agent/ops/context.js';
-import { allocSecret } from '../../src/core/agent/secretbuf.js';
+import { allocSecret } from '../../src/core/bytes.js';
 import { SesameError } from '../../src/core/errors.js';
 
 type Frame = Record<string, unknown>;

@@ -7,8 +7,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { GLOBAL_FLAGS, MAX_DURATION_MS, parseArgs, parseDuration, splitCommand } from '../../src/cli/args.js';
-import { fastGetArgs } from '../../src/cli/fast.js';
-import { fastRunArgs } from '../../src/cli/fast-run.js';
+import { fastGetArgs } from '../../src/cli/get-fast-path.js';
+import { fastRunArgs } from '../../src/cli/run-fast-path.js';
 import { SesameError } from '../../src/core/errors.js';
 
 /** What main.ts does with `get`'s command line: its words, then globals + get's flags. */

@@ -11,7 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { connectAgent, type AgentClient } from '../../src/core/agent/client.js';
 import { SesameError } from '../../src/core/errors.js';
-import { parseJsonSecrets } from '../../src/core/agent/jsonbytes.js';
+import { parseJsonSecrets } from '../../src/core/agent/secret-json.js';
 
 type Req = { id: number; op: string; only?: string[]; prefix?: string; [k: string]: unknown };
 type Answer = (req: Req) => string;

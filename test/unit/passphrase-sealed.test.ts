@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { SesameError } from '../../src/core/errors.js';
 import { sealedPath, sealedTier, sealPassphrase, unsealPassphrase } from '../../src/core/passphrase/sealed.js';
 import { chainHome, type ChainHome } from '../helpers/chain.js';
-import { vaultScope } from '../../src/core/passphrase/scope.js';
+import { vaultScope } from '../../src/core/passphrase/store-names.js';
 import { requireTool } from '../helpers/cli.js';
 
 const vid = (h: ChainHome): string => vaultScope(h.paths)!.vaultId;

@@ -6,14 +6,14 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { SesameError } from '../../src/core/errors.js';
 import { clearSession, locateSession, readSession, sessionTier, storeSession } from '../../src/core/passphrase/session.js';
-import { vaultScope, type Scope } from '../../src/core/passphrase/scope.js';
+import { vaultScope, type TierScope } from '../../src/core/passphrase/store-names.js';
 import { sessionKeyringId } from '../../src/core/os/native.js';
 import { chainHome } from '../helpers/chain.js';
 import { tmpfsRuntime } from '../helpers/unlock.js';
 
 const TMPFS = 0x01021994;
-const scopeOf = (h: ReturnType<typeof chainHome>): Scope => vaultScope(h.paths)!;
-const desc = (s: Scope): string => `sesame:session:${s.homeTag}:${s.vaultId}`;
+const tierScopeOf = (h: ReturnType<typeof chainHome>): TierScope => vaultScope(h.paths)!;
+const desc = (s: TierScope): string => `sesame:session:${s.homeTag}:${s.vaultId}`;
 
 test('the session tier keeps the passphrase in the real kernel session keyring', (t) => {
   if (sessionKeyringId() === null) {
@@ -21,7 +21,7 @@ test('the session tier keeps the passphrase in the real kernel session keyring',
     return t.skip('kernel keyring unavailable');
   }
   const h = chainHome();
-  const s = scopeOf(h);
+  const s = tierScopeOf(h);
   assert.equal(storeSession(h.ctx.env, s, Buffer.from('pw-kernel')), 'kernel');
   assert.equal(readSession(h.ctx.env, s)?.toString(), 'pw-kernel');
   assert.equal(locateSession(h.ctx.env, s), 'kernel');
@@ -36,8 +36,8 @@ test('the session tier keeps the passphrase in the real kernel session keyring',
 test('two homes never share a session entry', async () => {
   const a = chainHome();
   const b = chainHome();
-  const sa = scopeOf(a);
-  const sb = scopeOf(b);
+  const sa = tierScopeOf(a);
+  const sb = tierScopeOf(b);
   assert.notEqual(sa.id, sb.id);
   storeSession(a.ctx.env, sa, Buffer.from('pw-a'));
   assert.equal(readSession(b.ctx.env, sb), null);
@@ -54,7 +54,7 @@ test('the file store writes a 0600 file in a tmpfs XDG_RUNTIME_DIR and removes i
   const run = tmpfsRuntime(t);
   if (!run) return;
   const h = chainHome({ XDG_RUNTIME_DIR: run, SESAME_SESSION_STORE: 'file' });
-  const s = scopeOf(h);
+  const s = tierScopeOf(h);
   assert.equal(storeSession(h.ctx.env, s, Buffer.from('pw-file')), 'file');
   const f = path.join(run, 'sesame', `session-${s.id}`);
   assert.equal(fs.statSync(f).mode & 0o777, 0o600);
@@ -71,7 +71,7 @@ test('the file store refuses an XDG_RUNTIME_DIR on disk: the passphrase must sta
   const onDisk = Number(fs.statfsSync(disk).type) !== TMPFS;
   const h = chainHome({ XDG_RUNTIME_DIR: disk, SESAME_SESSION_STORE: 'file' });
   if (onDisk) {
-    assert.throws(() => storeSession(h.ctx.env, scopeOf(h), Buffer.from('pw')), (e: unknown) => e instanceof SesameError && e.code === 'INSECURE' && /not a tmpfs/.test(e.message));
+    assert.throws(() => storeSession(h.ctx.env, tierScopeOf(h), Buffer.from('pw')), (e: unknown) => e instanceof SesameError && e.code === 'INSECURE' && /not a tmpfs/.test(e.message));
     assert.deepEqual(fs.readdirSync(disk), [], 'nothing was written');
   }
   fs.rmSync(disk, { recursive: true, force: true });
@@ -80,12 +80,12 @@ test('the file store refuses an XDG_RUNTIME_DIR on disk: the passphrase must sta
 
 test('the file store refuses a missing or loose XDG_RUNTIME_DIR', (t) => {
   const h = chainHome({ SESAME_SESSION_STORE: 'file' });
-  assert.throws(() => storeSession(h.ctx.env, scopeOf(h), Buffer.from('pw')), (e: unknown) => e instanceof SesameError && e.code === 'UNAVAILABLE');
+  assert.throws(() => storeSession(h.ctx.env, tierScopeOf(h), Buffer.from('pw')), (e: unknown) => e instanceof SesameError && e.code === 'UNAVAILABLE');
   const run = tmpfsRuntime(t);
   if (run) {
     fs.chmodSync(run, 0o755);
     const loose = chainHome({ XDG_RUNTIME_DIR: run, SESAME_SESSION_STORE: 'file' });
-    assert.throws(() => storeSession(loose.ctx.env, scopeOf(loose), Buffer.from('pw')), (e: unknown) => e instanceof SesameError && e.code === 'INSECURE');
+    assert.throws(() => storeSession(loose.ctx.env, tierScopeOf(loose), Buffer.from('pw')), (e: unknown) => e instanceof SesameError && e.code === 'INSECURE');
     loose.cleanup();
   }
   h.cleanup();
@@ -95,7 +95,7 @@ test('a session file with loose permissions makes the tier unusable, never silen
   const run = tmpfsRuntime(t);
   if (!run) return;
   const h = chainHome({ XDG_RUNTIME_DIR: run, SESAME_SESSION_STORE: 'file' });
-  const s = scopeOf(h);
+  const s = tierScopeOf(h);
   storeSession(h.ctx.env, s, Buffer.from('pw'));
   fs.chmodSync(path.join(run, 'sesame', `session-${s.id}`), 0o644);
   await assert.rejects(sessionTier.fetch(h.ctx), (e: unknown) => e instanceof SesameError && e.code === 'INSECURE');

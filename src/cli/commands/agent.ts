@@ -27,7 +27,7 @@ function limitsFrom(flags: Parsed['flags']): SessionLimits {
 
 /** The passphrase chain, then Argon2id; returns a copy of the master key in guarded memory. */
 async function unlockMaster(ctx: Ctx): Promise<SecureKey> {
-  const { unlockDirect } = await import('../unlock.js');
+  const { unlockDirect } = await import('../direct-unlock.js');
   const v = await unlockDirect(ctx);
   try {
     return v.master.clone();

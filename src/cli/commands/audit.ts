@@ -70,7 +70,7 @@ const verify: Command = {
     const { verifyChain, parseHead, formatHead } = await import('../../core/audit/verify.js');
     const expect = flags['expect-head'] === undefined ? undefined : parseHead(flags['expect-head'] as string);
     const files = auditFiles(ctx.paths.home);
-    const { unlockDirect } = await import('../unlock.js');
+    const { unlockDirect } = await import('../direct-unlock.js');
     const v = await unlockDirect(ctx);
     const key = AuditKey.fromMaster(v.master);
     v.dispose();

@@ -16,7 +16,7 @@ function needName(positionals: string[], verb: string): string {
 }
 
 async function deps(ctx: Ctx): Promise<ProjectDeps> {
-  const { unlockDirect } = await import('../unlock.js');
+  const { unlockDirect } = await import('../direct-unlock.js');
   return { paths: ctx.paths, env: ctx.env, unlock: () => unlockDirect(ctx) };
 }
 

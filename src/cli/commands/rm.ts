@@ -19,7 +19,7 @@ const cmd: Command = {
     const p = Object.hasOwn(doc.projects, project) ? doc.projects[project] : undefined;
     if (!p) throw new SesameError('NOT_FOUND', `project ${project} does not exist`);
     if (!Object.hasOwn(p.entries, key)) throw new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { detail: { key, project } });
-    const { unlockDirect } = await import('../unlock.js');
+    const { unlockDirect } = await import('../direct-unlock.js');
     const v = await unlockDirect(ctx);
     try {
       mutateVault(ctx.paths, v.master, ctx.env, (w) => w.rm(project, key));

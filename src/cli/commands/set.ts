@@ -5,7 +5,7 @@ import { checkKeyName } from '../../core/home.js';
 import type { Command } from '../command.js';
 import { usage } from '../args.js';
 import { info, json as outJson } from '../output.js';
-import { allocSecret } from '../../core/agent/secretbuf.js';
+import { allocSecret } from '../../core/bytes.js';
 
 const MAX_VALUE = 4 * 1024 * 1024;
 
@@ -89,7 +89,7 @@ const cmd: Command = {
       });
     }
     try {
-      const { unlockDirect } = await import('../unlock.js');
+      const { unlockDirect } = await import('../direct-unlock.js');
       const v = await unlockDirect(ctx);
       const { mutateVault } = await import('../../core/vault/store.js');
       try {

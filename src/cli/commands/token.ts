@@ -9,7 +9,7 @@
  */
 import { SesameError } from '../../core/errors.js';
 import { checkProjectName } from '../../core/home.js';
-import { allocSecret } from '../../core/agent/secretbuf.js';
+import { allocSecret } from '../../core/bytes.js';
 import { isValidKeyGlob } from '../../core/policy/authorize.js';
 import type { Scope, ScopedOp } from '../../core/policy/caller.js';
 import type { StoredToken, TokenInfo } from '../../core/policy/tokens.js';

@@ -5,7 +5,7 @@
  *
  * Pure. Used by the agent (encode) and the client (decode).
  */
-import { allocSecret } from './secretbuf.js';
+import { allocSecret } from '../bytes.js';
 
 const ALPHABET = Buffer.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/', 'latin1');
 const PAD = 0x3d; // '='

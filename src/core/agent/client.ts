@@ -23,7 +23,7 @@
  *   the exact field set, key names, project-free `missing` lists within what was asked,
  *   canonical base64. Anything else is PROTOCOL — never output — and the connection is
  *   dropped; Buffers decoded from a refused reply are wiped.
- * - Values arrive base64 and are decoded byte by byte into Buffers (jsonbytes.ts); they
+ * - Values arrive base64 and are decoded byte by byte into Buffers (secret-json.ts); they
  *   never become strings here either. Callers wipe the Buffers they get.
  * - An error from the agent is rebuilt as the same SesameError ({code, message, hint,
  *   detail}); a denied peer therefore gets DENIED (exit 8).
@@ -34,8 +34,8 @@ import * as path from 'node:path';
 import { SesameError } from '../errors.js';
 import type { Selection } from '../vault/vault.js';
 import { peerCred } from '../os/native.js';
-import { parseJsonSecrets } from './jsonbytes.js';
-import { LineSplitter } from './lines.js';
+import { parseJsonSecrets } from './secret-json.js';
+import { LineSplitter } from './line-splitter.js';
 import { MAX_SOCKET_PATH } from './protocol.js';
 import { socketDirHint } from './socket.js';
 import {

@@ -39,7 +39,7 @@ import { peerCred, type PeerCred } from '../os/native.js';
 import { authorize, authorizeConnection, denialError, ownerOnlyPolicy, type OpenDeny, type Policy } from '../policy/authorize.js';
 import { callerFromPeer, type Caller, type ListenerRef, type ProcReader } from '../policy/caller.js';
 import type { Reply, RequestContext } from './dispatch.js';
-import { LineSplitter } from './lines.js';
+import { LineSplitter } from './line-splitter.js';
 import { CONN_IDLE_MS, MAX_REQUEST_BYTES, errorLine, protocolError, type RequestId } from './protocol.js';
 import { MAX_IN_FLIGHT, OPS_V2, decodeLine, errorFrame, framerFor, type AnyRequest, type DecodedLine } from './protocol-v2.js';
 import { ReplyWriter, WriteBudget } from './writer.js';

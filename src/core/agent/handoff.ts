@@ -21,7 +21,7 @@ import * as path from 'node:path';
 import { SesameError } from '../errors.js';
 import { SecureKey, KEY_BYTES } from '../crypto/sodium.js';
 import { connectUnix, peerCred, setRecvTimeout, type PeerCred } from '../os/native.js';
-import { allocSecret } from './secretbuf.js';
+import { allocSecret } from '../bytes.js';
 
 export interface KeyOffer {
   /** The socket path to pass to the child (not a secret). */

@@ -10,13 +10,13 @@
  *
  * Secret responses (`valueLine`, `secretsLine`) are assembled byte by byte: the value is
  * base64-encoded straight into the response Buffer and never becomes a string. That Buffer
- * lives outside V8's movable heap (secretbuf.ts), so the GC leaves no copy of it. The caller
+ * lives outside V8's movable heap (core/bytes.ts), so the GC leaves no copy of it. The caller
  * wipes both the values and the returned line once it is written.
  */
 import { SesameError } from '../errors.js';
 import { isValidKeyName, isValidProjectName } from '../home.js';
 import { b64EncodeInto, b64Length } from './b64.js';
-import { allocSecret } from './secretbuf.js';
+import { allocSecret } from '../bytes.js';
 
 /** The protocol version of this agent's v1 answers (`v` in every reply line; docs/spec/agent-protocol.md). */
 export const PROTOCOL_VERSION = 1;

@@ -14,7 +14,7 @@
  *   writer reports `blocked`; when the total drops below the cap, every waiting writer is
  *   told to resume.
  * - A secret reply is zeroed (`fill(0)`; its storage is off-heap, see
- *   secretbuf.ts) as soon as the kernel has its bytes (the write callback), or when the
+ *   core/bytes.ts) as soon as the kernel has its bytes (the write callback), or when the
  *   connection goes away (`dispose()`), whichever comes first.
  *
  * Framing-agnostic: a v2 frame writer writes each frame through the same `write()`.

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SesameError, ioError } from '../errors.js';
-import { allocSecret } from '../agent/secretbuf.js';
+import { allocSecret } from '../bytes.js';
 
 const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
 

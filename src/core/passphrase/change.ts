@@ -15,7 +15,7 @@ import { UnlockedVault } from '../vault/vault.js';
 import { equalBytes, wipe } from '../crypto/sodium.js';
 import { loadConfig } from '../config.js';
 import { attributeWrongPassphrase, resolvePassphrase, type ChainContext, type TierName } from './chain.js';
-import { homeTag, scopeOf, type Scope } from './scope.js';
+import { homeTag, tierScopeOf, type TierScope } from './store-names.js';
 import { clearSession, locateSession, readSession, storeSession } from './session.js';
 import { sealedExists, sealPassphrase } from './sealed.js';
 import { locateKeyring, writeKeyring } from './keyring.js';
@@ -62,7 +62,7 @@ export async function applyChange(ctx: ChainContext, opened: OpenedForChange, ne
   const { vault, from, old } = opened;
   try {
     checkNewPassphrase(next, old);
-    const scope = scopeOf(ctx.paths, vault.doc);
+    const scope = tierScopeOf(ctx.paths, vault.doc);
     const held = await heldTiers(ctx, scope);
     mutateVault(ctx.paths, vault.master, ctx.env, (w) => w.changePassphrase(next));
     const report: ChangeReport = { from, rewritten: [], failed: [], recoveryInSession: null, stale: staleSources(ctx) };
@@ -82,7 +82,7 @@ export async function applyChange(ctx: ChainContext, opened: OpenedForChange, ne
   }
 }
 
-async function heldTiers(ctx: ChainContext, scope: Scope): Promise<TierName[]> {
+async function heldTiers(ctx: ChainContext, scope: TierScope): Promise<TierName[]> {
   const held: TierName[] = [];
   if (locateSession(ctx.env, scope)) held.push('session');
   if ((await locateKeyring(ctx.env, scope)).state !== 'absent') held.push('keyring');
@@ -90,7 +90,7 @@ async function heldTiers(ctx: ChainContext, scope: Scope): Promise<TierName[]> {
   return held;
 }
 
-async function rewrite(ctx: ChainContext, scope: Scope, tier: TierName, next: Buffer): Promise<void> {
+async function rewrite(ctx: ChainContext, scope: TierScope, tier: TierName, next: Buffer): Promise<void> {
   if (tier === 'session') {
     putSession(ctx, scope, next);
   } else if (tier === 'keyring') {
@@ -101,7 +101,7 @@ async function rewrite(ctx: ChainContext, scope: Scope, tier: TierName, next: Bu
 }
 
 /** Replaces this home's session entries with `next` and reads it back. */
-function putSession(ctx: ChainContext, scope: Scope, next: Buffer): void {
+function putSession(ctx: ChainContext, scope: TierScope, next: Buffer): void {
   clearSession(ctx.env, homeTag(ctx.paths));
   storeSession(ctx.env, scope, next);
   const back = readSession(ctx.env, scope);
@@ -110,7 +110,7 @@ function putSession(ctx: ChainContext, scope: Scope, next: Buffer): void {
   if (!ok) throw new SesameError('ERROR', 'the session tier did not return what was stored');
 }
 
-function keepInSession(ctx: ChainContext, scope: Scope, next: Buffer): boolean {
+function keepInSession(ctx: ChainContext, scope: TierScope, next: Buffer): boolean {
   try {
     putSession(ctx, scope, next);
     return true;

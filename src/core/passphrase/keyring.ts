@@ -21,7 +21,7 @@ import { resolveCommand } from '../exec.js';
 import { equalBytes, wipe } from '../crypto/sodium.js';
 import type { Tier, TierStatus } from './chain.js';
 import { lastLine, runTool } from './run-tool.js';
-import { vaultScope, type Scope } from './scope.js';
+import { vaultScope, type TierScope } from './store-names.js';
 
 type KeyringLib = typeof import('@napi-rs/keyring');
 type Entry = InstanceType<KeyringLib['AsyncEntry']>;
@@ -32,14 +32,14 @@ export const KEYRING_SERVICE = 'sesame';
 /** How long a keyring call may take before the tier reports it unreachable (ms): a locked or hung Secret Service must not hang a command. */
 export const KEYRING_TIMEOUT_MS = 2000;
 /** The keyring account of one vault in one home (`vault-<scope id>`): public metadata, never a secret. */
-export const keyringAccount = (s: Scope): string => `vault-${s.id}`;
+export const keyringAccount = (s: TierScope): string => `vault-${s.id}`;
 
 export interface KeyringLocation {
   state: 'present' | 'locked' | 'absent' | 'unreachable';
   detail?: string;
 }
 
-function entry(scope: Scope): Entry {
+function entry(scope: TierScope): Entry {
   const lib = require('@napi-rs/keyring') as KeyringLib;
   return new lib.AsyncEntry(KEYRING_SERVICE, keyringAccount(scope), { linux: { store: 'secret-service' } });
 }
@@ -80,7 +80,7 @@ function explain(e: unknown): string {
 }
 
 /** Reads this vault's keyring entry (caller wipes); null when there is none. Throws UNAVAILABLE. */
-export async function readKeyring(scope: Scope): Promise<Buffer | null> {
+export async function readKeyring(scope: TierScope): Promise<Buffer | null> {
   const arr = await bounded((signal) => entry(scope).getSecret(signal));
   if (!arr) return null;
   const b = Buffer.from(arr);
@@ -89,7 +89,7 @@ export async function readKeyring(scope: Scope): Promise<Buffer | null> {
 }
 
 /** Writes the entry, reads it back and compares. Throws UNAVAILABLE or ERROR on any failure. */
-export async function writeKeyring(scope: Scope, pass: Buffer): Promise<void> {
+export async function writeKeyring(scope: TierScope, pass: Buffer): Promise<void> {
   await bounded((signal) => entry(scope).setSecret(pass, signal));
   const back = await readKeyring(scope);
   const same = equalBytes(back, pass);
@@ -98,12 +98,12 @@ export async function writeKeyring(scope: Scope, pass: Buffer): Promise<void> {
 }
 
 /** Deletes the entry; false when there was none. Throws UNAVAILABLE when the keyring fails. */
-export function deleteKeyring(scope: Scope): Promise<boolean> {
+export function deleteKeyring(scope: TierScope): Promise<boolean> {
   return bounded((signal) => entry(scope).deleteCredential(signal));
 }
 
 /** Where the entry stands, without reading the secret where the platform allows. */
-export async function locateKeyring(env: NodeJS.ProcessEnv, scope: Scope): Promise<KeyringLocation> {
+export async function locateKeyring(env: NodeJS.ProcessEnv, scope: TierScope): Promise<KeyringLocation> {
   if (!sessionBusAvailable(env)) return { state: 'absent', detail: 'no D-Bus session bus' };
   const dbusSend = process.platform === 'linux' ? resolveCommand('dbus-send', env.PATH) : { error: 'not-found' as const };
   if (!('error' in dbusSend)) return searchItems(dbusSend.path, env, scope);
@@ -116,7 +116,7 @@ export async function locateKeyring(env: NodeJS.ProcessEnv, scope: Scope): Promi
   }
 }
 
-async function searchItems(dbusSend: string, env: NodeJS.ProcessEnv, scope: Scope): Promise<KeyringLocation> {
+async function searchItems(dbusSend: string, env: NodeJS.ProcessEnv, scope: TierScope): Promise<KeyringLocation> {
   const args = ['--session', '--print-reply', `--reply-timeout=${KEYRING_TIMEOUT_MS}`, '--dest=org.freedesktop.secrets', '/org/freedesktop/secrets'];
   args.push('org.freedesktop.Secret.Service.SearchItems', `dict:string:string:service,${KEYRING_SERVICE},username,${keyringAccount(scope)}`);
   const r = await runTool(dbusSend, args, { env, timeoutMs: KEYRING_TIMEOUT_MS + 1000 });

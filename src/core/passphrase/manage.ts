@@ -12,7 +12,7 @@ import { UnlockedVault } from '../vault/vault.js';
 import type { VaultDoc } from '../vault/format.js';
 import { equalBytes, wipe } from '../crypto/sodium.js';
 import { attributeWrongPassphrase, loadChain, resolvePassphrase, TIER_LABELS, type ChainContext, type TierName } from './chain.js';
-import { homeTag, scopeOf, type Scope } from './scope.js';
+import { homeTag, tierScopeOf, type TierScope } from './store-names.js';
 import { clearSession, readSession, runtimeDir, sessionStore, storeSession, type SessionStore } from './session.js';
 import { removeSealed, sealedExists, sealedPath, sealPassphrase, systemdCreds, type SealKey } from './sealed.js';
 import { deleteKeyring, locateKeyring, sessionBusAvailable, writeKeyring } from './keyring.js';
@@ -36,7 +36,7 @@ export async function resolveValid(ctx: ChainContext, doc: VaultDoc, skip: TierN
 }
 
 /** The durable tiers that hold an entry for this vault (sealed file; keyring entry, even locked). */
-export async function durableTiers(ctx: ChainContext, scope: Scope): Promise<TierName[]> {
+export async function durableTiers(ctx: ChainContext, scope: TierScope): Promise<TierName[]> {
   const out: TierName[] = [];
   if (sealedExists(ctx.paths, scope.vaultId)) out.push('sealed');
   const k = await locateKeyring(ctx.env, scope);
@@ -53,7 +53,7 @@ export async function durableTiers(ctx: ChainContext, scope: Scope): Promise<Tie
  */
 export async function unlockSession(ctx: ChainContext, force: boolean): Promise<{ tier: TierName; store: SessionStore }> {
   const doc = readVault(ctx.paths);
-  const scope = scopeOf(ctx.paths, doc);
+  const scope = tierScopeOf(ctx.paths, doc);
   if (!force) {
     const durable = await durableTiers(ctx, scope);
     if (durable.length) {
@@ -111,7 +111,7 @@ export async function sealFromChain(ctx: ChainContext, key: SealKey, yes: boolea
  */
 export async function moveToKeyring(ctx: ChainContext, yes: boolean): Promise<{ tier: TierName; removedSource: boolean }> {
   const doc = readVault(ctx.paths);
-  const scope = scopeOf(ctx.paths, doc);
+  const scope = tierScopeOf(ctx.paths, doc);
   requireAcknowledged(ctx, doc, yes, 'moving it to the OS keyring');
   if (!sessionBusAvailable(ctx.env)) {
     throw new SesameError('UNAVAILABLE', 'no D-Bus session bus: the OS keyring cannot be reached', { hint: 'run it inside your desktop session (DBUS_SESSION_BUS_ADDRESS must be set)' });
@@ -133,12 +133,12 @@ export async function moveToKeyring(ctx: ChainContext, yes: boolean): Promise<{ 
 
 /** The persistent tiers holding an entry now (what `destroy` would remove). */
 export async function persistentTiers(ctx: ChainContext): Promise<TierName[]> {
-  return durableTiers(ctx, scopeOf(ctx.paths, readVault(ctx.paths)));
+  return durableTiers(ctx, tierScopeOf(ctx.paths, readVault(ctx.paths)));
 }
 
 /** `passphrase destroy` (after the CLI's confirmation): removes the sealed file and the keyring entry. */
 export async function destroyPersistent(ctx: ChainContext): Promise<{ removed: TierName[]; failed: Array<{ tier: TierName; message: string }> }> {
-  const scope = scopeOf(ctx.paths, readVault(ctx.paths));
+  const scope = tierScopeOf(ctx.paths, readVault(ctx.paths));
   const removed: TierName[] = [];
   const failed: Array<{ tier: TierName; message: string }> = [];
   try {

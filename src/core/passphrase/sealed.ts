@@ -24,7 +24,7 @@ import { resolveCommand } from '../exec.js';
 import { equalBytes, wipe } from '../crypto/sodium.js';
 import type { Tier } from './chain.js';
 import { lastLine, runTool } from './run-tool.js';
-import { vaultScope } from './scope.js';
+import { vaultScope } from './store-names.js';
 
 export type SealKey = 'host' | 'tpm2' | 'auto';
 /** The systemd-creds keys a passphrase may be sealed with (`passphrase seal --key`). */

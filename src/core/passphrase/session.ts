@@ -18,13 +18,13 @@ import { SesameError } from '../errors.js';
 import { ensurePrivateDir, readPrivateFile, removeFile, writeFileAtomic } from '../fs/secure.js';
 import { keyAdd, keyDescribe, keyInvalidate, keyRead, keySearch, keyringList, sessionKeyringId } from '../os/native.js';
 import type { Tier, TierStatus } from './chain.js';
-import { vaultScope, type Scope } from './scope.js';
+import { vaultScope, type TierScope } from './store-names.js';
 
 export type SessionStore = 'kernel' | 'file';
 const TMPFS_MAGIC = 0x01021994;
 const RAMFS_MAGIC = 0x858458f6;
 
-const keyDesc = (s: Scope): string => `sesame:session:${s.homeTag}:${s.vaultId}`;
+const keyDesc = (s: TierScope): string => `sesame:session:${s.homeTag}:${s.vaultId}`;
 
 /** Which store `unlock` writes to (the file store's own checks come with runtimeDir). */
 export function sessionStore(env: NodeJS.ProcessEnv): SessionStore {
@@ -67,10 +67,10 @@ export function runtimeDir(env: NodeJS.ProcessEnv, create: boolean): string {
   return dir;
 }
 
-const sessionFile = (dir: string, s: Scope): string => path.join(dir, `session-${s.id}`);
+const sessionFile = (dir: string, s: TierScope): string => path.join(dir, `session-${s.id}`);
 
 /** Stores the passphrase for this vault in the session; returns the store used. */
-export function storeSession(env: NodeJS.ProcessEnv, scope: Scope, pass: Buffer): SessionStore {
+export function storeSession(env: NodeJS.ProcessEnv, scope: TierScope, pass: Buffer): SessionStore {
   const store = sessionStore(env);
   if (store === 'kernel') {
     keyAdd(keyDesc(scope), pass, kernelRing()!);
@@ -81,7 +81,7 @@ export function storeSession(env: NodeJS.ProcessEnv, scope: Scope, pass: Buffer)
 }
 
 /** Reads this vault's session passphrase (caller wipes); null when none is stored. */
-export function readSession(env: NodeJS.ProcessEnv, scope: Scope): Buffer | null {
+export function readSession(env: NodeJS.ProcessEnv, scope: TierScope): Buffer | null {
   const ring = kernelRing(env);
   if (ring !== null) {
     const id = keySearch(ring, keyDesc(scope));
@@ -93,7 +93,7 @@ export function readSession(env: NodeJS.ProcessEnv, scope: Scope): Buffer | null
 }
 
 /** Where this vault's session entry is, without reading it; null when there is none. */
-export function locateSession(env: NodeJS.ProcessEnv, scope: Scope): SessionStore | null {
+export function locateSession(env: NodeJS.ProcessEnv, scope: TierScope): SessionStore | null {
   const ring = kernelRing(env);
   if (ring !== null && keySearch(ring, keyDesc(scope)) !== null) return 'kernel';
   const dir = fileDirIfAny(env);

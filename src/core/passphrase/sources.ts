@@ -5,7 +5,7 @@
  */
 import { SesameError } from '../errors.js';
 import { readPrivateFileStat, statPrivateFile } from '../fs/secure.js';
-import { allocSecret } from '../agent/secretbuf.js';
+import { allocSecret } from '../bytes.js';
 import type { Tier } from './chain.js';
 
 /** Strips one trailing "\n" or "\r\n" in place (returns a view; the caller wipes the original). */

@@ -21,7 +21,7 @@
 import { createHash, randomFillSync, timingSafeEqual } from 'node:crypto';
 import * as path from 'node:path';
 import { SesameError } from '../errors.js';
-import { allocSecret } from '../agent/secretbuf.js';
+import { allocSecret } from '../bytes.js';
 import { acquireLock } from '../fs/lock.js';
 import { ensurePrivateDir, readPrivateFileStat, writeFileAtomic } from '../fs/secure.js';
 import { isValidProjectName } from '../home.js';

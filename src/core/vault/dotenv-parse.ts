@@ -22,7 +22,7 @@
  * of a line that was not taken, except a name that is a valid key name.
  */
 import { isValidKeyName } from '../home.js';
-import { allocSecret } from '../agent/secretbuf.js';
+import { allocSecret } from '../bytes.js';
 
 export interface DotenvEntry {
   name: string;

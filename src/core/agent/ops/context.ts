@@ -7,7 +7,7 @@
  * (`listVisible`).
  *
  * Contract: a Reply with `secret: true` holds base64 of secrets in `line` (off-heap, see
- * secretbuf.ts); whoever receives it writes it with `secret: true` or wipes it. Ops wipe the
+ * core/bytes.ts); whoever receives it writes it with `secret: true` or wipes it. Ops wipe the
  * plaintext Buffers the door gave them before they return, and encode nothing once `signal`
  * is aborted (the request was cancelled).
  */

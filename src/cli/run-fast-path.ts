@@ -1,7 +1,7 @@
 /**
  * The fast path for `sesame run … -- CMD` answered by a running agent: the same
  * execWithSecrets as commands/run.ts, reached without loading the command table. argv is
- * parsed by the one grammar (fast.ts's fastParse: the global options plus run's own
+ * parsed by the one grammar (get-fast-path.ts's fastParse: the global options plus run's own
  * SELECT_FLAGS, stopping at `--` or the command), so nothing after `--` is ever read as an
  * option. Only `--home`, `-p/--project` and run's own options qualify; anything else, or
  * no agent, returns null and the normal path runs.
@@ -9,7 +9,7 @@
 import { connectAgent } from '../core/agent/client.js';
 import { checkKeyName, homePaths, resolveHome, resolveProject } from '../core/home.js';
 import { GLOBAL_FLAGS, type FlagSpec, type Parsed } from './args.js';
-import { fastParse } from './fast.js';
+import { fastParse } from './get-fast-path.js';
 import { reportError } from './output.js';
 import { execWithSecrets } from './run-exec.js';
 import { withDirSelection } from './select.js';

@@ -17,7 +17,7 @@ import type { HomePaths } from '../home.js';
 import { readVault } from '../vault/store.js';
 import type { VaultDoc } from '../vault/format.js';
 
-export interface Scope {
+export interface TierScope {
   vaultId: string;
   homeTag: string;
   /** `${homeTag}-${vaultId}`: the name of this vault's entries. */
@@ -36,7 +36,7 @@ export function homeTag(paths: HomePaths): string {
 }
 
 /** The scope (home tag, vault id, entry name) of `doc` in the home at `paths`. Public metadata; never throws. */
-export function scopeOf(paths: HomePaths, doc: VaultDoc): Scope {
+export function tierScopeOf(paths: HomePaths, doc: VaultDoc): TierScope {
   const tag = homeTag(paths);
   return { vaultId: doc.vault_id, homeTag: tag, id: `${tag}-${doc.vault_id}` };
 }
@@ -45,9 +45,9 @@ export function scopeOf(paths: HomePaths, doc: VaultDoc): Scope {
  * The scope of the vault at `paths`; null when there is no vault yet (nothing can be stored
  * for it). Other problems (unsafe permissions, a damaged file) are thrown.
  */
-export function vaultScope(paths: HomePaths): Scope | null {
+export function vaultScope(paths: HomePaths): TierScope | null {
   try {
-    return scopeOf(paths, readVault(paths));
+    return tierScopeOf(paths, readVault(paths));
   } catch (e) {
     if (e instanceof SesameError && e.code === 'NOT_INITIALIZED') return null;
     throw e;
