@@ -13,7 +13,7 @@ DIST="${SESAME_DIST:-dist}"
 # SIGPROF is not in that list (nothing else differs).
 PDIST="$(cd "$DIST" && pwd)-prof"
 rm -rf "$PDIST"; cp -r "$DIST" "$PDIST"
-grep -rl '"SIGPROF", ' "$PDIST" | xargs sed -i 's/"SIGPROF", //'
+grep -rl '"SIGPROF", ' "$PDIST" | xargs -r sed -i 's/"SIGPROF", //' || true
 BIN="$PDIST/sesame.cjs"
 OUT="${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/sesame-prof-XXXXXX")}"
 BASE="$(mktemp -d "${TMPDIR:-/tmp}/sesame-bench-XXXXXX")"

@@ -121,7 +121,10 @@ test('re-reads and re-verifies a replaced file: a damaged vault fails the next b
     bad[at + 2] = bad[at + 2]! ^ 0x20; // one flipped letter: the file MAC no longer matches
     fs.writeFileSync(`${f.paths.vault}.tmp`, bad, { mode: 0o600 });
     fs.renameSync(`${f.paths.vault}.tmp`, f.paths.vault);
-    assert.throws(() => has(f.keeper), (e: Error & { code?: string }) => e.code !== undefined && e.code !== 'NOT_FOUND');
+    assert.throws(
+      () => has(f.keeper),
+      (e: Error & { code?: string }) => e.code !== undefined && e.code !== 'NOT_FOUND',
+    );
     await nextTurn();
     fs.writeFileSync(`${f.paths.vault}.tmp`, good, { mode: 0o600 });
     fs.renameSync(`${f.paths.vault}.tmp`, f.paths.vault);
