@@ -154,3 +154,25 @@ test('the walk stops at $HOME: a .sesame.toml above it is never read', async () 
   assert.equal((JSON.parse(r2.out) as { project: { name: string } }).project.name, 'web');
   h.cleanup();
 });
+
+test("get's agent fast path loads no TOML parser unless a .sesame.toml is found, and never the full CLI", async () => {
+  const { h, app, sub } = await setup();
+  await startAgent(h);
+  try {
+    const env = { ...h.env, NODE_DEBUG: 'module' };
+    const none = await at(h, sub, ['-p', 'web', 'get', 'API_KEY'], env);
+    assert.equal(none.out, 'web-key\n', none.stderr);
+    const plain = await at(h, sub, ['get', 'API_KEY'], env);
+    assert.equal(plain.out, 'default-key\n');
+    assert.doesNotMatch(plain.stderr, /smol-toml/, 'no file found: the parser is not loaded');
+    assert.doesNotMatch(plain.stderr, /cli\.mjs/, 'the fast path answered');
+    fs.writeFileSync(path.join(app, '.sesame.toml'), 'project = "web"\n', { mode: 0o600 });
+    const found = await at(h, sub, ['get', 'API_KEY'], env);
+    assert.equal(found.out, 'web-key\n');
+    assert.match(found.stderr, /smol-toml/);
+    assert.doesNotMatch(found.stderr, /cli\.mjs/);
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
