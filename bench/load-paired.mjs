@@ -72,6 +72,7 @@ if (opt.bare) {
     p.stdout.once('data', resolve);
     p.once('exit', (c) => reject(new Error(`bare server exited ${c}`)));
   });
+  p.stdout.destroy(); // its pipe would keep this process alive past the report
   stops.push(() => p.kill('SIGTERM'));
   targets.push({ name: 'bare', sock, pid: p.pid });
 }
@@ -124,3 +125,4 @@ for (let i = 0; i < targets.length; i++)
     const cpu = results.get(a.name).map((r, k) => r.cpu_us / results.get(b.name)[k].cpu_us);
     console.log(`${a.name}/${b.name} per-round ratio: req/s median ${median(ratios).toFixed(3)}x (p25 ${q(ratios, 0.25).toFixed(3)}, p75 ${q(ratios, 0.75).toFixed(3)}); CPU/request median ${median(cpu).toFixed(3)}x`);
   }
+process.exit(0); // runs cleanup: stops the agents and the bare server, removes the homes
