@@ -72,6 +72,34 @@ export type Remedy =
   | 'passphrase_reseal' // the sealed passphrase cannot be unsealed on this machine
   | 'passphrase_acknowledge'; // a machine-bound tier needs the passphrase saved elsewhere first
 
+/** Every remedy, for checking one that arrived from another process (the agent's error frames). */
+export const REMEDIES: readonly Remedy[] = [
+  'init',
+  'init_home',
+  'status',
+  'list_keys',
+  'projects_list',
+  'projects_create',
+  'project_create',
+  'import_lenient',
+  'rm_keys',
+  'agent_start',
+  'agent_restart',
+  'agent_upgrade',
+  'agent_running',
+  'agent_socket_taken',
+  'agent_status',
+  'unlock_from_terminal',
+  'wrong_passphrase',
+  'passphrase_reseal',
+  'passphrase_acknowledge',
+];
+
+/** True when `s` is one of sesame's remedies. */
+export function isRemedy(s: unknown): s is Remedy {
+  return typeof s === 'string' && (REMEDIES as readonly string[]).includes(s);
+}
+
 /** Turns an error's remedy (and detail) into hint text; undefined when it has none. */
 export type HintRenderer = (remedy: Remedy, detail: Readonly<Record<string, unknown>>) => string | undefined;
 

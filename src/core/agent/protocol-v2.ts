@@ -119,9 +119,9 @@ export function okFrame(id: RequestId | null, fields: Record<string, unknown>): 
   return Buffer.from(`${frameOpen(id, 'ok')}${body === '}' ? '}' : `,${body}`}\n`, 'utf8');
 }
 
-/** An `error` frame: `{v:2, id, frame:"error", error:{code, message, hint?, detail?}}`. */
+/** An `error` frame: `{v:2, id, frame:"error", error:{code, message, hint?, remedy?, detail?}}`. */
 export function errorFrame(id: RequestId | null, e: SesameError): Buffer {
-  return Buffer.from(`${frameOpen(id, 'error')},"error":${errorJson(e)}}\n`, 'utf8');
+  return Buffer.from(`${frameOpen(id, 'error')},"error":${errorJson(e, true)}}\n`, 'utf8');
 }
 
 /**

@@ -178,10 +178,14 @@ export function errorLine(id: RequestId | undefined, e: SesameError): Buffer {
   return Buffer.from(`${head(id)}"ok":false,"error":${errorJson(e)}}\n`, 'utf8');
 }
 
-/** The wire form of an error: `{code, message, hint?, detail?}` as JSON text (never secret). */
-export function errorJson(e: SesameError): string {
+/**
+ * The wire form of an error: `{code, message, hint?, detail?}` as JSON text (never secret);
+ * version 2 adds the machine-readable `remedy` when the error has one (`withRemedy`).
+ */
+export function errorJson(e: SesameError, withRemedy = false): string {
   const err: Record<string, unknown> = { code: e.code, message: e.message };
   if (e.hint) err.hint = e.hint;
+  if (withRemedy && e.remedy) err.remedy = e.remedy;
   if (e.detail && Object.keys(e.detail).length) err.detail = e.detail;
   return JSON.stringify(err);
 }

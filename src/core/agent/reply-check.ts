@@ -18,7 +18,7 @@
  * Every refusal is PROTOCOL (reason `bad_reply`) with a message naming the rule broken,
  * never a value or a name the agent sent. Pure: no I/O.
  */
-import { SesameError, isErrorCode } from '../errors.js';
+import { SesameError, isErrorCode, isRemedy, type Remedy } from '../errors.js';
 import { isValidKeyName, isValidProjectName } from '../home.js';
 import type { Selection } from '../vault/vault.js';
 import { PROTOCOL_VERSION } from './protocol.js';
@@ -76,16 +76,18 @@ export function checkError(r: Reply): SesameError {
   return errorOf(r.error);
 }
 
-/** The error object `{code, message, hint?, detail?}` of either version, rebuilt. */
+/** The error object `{code, message, hint?, remedy?, detail?}` of either version, rebuilt. */
 function errorOf(e: unknown): SesameError {
   if (!isPlainObject(e)) throw badReply('"error" is not an object');
-  for (const k of Object.keys(e)) if (!['code', 'message', 'hint', 'detail'].includes(k)) throw badReply('"error" has a field the protocol does not define');
+  for (const k of Object.keys(e)) if (!['code', 'message', 'hint', 'remedy', 'detail'].includes(k)) throw badReply('"error" has a field the protocol does not define');
+  if (e.remedy !== undefined && !isRemedy(e.remedy)) throw badReply('"error.remedy" is not one of sesame\'s remedies');
   if (!isErrorCode(e.code)) throw badReply('"error.code" is not one of sesame\'s error codes');
   if (!printable(e.message)) throw badReply('"error.message" is not a printable string');
   if (e.hint !== undefined && !printable(e.hint)) throw badReply('"error.hint" is not a printable string');
   if (e.detail !== undefined && !(isPlainObject(e.detail) && printableTree(e.detail))) throw badReply('"error.detail" is not an object of printable data');
-  const opts: { hint?: string; detail?: Record<string, unknown> } = {};
+  const opts: { hint?: string; remedy?: Remedy; detail?: Record<string, unknown> } = {};
   if (e.hint !== undefined) opts.hint = e.hint;
+  if (e.remedy !== undefined) opts.remedy = e.remedy;
   if (e.detail !== undefined) opts.detail = e.detail;
   return new SesameError(e.code, e.message, opts);
 }
