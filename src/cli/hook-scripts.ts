@@ -10,7 +10,7 @@
  * - sesame is called with SESAME_NO_PROMPT=1 and stdin from /dev/null, so a locked vault
  *   gives one line on stderr (from the exit code) instead of a prompt that hangs a `cd`;
  * - `sesame_load` first asks `sesame hook keys` for the names it will set, records each
- *   one's previous state (set or not, and its value), then loads exactly those names
+ *   one's previous state (set or not, exported or not, and its value), then loads exactly those names
  *   (`env --only`). `sesame_unload` restores each name whose value is still the loaded
  *   one and leaves alone any the user changed by hand since.
  * - internal names start with `__sesame_`; key names are re-checked against
@@ -55,6 +55,9 @@ export function posixHook(shell: 'bash' | 'zsh', cmd: string[], auto: boolean): 
     `__sesame_cli() { SESAME_NO_PROMPT=1 ${run} "$@" </dev/null; }`,
     `__sesame_say() { printf 'sesame: %s\\n' "$*" >&2; }`,
     shWhy(),
+    shell === 'zsh'
+      ? `__sesame_exported() { eval "[[ \\\${(t)$1} == *export* ]]"; }\n__sesame_unexport() { typeset -g +x "$1"; }`
+      : `__sesame_exported() { local __sesame_d; __sesame_d="$(declare -p "$1" 2>/dev/null)"; __sesame_d="\${__sesame_d#declare -}"; case "\${__sesame_d%% *}" in *x*) return 0 ;; esac; return 1; }\n__sesame_unexport() { export -n "$1"; }`,
     `__sesame_ok_name() { case "$1" in ''|[0-9]*|*[!A-Za-z0-9_]*|__sesame*) return 1 ;; esac; return 0; }`,
     `sesame_load() {
   [ -n "\${__sesame_loaded-}" ] && sesame_unload
@@ -71,7 +74,8 @@ export function posixHook(shell: 'bash' | 'zsh', cmd: string[], auto: boolean): 
   while IFS= read -r __sesame_n; do
     [ -n "$__sesame_n" ] || continue
     if eval "[ -n \\"\\\${$__sesame_n+x}\\" ]"; then
-      eval "__sesame_old_$__sesame_n=\\"\\\${$__sesame_n}\\"; __sesame_was_$__sesame_n=1"
+      eval "__sesame_old_$__sesame_n=\\"\\\${$__sesame_n}\\""
+      if __sesame_exported "$__sesame_n"; then eval "__sesame_was_$__sesame_n=x"; else eval "__sesame_was_$__sesame_n=s"; fi
     fi
   done <<<"$__sesame_list"
   __sesame_loaded="$__sesame_list"
@@ -90,6 +94,7 @@ export function posixHook(shell: 'bash' | 'zsh', cmd: string[], auto: boolean): 
     if eval "[ -n \\"\\\${$__sesame_n+x}\\" ] && [ \\"\\\${$__sesame_n}\\" = \\"\\\${__sesame_new_$__sesame_n-}\\" ]"; then
       if eval "[ -n \\"\\\${__sesame_was_$__sesame_n-}\\" ]"; then
         eval "export $__sesame_n=\\"\\\${__sesame_old_$__sesame_n}\\""
+        eval "[ \\"\\\${__sesame_was_$__sesame_n}\\" = s ]" && __sesame_unexport "$__sesame_n"
       else
         unset "$__sesame_n"
       fi
@@ -177,7 +182,7 @@ end`,
         string match -q '__sesame*' -- $n; and continue
         if set -q $n
             set -g __sesame_old_$n $$n
-            set -g __sesame_was_$n 1
+            set -qx $n; and set -g __sesame_was_$n x; or set -g __sesame_was_$n s
         end
         set -ga __sesame_loaded $n
     end
@@ -193,7 +198,9 @@ end`,
         set -l ov __sesame_old_$n
         set -l wv __sesame_was_$n
         if set -q $n; and set -q $nv; and test "$$n" = "$$nv"
-            if set -q $wv
+            if set -q $wv; and test "$$wv" = s
+                set -gu $n $$ov
+            else if set -q $wv
                 set -gx $n $$ov
             else
                 set -e -g $n

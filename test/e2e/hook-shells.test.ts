@@ -57,8 +57,12 @@ for (const shell of ['bash', 'zsh', 'fish'] as const) {
       fs.mkdirSync(after);
       const names = values.map(([k]) => k);
       const hook = shell === 'fish' ? `${node(shell)} hook fish | source` : `eval "$(${node(shell)} hook ${shell})"`;
-      const setUser = shell === 'fish' ? `set -gx SINGLE "mine: it's"` : `export SINGLE="mine: it's"`;
-      const script = [hook, setUser, shell === 'fish' ? 'sesame_load; or exit 9' : 'sesame_load || exit 9', dumps(shell, names, loaded), 'sesame_unload', dumps(shell, names, after)].join('\n');
+      // SINGLE: an exported variable; DOUBLE: a plain shell variable (not exported) — each must come back as it was.
+      const setUser = shell === 'fish' ? `set -gx SINGLE "mine: it's"; set -g DOUBLE plain` : `export SINGLE="mine: it's"; DOUBLE=plain`;
+      const childView = `sh -c 'printf "%s|%s" "\${SINGLE-unset}" "\${DOUBLE-unset}"' > '${after}/child'`;
+      const script = [hook, setUser, shell === 'fish' ? 'sesame_load; or exit 9' : 'sesame_load || exit 9', dumps(shell, names, loaded), 'sesame_unload', dumps(shell, names, after), childView].join(
+        '\n',
+      );
       // No passphrase file: the agent is the only way in, so this is prompt-free by construction.
       const env = { ...h.env, SESAME_PASSPHRASE_FILE: undefined };
       const r = await runProcess(shell, shellArgs(shell, script), { env, cwd: base });
@@ -68,7 +72,9 @@ for (const shell of ['bash', 'zsh', 'fish'] as const) {
         assert.ok(got.equals(v), `${shell}: ${k} came back as ${JSON.stringify(got.toString('latin1').slice(0, 200))}`);
       }
       assert.equal(fs.readFileSync(path.join(after, 'SINGLE'), 'utf8'), "mine: it's", 'the user-set value is back');
-      for (const k of names.filter((n) => n !== 'SINGLE')) assert.ok(fs.existsSync(path.join(after, `${k}.unset`)), `${shell}: ${k} is unset again`);
+      assert.equal(fs.readFileSync(path.join(after, 'DOUBLE'), 'utf8'), 'plain', 'the shell variable is back');
+      assert.equal(fs.readFileSync(path.join(after, 'child'), 'utf8'), "mine: it's|unset", 'exported stays exported; a shell variable is not exported again');
+      for (const k of names.filter((n) => n !== 'SINGLE' && n !== 'DOUBLE')) assert.ok(fs.existsSync(path.join(after, `${k}.unset`)), `${shell}: ${k} is unset again`);
       assert.ok(!fs.existsSync(canary), 'no value may execute');
     } finally {
       await stopAgent(h);
