@@ -7,6 +7,8 @@ export function agentReader(client: AgentClient): SecretReader {
     via: 'agent',
     get: (project, key) => client.get(project, key),
     getSelected: (project, sel) => client.getSelected(project, sel),
-    close: () => client.close(),
+    close: () => {
+      client.close();
+    },
   };
 }

@@ -54,16 +54,36 @@ export async function serveHere(paths: HomePaths, master: SecureKey, lock: Agent
  * Linux signals whose default action terminates (or dumps core) and that Node lets a
  * process listen to, minus the fault signals above. SIGPIPE is already ignored by Node.
  */
-export const TERMINATING_SIGNALS = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGTRAP', 'SIGABRT', 'SIGUSR2', 'SIGALRM', 'SIGSTKFLT', 'SIGXCPU', 'SIGXFSZ', 'SIGVTALRM', 'SIGPROF', 'SIGIO', 'SIGPWR', 'SIGSYS'] as const;
+export const TERMINATING_SIGNALS = [
+  'SIGTERM',
+  'SIGINT',
+  'SIGQUIT',
+  'SIGTRAP',
+  'SIGABRT',
+  'SIGUSR2',
+  'SIGALRM',
+  'SIGSTKFLT',
+  'SIGXCPU',
+  'SIGXFSZ',
+  'SIGVTALRM',
+  'SIGPROF',
+  'SIGIO',
+  'SIGPWR',
+  'SIGSYS',
+] as const;
 
 function installHandlers(handle: AgentHandle, log: AgentLog): () => void {
   const signals = TERMINATING_SIGNALS.filter((s) => process.platform === 'linux' || !['SIGSTKFLT', 'SIGPWR'].includes(s));
-  const onSignal = (sig: NodeJS.Signals): void => handle.shutdown(sig);
+  const onSignal = (sig: NodeJS.Signals): void => {
+    handle.shutdown(sig);
+  };
   // Synchronous: the swap happens within this turn; connections are served before and after.
   const onHup = (): void => {
     handle.reload();
   };
-  const onUsr1 = (): void => log('SIGUSR1 received: ignored (the inspector stays closed)');
+  const onUsr1 = (): void => {
+    log('SIGUSR1 received: ignored (the inspector stays closed)');
+  };
   const crash = (what: string) => (e: unknown) => {
     const name = e instanceof Error ? `${e.name}: ${e.message}` : typeof e;
     handle.shutdown(`crash: ${what} (${name.slice(0, 200)})`);

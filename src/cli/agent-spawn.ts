@@ -55,7 +55,12 @@ export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLo
   }
   let child: ChildProcess;
   try {
-    const args = [...nodeFlags(process.execArgv), `--max-old-space-size=${AGENT_HEAP_MB}`, agentEntry(), ...daemonArgv({ home: ctx.paths.home, idleMs: limits.idleMs, ttlMs: limits.ttlMs, handoff: offer.path, allowDebugger: opts.allowDebugger === true })];
+    const args = [
+      ...nodeFlags(process.execArgv),
+      `--max-old-space-size=${AGENT_HEAP_MB}`,
+      agentEntry(),
+      ...daemonArgv({ home: ctx.paths.home, idleMs: limits.idleMs, ttlMs: limits.ttlMs, handoff: offer.path, allowDebugger: opts.allowDebugger === true }),
+    ];
     child = spawn(process.execPath, args, { detached: true, cwd: '/', env: childEnv(ctx), stdio: ['ignore', 'ignore', 'ignore', 'pipe', lock.fd] });
   } catch (e) {
     offer.close();
@@ -157,8 +162,12 @@ function readReady(child: ChildProcess, ctx: Ctx): Promise<number> {
       if ('pid' in r) resolve(r.pid);
       else reject(r.error);
     };
-    const t = setTimeout(() => settle({ error: new SesameError('UNAVAILABLE', `the agent did not report ready within ${READY_TIMEOUT_MS / 1000} s`, { hint: `see ${ctx.paths.agentLog}` }) }), READY_TIMEOUT_MS);
-    child.once('error', (e) => settle({ error: new SesameError('ERROR', `could not start the agent process: ${e.message}`) }));
+    const t = setTimeout(() => {
+      settle({ error: new SesameError('UNAVAILABLE', `the agent did not report ready within ${READY_TIMEOUT_MS / 1000} s`, { hint: `see ${ctx.paths.agentLog}` }) });
+    }, READY_TIMEOUT_MS);
+    child.once('error', (e) => {
+      settle({ error: new SesameError('ERROR', `could not start the agent process: ${e.message}`) });
+    });
     pipe.setEncoding('utf8');
     pipe.on('error', () => {});
     pipe.on('data', (s: string) => {
@@ -166,7 +175,9 @@ function readReady(child: ChildProcess, ctx: Ctx): Promise<number> {
       const nl = text.indexOf('\n');
       if (nl !== -1) settle(parseReady(text.slice(0, nl)));
     });
-    pipe.on('close', () => settle({ error: new SesameError('ERROR', 'the agent exited during start', { hint: `see ${ctx.paths.agentLog}` }) }));
+    pipe.on('close', () => {
+      settle({ error: new SesameError('ERROR', 'the agent exited during start', { hint: `see ${ctx.paths.agentLog}` }) });
+    });
   });
   p.catch(() => {}); // observed by the caller later; never an unhandled rejection meanwhile
   return p;

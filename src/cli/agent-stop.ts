@@ -24,7 +24,9 @@ export async function stopHomeAgent(ctx: Ctx): Promise<boolean> {
   }
   const pid = await signOfAgent(ctx);
   if (pid === null) return false;
-  const viaEnv = ctx.env.SESAME_AGENT_SOCK ? 'SESAME_AGENT_SOCK is set here; was the agent started with the same value?' : 'if it was started with SESAME_AGENT_SOCK, run this again with the same SESAME_AGENT_SOCK;';
+  const viaEnv = ctx.env.SESAME_AGENT_SOCK
+    ? 'SESAME_AGENT_SOCK is set here; was the agent started with the same value?'
+    : 'if it was started with SESAME_AGENT_SOCK, run this again with the same SESAME_AGENT_SOCK;';
   throw new SesameError('UNAVAILABLE', `an agent for this home seems to be running (pid ${pid}), but it does not answer on ${ctx.paths.agentSock}`, {
     hint: `${viaEnv} otherwise stop it with: kill ${pid}  (it wipes its keys on SIGTERM)`,
     detail: { pid, socket: ctx.paths.agentSock },

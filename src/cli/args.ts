@@ -62,7 +62,7 @@ const isOption = (a: string): boolean => a.startsWith('-') && a.length > 1 && a 
  * is no command word before `--` or the end. Call it again on `rest` for a subcommand.
  */
 export function splitCommand(argv: readonly string[], globals: FlagSpec = GLOBAL_FLAGS): { name: string | undefined; rest: string[] } {
-  for (let i = 0; i < argv.length; ) {
+  for (let i = 0; i < argv.length;) {
     const a = argv[i]!;
     if (a === '--') break;
     if (isOption(a)) {
@@ -85,7 +85,7 @@ export function parseArgs(argv: readonly string[], spec: FlagSpec, opts: { stopA
   const flags: Parsed['flags'] = {};
   const positionals: string[] = [];
   let rest: string[] | undefined;
-  for (let i = 0; i < argv.length; ) {
+  for (let i = 0; i < argv.length;) {
     const a = argv[i]!;
     if (a === '--') {
       rest = argv.slice(i + 1);

@@ -33,7 +33,14 @@ export const FAST_OPTIONS: ReadonlySet<string> = new Set(['home', 'project']);
  * exactly `command` and no option outside FAST_OPTIONS and `own` is set; else null. Never
  * throws: a usage error is the normal path's to report.
  */
-export function fastParse(argv: readonly string[], env: NodeJS.ProcessEnv, command: string, own: FlagSpec, opts: { stopAtPositional?: boolean; maxPositionals?: number }, globals: FlagSpec = GLOBAL_FLAGS): Parsed | null {
+export function fastParse(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+  command: string,
+  own: FlagSpec,
+  opts: { stopAtPositional?: boolean; maxPositionals?: number },
+  globals: FlagSpec = GLOBAL_FLAGS,
+): Parsed | null {
   try {
     const { name, rest } = splitCommand(argv, globals);
     if (name !== command) return null;

@@ -97,13 +97,17 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
     const drain = (): void => {
       state = 'draining';
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => finish(MULTILINE_PASTE()), DRAIN_QUIET_MS);
+      timer = setTimeout(() => {
+        finish(MULTILINE_PASTE());
+      }, DRAIN_QUIET_MS);
     };
     const lineEnd = (): boolean => {
       if (!opts.multiline) {
         if (!opts.refusePending) return true;
         state = 'ending'; // wait briefly: more input now means the line was part of a paste
-        timer = setTimeout(() => finish(), PASTE_GRACE_MS);
+        timer = setTimeout(() => {
+          finish();
+        }, PASTE_GRACE_MS);
         return false;
       }
       if (len - lineStart === 1 && buf[lineStart] === 0x2e /* . */) {

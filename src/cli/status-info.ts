@@ -37,6 +37,6 @@ export async function collectStatus(ctx: Ctx): Promise<StatusInfo> {
   const { probeChain } = await import('../core/passphrase/chain.js');
   const chain = await ctx.chain();
   const unlock = await probeChain(chain);
-  unlock.unshift({ tier: 'agent', state: agent.running && agent.accessible !== false ? 'present' : 'absent' });
+  unlock.unshift({ tier: 'agent', state: agent.running && agent.accessible ? 'present' : 'absent' });
   return { schema: 1, version: VERSION, home: ctx.paths.home, vault, project, agent, unlock };
 }

@@ -25,8 +25,7 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
 const KNOWN = ['passphrase_command', 'passphrase_command_timeout'] as const;
 const MAX_CONFIG = 64 * 1024;
 
-const invalid = (p: string, msg: string): SesameError =>
-  new SesameError('INVALID', `${p}: ${msg}`, { hint: `fix ${p} (see docs/spec/passphrase-chain.md for its fields)` });
+const invalid = (p: string, msg: string): SesameError => new SesameError('INVALID', `${p}: ${msg}`, { hint: `fix ${p} (see docs/spec/passphrase-chain.md for its fields)` });
 
 /** Reads and validates the config; defaults when the file does not exist. */
 export function loadConfig(paths: HomePaths): Config {
@@ -39,7 +38,7 @@ export function loadConfig(paths: HomePaths): Config {
 export function parseConfig(text: string, where: string): Config {
   let doc: Record<string, unknown>;
   try {
-    doc = parse(text) as Record<string, unknown>;
+    doc = parse(text);
   } catch (e) {
     throw invalid(where, `not valid TOML: ${(e as Error).message.split('\n')[0] ?? ''}`);
   }
@@ -60,7 +59,7 @@ function commandField(v: unknown, where: string): string[] | undefined {
   }
   if (argv.length === 0 || argv[0] === '') throw invalid(where, 'passphrase_command is empty');
   if (argv.some((a: string) => a.includes('\0'))) throw invalid(where, 'passphrase_command contains a NUL byte');
-  return argv as string[];
+  return argv;
 }
 
 function timeoutField(v: unknown, where: string): number {

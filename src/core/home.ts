@@ -36,7 +36,7 @@ export function resolveHome(flag: string | undefined, env: NodeJS.ProcessEnv): s
 
 /**
  * Every path sesame uses for `home` (vault, locks, the agent's socket, pid and log, config, state); computes, creates
- * nothing, never throws. SESAME_AGENT_SOCK, when set, names the agent socket.
+ * nothing. SESAME_AGENT_SOCK, when set, names the agent socket.
  */
 export function homePaths(home: string, env: NodeJS.ProcessEnv = {}): HomePaths {
   const owner = env.SESAME_AGENT_SOCK ? undefined : placeSocket(home, 'agent.sock', env);
@@ -55,7 +55,6 @@ export function homePaths(home: string, env: NodeJS.ProcessEnv = {}): HomePaths 
   };
 }
 
-/** The key-name rule in words, for messages (KEY_RE below is the rule itself). */
 /**
  * The longest Unix socket path the kernel takes (sockaddr_un's sun_path minus its NUL):
  * 107 bytes on Linux, 103 on macOS. The same value as protocol.ts's MAX_SOCKET_PATH

@@ -35,7 +35,11 @@ async function scene(): Promise<Scene> {
   const bad = net.createConnection({ path: sock });
   bad.pause(); // never reads
   bad.on('error', () => {});
-  await new Promise<void>((resolve) => bad.on('connect', () => resolve()));
+  await new Promise<void>((resolve) =>
+    bad.on('connect', () => {
+      resolve();
+    }),
+  );
   const get = (i: number): string => `${JSON.stringify({ v: 1, id: i, op: 'get', project: 'default', key: 'BIG' })}\n`;
   for (let i = 0; i < 3000; i += 500) bad.write(Array.from({ length: 500 }, (_, j) => get(i + j)).join(''));
   return { h, pid, sock, big, bad };

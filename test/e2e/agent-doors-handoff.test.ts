@@ -41,7 +41,9 @@ function drain(p: string): Promise<Buffer> {
     const c = net.createConnection({ path: p });
     c.on('data', (d) => chunks.push(d));
     c.on('error', reject);
-    c.on('close', () => resolve(Buffer.concat(chunks)));
+    c.on('close', () => {
+      resolve(Buffer.concat(chunks));
+    });
   });
 }
 
@@ -55,8 +57,12 @@ test('a process that is not the agent child connecting to the hand-off socket is
     const script = `const c=require('net').createConnection(process.argv[1]);const b=[];c.on('data',d=>b.push(d));c.on('close',()=>process.stdout.write(Buffer.concat(b).toString('hex')))`;
     const child = spawn(process.execPath, ['-e', `setTimeout(()=>{${script}},300)`, offer.path], { stdio: ['ignore', 'pipe', 'inherit'] });
     let hex = '';
-    child.stdout!.on('data', (d: Buffer) => (hex += d.toString()));
-    const childDone = new Promise<void>((r) => child.on('close', () => r()));
+    child.stdout.on('data', (d: Buffer) => (hex += d.toString()));
+    const childDone = new Promise<void>((r) =>
+      child.on('close', () => {
+        r();
+      }),
+    );
     const sent = offer.send(key, child.pid!);
     // Meanwhile, an impostor of the same uid (this test process) connects first.
     const stolen = await drain(offer.path);
@@ -64,7 +70,11 @@ test('a process that is not the agent child connecting to the hand-off socket is
     assert.equal(offer.refused, 1);
     await sent;
     await childDone;
-    assert.equal(hex, key.use((k) => k.toString('hex')), 'the child did not receive the key');
+    assert.equal(
+      hex,
+      key.use((k) => k.toString('hex')),
+      'the child did not receive the key',
+    );
     assert.ok(!fs.existsSync(path.dirname(offer.path)), 'the hand-off directory was not removed');
   } finally {
     key.dispose();
@@ -73,7 +83,7 @@ test('a process that is not the agent child connecting to the hand-off socket is
 });
 
 test('no fd that could carry the key exists in the detached agent before it has hardened (watched from outside while it starts)', async (t) => {
-  if (!needRoot(t, 'watching another uid\'s process while it starts')) return;
+  if (!needRoot(t, "watching another uid's process while it starts")) return;
   const h = await initHome();
   try {
     // The agent runs as nobody; root watches it. A process of uid nobody that is still
@@ -118,8 +128,10 @@ test('no fd that could carry the key exists in the detached agent before it has 
     const r = await new Promise<{ code: number | null; err: string }>((resolve) => {
       const c = spawn(process.execPath, [stagedBin(), 'agent', 'start', '--background'], { env: h.env, uid: nobody, gid: nobody, stdio: ['ignore', 'ignore', 'pipe'], cwd: '/' });
       let err = '';
-      c.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-      c.on('close', (code) => resolve({ code, err }));
+      c.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      c.on('close', (code) => {
+        resolve({ code, err });
+      });
     });
     stop = true;
     await watch;
@@ -150,7 +162,10 @@ test('the detached agent refuses a hand-off socket held by anyone but its parent
   await new Promise<void>((r) => srv.listen(p, r));
   try {
     // The listener is this process; claim the parent is pid 1.
-    assert.throws(() => receiveKey(p, 1), (e: unknown) => e instanceof SesameError && e.code === 'DENIED' && /not held by the starting process/.test(e.message));
+    assert.throws(
+      () => receiveKey(p, 1),
+      (e: unknown) => e instanceof SesameError && e.code === 'DENIED' && /not held by the starting process/.test(e.message),
+    );
   } finally {
     srv.close();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -158,7 +173,7 @@ test('the detached agent refuses a hand-off socket held by anyone but its parent
 });
 
 test('the detached agent never has SESAME_PASSPHRASE in /proc/PID/environ, nor any pipe left from its start', async (t) => {
-  if (!needRoot(t, 'reading a hardened agent\'s /proc/PID/environ')) return;
+  if (!needRoot(t, "reading a hardened agent's /proc/PID/environ")) return;
   const h = await initHome();
   try {
     const env: NodeJS.ProcessEnv = { ...h.env, SESAME_PASSPHRASE: PASSPHRASE };
@@ -189,7 +204,7 @@ test('the detached agent never has SESAME_PASSPHRASE in /proc/PID/environ, nor a
 });
 
 test('a foreground agent started with SESAME_PASSPHRASE zeroes it in /proc/PID/environ once read', async (t) => {
-  if (!needRoot(t, 'reading a hardened agent\'s /proc/PID/environ')) return;
+  if (!needRoot(t, "reading a hardened agent's /proc/PID/environ")) return;
   const h = await initHome();
   const env: NodeJS.ProcessEnv = { ...h.env, SESAME_PASSPHRASE: PASSPHRASE };
   delete env.SESAME_PASSPHRASE_FILE;
@@ -216,8 +231,12 @@ test('the CLI is not dumpable and has no core limit while it holds a value (wait
     chownR(h.passFile, nobody);
     const child = spawn(process.execPath, [stagedBin(), 'set', 'K'], { env: h.env, uid: nobody, gid: nobody, stdio: ['pipe', 'ignore', 'pipe'], cwd: '/' });
     let err = '';
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const exited = new Promise<number | null>((r) => child.on('close', (c) => r(c)));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((r) =>
+      child.on('close', (c) => {
+        r(c);
+      }),
+    );
     const pid = child.pid!;
     // A process of uid nobody that is dumpable owns its /proc/PID files; a hardened one's are root's.
     await waitFor('the CLI to start', () => /Max core file size\s+0\s+0/.test(readOr(`/proc/${pid}/limits`)) || child.exitCode !== null, 10_000);
@@ -225,7 +244,7 @@ test('the CLI is not dumpable and has no core limit while it holds a value (wait
     assert.match(readOr(`/proc/${pid}/limits`), /Max core file size\s+0\s+0/);
     assert.equal(fs.statSync(`/proc/${pid}/environ`).uid, 0, 'the CLI is dumpable (its /proc files belong to nobody)');
     assert.match(readOr(`/proc/${pid}/status`), new RegExp(`^Uid:\\s+${nobody}\\s`, 'm'), 'sanity: the process runs as nobody');
-    child.stdin!.end('new\n');
+    child.stdin.end('new\n');
     assert.equal(await exited, 0, err);
   } finally {
     await stopAgent(h);

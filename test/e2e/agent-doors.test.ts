@@ -57,8 +57,8 @@ function canReadFds(pid: number): boolean {
 /** Skips (outside CI) when the test cannot see a non-dumpable process's fds (needs root). */
 function needFds(t: { skip(msg: string): void }, pid: number): boolean {
   if (canReadFds(pid)) return true;
-  if (process.env.CI === 'true') throw new Error('reading a hardened agent\'s /proc/PID/fd needs root in CI');
-  t.skip('needs root to read the hardened agent\'s /proc/PID/fd');
+  if (process.env.CI === 'true') throw new Error("reading a hardened agent's /proc/PID/fd needs root in CI");
+  t.skip("needs root to read the hardened agent's /proc/PID/fd");
   return false;
 }
 
@@ -122,7 +122,13 @@ test('every catchable terminating signal goes through the one shutdown: socket, 
       const pid = await startAgent(h);
       process.kill(pid, sig);
       await waitFor(`the agent to exit on ${sig}`, () => !alive(pid));
-      assert.ok(gone(agentFiles(h)), `${sig} left ${agentFiles(h).filter((f) => fs.existsSync(f)).map((f) => path.basename(f)).join(', ')}`);
+      assert.ok(
+        gone(agentFiles(h)),
+        `${sig} left ${agentFiles(h)
+          .filter((f) => fs.existsSync(f))
+          .map((f) => path.basename(f))
+          .join(', ')}`,
+      );
       assert.match(logOf(h), new RegExp(`pid=${pid} stopped: ${sig}\\b`), `the log does not name ${sig}`);
     }
   });
@@ -187,7 +193,7 @@ test('agent status --json reports the hardening: not dumpable, no core, inspecto
   });
 });
 
-test('the agent\'s socket path is the only thing it listens on', async (t) => {
+test("the agent's socket path is the only thing it listens on", async (t) => {
   await withHome(async (h) => {
     const pid = await startAgent(h);
     if (!needFds(t, pid)) return;

@@ -72,7 +72,11 @@ test('--idle 0 never expires: the agent outlives idle time and reports no idle d
 test('bad durations are usage errors (exit 2) and --ttl 0 is refused', async () => {
   const h = await initHome();
   try {
-    for (const args of [['--idle', 'soon'], ['--ttl', '0'], ['--ttl', '-1s']]) {
+    for (const args of [
+      ['--idle', 'soon'],
+      ['--ttl', '0'],
+      ['--ttl', '-1s'],
+    ]) {
       const r = await sesame(['agent', 'start', '--background', ...args], { env: h.env });
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     }

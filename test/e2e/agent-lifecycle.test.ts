@@ -60,7 +60,10 @@ test('a live agent blocks a second start: "already running (pid N)", exit 1', as
   const h = await initHome();
   try {
     const pid = await startAgent(h);
-    for (const args of [['agent', 'start', '--background'], ['agent', 'start']]) {
+    for (const args of [
+      ['agent', 'start', '--background'],
+      ['agent', 'start'],
+    ]) {
       const r = await sesame(args, { env: h.env });
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, new RegExp(`already running \\(pid ${pid}\\)`));
@@ -140,7 +143,10 @@ for (const kind of ['exception', 'rejection'] as const) {
     const h = await initHome();
     const hook = path.join(path.dirname(h.dir), 'crash-hook.mjs');
     const boom = kind === 'exception' ? "throw new Error('boom')" : "Promise.reject(new Error('boom'))";
-    fs.writeFileSync(hook, `import * as fs from 'node:fs';\nconst t = setInterval(() => { if (fs.existsSync(${JSON.stringify(path.join(h.dir, 'agent.pid'))})) { clearInterval(t); setTimeout(() => { ${boom}; }, 50); } }, 10);\n`);
+    fs.writeFileSync(
+      hook,
+      `import * as fs from 'node:fs';\nconst t = setInterval(() => { if (fs.existsSync(${JSON.stringify(path.join(h.dir, 'agent.pid'))})) { clearInterval(t); setTimeout(() => { ${boom}; }, 50); } }, 10);\n`,
+    );
     try {
       const fg = await startForeground(h, ['--idle', '0'], ['--import', hook]);
       const { code } = await fg.exited;

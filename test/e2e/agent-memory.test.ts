@@ -94,16 +94,28 @@ test('never leaves a copy of a served value or its base64 in the agent memory', 
     const keys = [...values.keys()];
     for (const [k, v] of values) {
       const many = k === 'V65536' ? 200 : 1000;
-      const r = await pipeline(sock, Array.from({ length: many }, (_, i) => get(k, i)), many);
+      const r = await pipeline(
+        sock,
+        Array.from({ length: many }, (_, i) => get(k, i)),
+        many,
+      );
       assert.equal(r.ok, many, `${k}: every pipelined get answered`);
       assert.ok(Buffer.from(r.first!.value as string, 'base64').equals(v), `${k}: the right value`);
       for (let i = 0; i < 20; i++) assert.equal((await pipeline(sock, [get(k, i)], 1)).ok, 1);
     }
-    const sel = await pipeline(sock, Array.from({ length: 100 }, (_, i) => getSel(i)), 100);
+    const sel = await pipeline(
+      sock,
+      Array.from({ length: 100 }, (_, i) => getSel(i)),
+      100,
+    );
     assert.equal(sel.ok, 100);
     assert.deepEqual((sel.first!.secrets as Array<{ key: string }>).map((s) => s.key).sort(), [...keys].sort());
     for (let i = 0; i < 20; i++) assert.equal((await pipeline(sock, [getSel(i, [keys[i % keys.length]!])], 1)).ok, 1);
-    const short = await pipeline(sock, Array.from({ length: 1000 }, (_, i) => getSel(i, ['V8', 'V16', 'V40', 'V64'])), 1000);
+    const short = await pipeline(
+      sock,
+      Array.from({ length: 1000 }, (_, i) => getSel(i, ['V8', 'V16', 'V40', 'V64'])),
+      1000,
+    );
     assert.equal(short.ok, 1000);
     // A client that reads slowly: large replies fill the socket, short ones wait behind them
     // in the agent (and its write budget pauses and resumes the connection many times).

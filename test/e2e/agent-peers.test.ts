@@ -26,7 +26,10 @@ test('a same-uid peer is served, with or without a truthful pid claim', async ()
 });
 
 test('a foreign-uid peer is denied: the agent runs as nobody, root connects', async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root to run an agent as nobody');
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root to run an agent as nobody');
+    return;
+  }
   const h = await initHome();
   await setSecret(h, 'API', 'nobodys');
   const env = { ...h.env };
@@ -73,7 +76,10 @@ test('a false pid claim is denied and closes the connection; the agent keeps ser
 });
 
 test('the CLI refuses an agent socket that is not its own, and status says it is not accessible', async (t) => {
-  if (process.getuid?.() !== 0) return t.skip('needs root to run an agent as nobody');
+  if (process.getuid?.() !== 0) {
+    t.skip('needs root to run an agent as nobody');
+    return;
+  }
   const h = await initHome();
   const env = { ...h.env };
   chownTree(path.dirname(h.dir), NOBODY, NOBODY);

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { initHome, sesame, setSecret } from '../helpers/cli.js';
 import { ask, exchange, sockOf, startAgent, stopAgent, type Reply } from '../helpers/agent.js';
 
-const reason = (r: Reply | undefined): unknown => ((r?.error as { detail?: { reason?: string } } | undefined)?.detail?.reason);
+const reason = (r: Reply | undefined): unknown => (r?.error as { detail?: { reason?: string } } | undefined)?.detail?.reason;
 
 test('oversize, malformed and wrong-version requests are answered with errors, and the agent still serves', async () => {
   const h = await initHome();
@@ -42,7 +42,10 @@ test('32 concurrent clients all get correct values', async () => {
     await startAgent(h);
     const clients = Array.from({ length: N }, (_, c) => {
       const keys = Array.from({ length: 25 }, (_, i) => `K${(c + i) % 4}`);
-      return exchange(sockOf(h), [keys.map((k, i) => `${JSON.stringify({ v: 1, id: i, op: 'get', project: 'default', key: k })}\n`).join('')], keys.length, { timeoutMs: 15_000 }).then((replies) => ({ keys, replies }));
+      return exchange(sockOf(h), [keys.map((k, i) => `${JSON.stringify({ v: 1, id: i, op: 'get', project: 'default', key: k })}\n`).join('')], keys.length, { timeoutMs: 15_000 }).then((replies) => ({
+        keys,
+        replies,
+      }));
     });
     const cliRuns = Array.from({ length: 4 }, (_, i) => sesame(['get', `K${i}`], { env: { ...h.env, SESAME_PASSPHRASE_FILE: '' } }));
     for (const { keys, replies } of await Promise.all(clients)) {
@@ -52,7 +55,9 @@ test('32 concurrent clients all get correct values', async () => {
         assert.equal(Buffer.from(r.value as string, 'base64').toString('utf8'), values.get(keys[i]!));
       });
     }
-    (await Promise.all(cliRuns)).forEach((r, i) => assert.equal(r.out, `${values.get(`K${i}`)}\n`));
+    (await Promise.all(cliRuns)).forEach((r, i) => {
+      assert.equal(r.out, `${values.get(`K${i}`)}\n`);
+    });
   } finally {
     await stopAgent(h);
     h.cleanup();

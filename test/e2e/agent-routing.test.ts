@@ -17,14 +17,14 @@ const locked = (h: TestHome): NodeJS.ProcessEnv => ({ ...h.env, SESAME_PASSPHRAS
 
 test('get, env and run go through the agent with no passphrase source', async () => {
   const h = await initHome();
-  await setSecret(h, 'API', "it's \"quoted\"\nline2");
+  await setSecret(h, 'API', 'it\'s "quoted"\nline2');
   await setSecret(h, 'DB_URL', 'postgres://x');
   try {
     await startAgent(h);
     const env = locked(h);
     const g = await sesame(['get', 'API'], { env });
     assert.equal(g.code, 0, g.stderr);
-    assert.equal(g.out, "it's \"quoted\"\nline2\n");
+    assert.equal(g.out, 'it\'s "quoted"\nline2\n');
     assert.equal(g.stderr, '');
     const e = await sesame(['env', '--format', 'json', '--only', 'DB_URL,NOPE'], { env });
     assert.deepEqual(JSON.parse(e.out), { DB_URL: 'postgres://x' });
@@ -38,7 +38,7 @@ test('get, env and run go through the agent with no passphrase source', async ()
   }
 });
 
-test('the client path never loads libsodium (koffi only, for the server\'s peer credentials)', async () => {
+test("the client path never loads libsodium (koffi only, for the server's peer credentials)", async () => {
   const h = await initHome();
   await setSecret(h, 'API', 'v');
   const guard = path.join(path.dirname(h.dir), 'no-native.cjs');
@@ -77,7 +77,10 @@ test('--no-agent and SESAME_NO_AGENT=1 bypass a running agent', async () => {
   await setSecret(h, 'API', 'v');
   try {
     await startAgent(h);
-    for (const [args, extra] of [[['get', 'API', '--no-agent'], {}], [['get', 'API'], { SESAME_NO_AGENT: '1' }]] as const) {
+    for (const [args, extra] of [
+      [['get', 'API', '--no-agent'], {}],
+      [['get', 'API'], { SESAME_NO_AGENT: '1' }],
+    ] as const) {
       const r = await sesame([...args], { env: { ...locked(h), ...extra } });
       assert.equal(r.code, 3, 'bypassing the agent leaves no way to unlock without a terminal');
       const withFile = await sesame([...args], { env: { ...h.env, ...extra } });
@@ -164,7 +167,9 @@ test('a passphrase change alone does not disturb the agent', async () => {
     const paths = homePaths(h.dir);
     const v = unlockVault(paths, Buffer.from(PASSPHRASE));
     try {
-      mutateVault(paths, v.master, {}, (u) => u.changePassphrase(Buffer.from('a brand new passphrase'), { opslimit: 1, memlimit: 8 * 1024 * 1024 }));
+      mutateVault(paths, v.master, {}, (u) => {
+        u.changePassphrase(Buffer.from('a brand new passphrase'), { opslimit: 1, memlimit: 8 * 1024 * 1024 });
+      });
     } finally {
       v.dispose();
     }

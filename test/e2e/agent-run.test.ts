@@ -24,7 +24,10 @@ test('run through the agent injects the selection and strips every SESAME_ varia
     assert.equal(env.APP_A, 'a$(x)\n');
     assert.equal(env.APP_B, 'b');
     assert.equal(env.OTHER, undefined);
-    assert.deepEqual(Object.keys(env).filter((k) => k.startsWith('SESAME_')), []);
+    assert.deepEqual(
+      Object.keys(env).filter((k) => k.startsWith('SESAME_')),
+      [],
+    );
   } finally {
     await stopAgent(h);
     h.cleanup();

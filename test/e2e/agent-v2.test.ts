@@ -68,7 +68,10 @@ test('v1 requests keep their exact v1 answers on a connection that also speaks v
     assert.equal(got.length, mixed.length);
     const v1Lines = got.filter((l) => !(JSON.parse(l) as Record<string, unknown>).frame);
     assert.deepEqual(v1Lines, alone, 'byte for byte the answers of a v1-only connection, in order');
-    assert.ok(got.every((l, i) => (i % 2 === 0) === !('frame' in (JSON.parse(l) as object))), 'v1 lines are barriers: the answers alternate exactly as the requests');
+    assert.ok(
+      got.every((l, i) => (i % 2 === 0) === !('frame' in (JSON.parse(l) as object))),
+      'v1 lines are barriers: the answers alternate exactly as the requests',
+    );
   } finally {
     await stopAgent(h);
     h.cleanup();

@@ -58,7 +58,13 @@ test('a usage error reads the same on both paths', async () => {
   const h = await projectHome();
   try {
     await startAgent(h);
-    for (const bad of [['get', 'K', '-p'], ['get', '--bogus', 'K'], ['--bogus', 'get', 'K'], ['get', 'K', 'L'], ['-p', 'P', 'nosuch', 'K']]) {
+    for (const bad of [
+      ['get', 'K', '-p'],
+      ['get', '--bogus', 'K'],
+      ['--bogus', 'get', 'K'],
+      ['get', 'K', 'L'],
+      ['-p', 'P', 'nosuch', 'K'],
+    ]) {
       const viaAgent = await sesame(bad, { env: locked(h) });
       const direct = await sesame(['--no-agent', ...bad], { env: h.env });
       assert.equal(viaAgent.code, 2, `${bad.join(' ')}: ${viaAgent.stderr}`);

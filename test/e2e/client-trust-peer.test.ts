@@ -19,7 +19,8 @@ const NOBODY = 65534;
 test('refuses an agent socket served by another uid even when the socket and its directory are ours (INSECURE, nothing sent)', async (t) => {
   if (process.getuid?.() !== 0) {
     if (process.env.CI === 'true') assert.fail('this test must run as root in CI (it runs an impostor as nobody)');
-    return t.skip('needs root to run an agent impostor as nobody');
+    t.skip('needs root to run an agent impostor as nobody');
+    return;
   }
   const h = await initHome();
   const base = path.dirname(h.dir);

@@ -68,7 +68,7 @@ test('eval "$(sesame env)" never runs a key name sent as shell code; env and run
     assert.equal(fs.existsSync(marker), false, 'the marker file was created: the name ran as code');
     assert.equal(fs.existsSync(ran), false, 'run started the command');
   });
-  assert.match(log, /request getselected/, 'the impostor was asked (the refusal is the client\'s)');
+  assert.match(log, /request getselected/, "the impostor was asked (the refusal is the client's)");
 });
 
 test('run never starts a command with LD_PRELOAD from an agent reply, and env never prints it', async () => {
@@ -84,7 +84,11 @@ test('run never starts a command with LD_PRELOAD from an agent reply, and env ne
   });
 });
 
-for (const [mode, what] of [['badb64', 'malformed base64'], ['extra', 'an extra field'], ['wrongid', 'a reply to another request id']] as const) {
+for (const [mode, what] of [
+  ['badb64', 'malformed base64'],
+  ['extra', 'an extra field'],
+  ['wrongid', 'a reply to another request id'],
+] as const) {
   test(`get, env and run refuse ${what} from the agent and print nothing`, async () => {
     await withImpostor(mode, async ({ env, ran }) => {
       for (const args of [['get', 'K'], ['env'], ['run', '--', 'sh', '-c', `touch ${ran}`]]) refusedAsProtocol(await sesame(args, { env }), `${mode}: ${args.join(' ')}`);
@@ -99,7 +103,10 @@ test('the same name rule holds for a vault read directly: run and env refuse a v
   try {
     const set = await sesame(['set', 'LD_PRELOAD', '--raw'], { env: h.env, input: '/nonexistent/evil.so' });
     assert.equal(set.code, 0, set.stderr);
-    for (const args of [['run', '--no-agent', '--', 'sh', '-c', `touch ${ran}`], ['env', '--no-agent']]) {
+    for (const args of [
+      ['run', '--no-agent', '--', 'sh', '-c', `touch ${ran}`],
+      ['env', '--no-agent'],
+    ]) {
       const r = await sesame(args, { env: h.env });
       assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
       assert.match(r.stderr, /refusing to set LD_PRELOAD from a secret/);

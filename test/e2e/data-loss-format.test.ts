@@ -27,7 +27,10 @@ test('the vault file round-trips keys and projects named like Object.prototype m
   const w = UnlockedVault.unlock(doc, PASS);
   assert.deepEqual(w.projectNames(), ['constructor', 'default', 'hasOwnProperty', 'toString', 'valueOf']);
   for (const p of ['default', ...PROJECTS]) {
-    assert.deepEqual(w.list(p).map((e) => e.key), [...NAMES].sort());
+    assert.deepEqual(
+      w.list(p).map((e) => e.key),
+      [...NAMES].sort(),
+    );
     for (const k of NAMES) assert.equal(reveal(w, p, k).toString(), p === 'default' && k === '__proto__' ? 'again' : `${p}/${k}`);
   }
   // A write after parsing (JSON.parse made these records) still lands as an own key.
@@ -52,7 +55,10 @@ test('a key that does not exist is never found through the prototype', () => {
   for (const k of NAMES) {
     assert.equal(v.has('default', k), false);
     assert.equal(v.entry('default', k), undefined);
-    assert.throws(() => reveal(v, 'default', k), (e: unknown) => e instanceof SesameError && e.code === 'NOT_FOUND');
+    assert.throws(
+      () => reveal(v, 'default', k),
+      (e: unknown) => e instanceof SesameError && e.code === 'NOT_FOUND',
+    );
   }
   assert.equal(v.hasProject('constructor'), false);
   v.dispose();
@@ -68,12 +74,17 @@ test('the committed vault-v1 vector still parses and verifies', () => {
 test('the default project and the last project cannot be deleted', () => {
   const v = UnlockedVault.create(PASS, CHEAP);
   const usage = (e: unknown): boolean => e instanceof SesameError && e.code === 'USAGE';
-  assert.throws(() => v.deleteProject('default'), usage);
+  assert.throws(() => {
+    v.deleteProject('default');
+  }, usage);
   v.createProject('work');
   v.deleteProject('work');
   const only = nameTable<never>();
   (only as Record<string, unknown>).work = { entries: {} };
-  assert.throws(() => checkProjectDeletable(only as never, 'work'), usage);
-  assert.throws(() => checkProjectDeletable(only as never, 'gone'), (e: unknown) => e instanceof SesameError && e.code === 'NOT_FOUND');
+  assert.throws(() => checkProjectDeletable(only, 'work'), usage);
+  assert.throws(
+    () => checkProjectDeletable(only, 'gone'),
+    (e: unknown) => e instanceof SesameError && e.code === 'NOT_FOUND',
+  );
   v.dispose();
 });

@@ -19,10 +19,7 @@ test('set, get, list and rm keep keys named like Object.prototype members (never
   const again = await sesame(['set', '__proto__'], { env: h.env, input: 'v2' });
   assert.match(again.stderr, /updated __proto__/, 'the second write is an update: the first one happened');
   const list = await sesame(['list', '--json'], { env: h.env });
-  assert.deepEqual(
-    (JSON.parse(list.out) as { keys: Array<{ key: string }> }).keys.map((k) => k.key).sort(),
-    [...NAMES].sort(),
-  );
+  assert.deepEqual((JSON.parse(list.out) as { keys: Array<{ key: string }> }).keys.map((k) => k.key).sort(), [...NAMES].sort());
   for (const k of NAMES.slice(1)) assert.equal((await sesame(['get', k, '--no-agent'], { env: h.env })).out, `v-${k}\n`);
   assert.equal((await sesame(['get', '__proto__', '--no-agent'], { env: h.env })).out, 'v2\n');
   await startAgent(h);
@@ -47,7 +44,10 @@ test('projects named like Object.prototype members are created, listed, used and
     await setSecret(h, 'K', `in-${p}`, ['-p', p]);
   }
   const list = JSON.parse((await sesame(['projects', 'list', '--json'], { env: h.env })).out) as { projects: Array<{ name: string; keys: number }> };
-  assert.deepEqual(list.projects.map((p) => `${p.name}:${p.keys}`), ['constructor:1', 'default:0', 'hasOwnProperty:1', 'toString:1']);
+  assert.deepEqual(
+    list.projects.map((p) => `${p.name}:${p.keys}`),
+    ['constructor:1', 'default:0', 'hasOwnProperty:1', 'toString:1'],
+  );
   for (const p of PROJECTS) assert.equal((await sesame(['get', 'K', '-p', p, '--no-agent'], { env: h.env })).out, `in-${p}\n`);
   assert.equal((await sesame(['projects', 'delete', 'toString', '--yes'], { env: h.env })).code, 0);
   assert.equal((await sesame(['get', 'K', '-p', 'toString', '--no-agent'], { env: h.env })).code, 4);

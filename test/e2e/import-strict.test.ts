@@ -66,7 +66,22 @@ test('import --lenient takes the unambiguous lines and reports every skipped one
   assert.deepEqual(rep.added, ['GOOD'], 'nothing after an unterminated quote, no PEM line as a key, no half value');
   assert.deepEqual(
     rep.refused.map((x) => `${x.line}:${x.reason}`),
-    ['2:hash-in-unquoted', '3:invalid-name', '4:no-equals', '5:invalid-name', '6:unquoted-multiline', '7:no-equals', '8:continuation', '9:no-equals', '10:duplicate', '11:duplicate', '12:text-after-quote', '13:backtick-quote', '14:empty-value', '15:unterminated-quote'],
+    [
+      '2:hash-in-unquoted',
+      '3:invalid-name',
+      '4:no-equals',
+      '5:invalid-name',
+      '6:unquoted-multiline',
+      '7:no-equals',
+      '8:continuation',
+      '9:no-equals',
+      '10:duplicate',
+      '11:duplicate',
+      '12:text-after-quote',
+      '13:backtick-quote',
+      '14:empty-value',
+      '15:unterminated-quote',
+    ],
   );
   assert.equal(r.stderr.split('\n').filter((l) => /skipped line/.test(l)).length, 14);
   assert.deepEqual(await keys(h), ['GOOD']);

@@ -49,7 +49,11 @@ test('a reader facing our own socket in /tmp or /dev/shm refuses it and suggests
         assert.match(r.stderr, /is not private to you/);
         assertSafeHint(r.stderr, dir);
       } finally {
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await new Promise<void>((resolve) =>
+          server.close(() => {
+            resolve();
+          }),
+        );
         fs.rmSync(sock, { force: true });
       }
     }

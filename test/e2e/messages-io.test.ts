@@ -145,7 +145,8 @@ test('a home the user may not write is reported as permission denied with what t
 test('running out of file descriptors is reported as EMFILE with what to do (not as a bug)', async (t) => {
   if (spawnSync('prlimit', ['--version']).status !== 0) {
     if (process.env.CI === 'true') assert.fail('prlimit (util-linux) is needed in CI');
-    return t.skip('needs prlimit (util-linux)');
+    t.skip('needs prlimit (util-linux)');
+    return;
   }
   const h = await initHome();
   try {

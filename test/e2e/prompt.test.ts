@@ -22,7 +22,12 @@ test('init on a terminal asks for the passphrase twice without echoing it', asyn
   const h = makeHome();
   const env = { ...h.env };
   delete env.SESAME_PASSPHRASE_FILE;
-  const r = await onTty(h, ['init', '--kdf-memory', '8', '--kdf-passes', '1'], [{ expect: 'New vault passphrase: ' }, { send: 'typed-secret-pw\r' }, { expect: 'Repeat' }, { send: 'typed-secret-pw\r' }], env);
+  const r = await onTty(
+    h,
+    ['init', '--kdf-memory', '8', '--kdf-passes', '1'],
+    [{ expect: 'New vault passphrase: ' }, { send: 'typed-secret-pw\r' }, { expect: 'Repeat' }, { send: 'typed-secret-pw\r' }],
+    env,
+  );
   assert.equal(r.status, 0, r.output);
   assert.ok(!r.output.includes('typed-secret-pw'), 'the passphrase is never echoed');
   assert.ok(fs.existsSync(path.join(h.dir, 'vault.json')));
@@ -80,4 +85,3 @@ test('init --force on a terminal replaces the vault only after the typed confirm
   assert.ok(!fs.readFileSync(path.join(h.dir, 'vault.json')).equals(before));
   h.cleanup();
 });
-

@@ -13,7 +13,10 @@ test('run gives the command the secrets and strips every SESAME_ control variabl
   const childEnv = JSON.parse(r.out) as Record<string, string>;
   assert.equal(childEnv.API_KEY, 'k$(x)\n');
   assert.equal(childEnv.KEEP_ME, 'yes');
-  assert.deepEqual(Object.keys(childEnv).filter((k) => k.startsWith('SESAME_')), []);
+  assert.deepEqual(
+    Object.keys(childEnv).filter((k) => k.startsWith('SESAME_')),
+    [],
+  );
   h.cleanup();
 });
 
@@ -44,7 +47,11 @@ test('run propagates a signal death: the shell sees 143 for SIGTERM', async () =
 
 test('run leaves SIGPIPE at its default for the command', async () => {
   const h = await initHome();
-  const r = await runProcess('bash', ['-c', `'${process.execPath}' '${BIN}' run -- sh -c 'yes | head -1 >/dev/null; exit \${PIPESTATUS:-0}' ; '${process.execPath}' '${BIN}' run -- sh -c 'grep SigIgn /proc/self/status'`], { env: h.env });
+  const r = await runProcess(
+    'bash',
+    ['-c', `'${process.execPath}' '${BIN}' run -- sh -c 'yes | head -1 >/dev/null; exit \${PIPESTATUS:-0}' ; '${process.execPath}' '${BIN}' run -- sh -c 'grep SigIgn /proc/self/status'`],
+    { env: h.env },
+  );
   const ign = /SigIgn:\s*([0-9a-f]+)/.exec(r.out);
   assert.ok(ign, r.out + r.stderr);
   assert.equal(BigInt(`0x${ign[1]}`) & (1n << 12n), 0n, 'SIGPIPE (13) is not ignored');

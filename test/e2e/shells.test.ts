@@ -45,10 +45,7 @@ for (const shell of ['bash', 'zsh', 'fish'] as const) {
     fs.mkdirSync(out);
     const node = `'${process.execPath}' '${BIN}'`;
     const dumps = values.map(([k]) => (shell === 'fish' ? `printf '%s' "$${k}" > '${out}/${k}'` : `printf '%s' "$${k}" > '${out}/${k}'`)).join('\n');
-    const script =
-      shell === 'fish'
-        ? `${node} env --format fish | source\nor exit 9\n${dumps}\n`
-        : `set -e\neval "$(${node} env --format shell)"\n${dumps}\n`;
+    const script = shell === 'fish' ? `${node} env --format fish | source\nor exit 9\n${dumps}\n` : `set -e\neval "$(${node} env --format shell)"\n${dumps}\n`;
     const r = await runProcess(shell, shell === 'fish' ? ['--no-config', '-c', script] : ['-c', script], { env: h.env });
     assert.equal(r.code, 0, r.stderr);
     checkDumps(out, values, shell);

@@ -67,7 +67,10 @@ test('reveal does not reach a redirected stdout without the flag', async (t) => 
   assert.equal(noTty.stdout.length, 0, 'nothing on stdout');
   assert.ok(!noTty.stderr.includes(PASSPHRASE));
   assert.match(noTty.stderr, /--allow-redirect/);
-  if (!requireTool(t, 'python3', 'python3')) return h.cleanup();
+  if (!requireTool(t, 'python3', 'python3')) {
+    h.cleanup();
+    return;
+  }
   const out = path.join(path.dirname(h.dir), 'out.txt');
   const r = await onTty(h, `$SESAME passphrase reveal > ${out}`, [{ expect: 'Type saved to confirm: ' }, { send: 'saved\r' }]);
   assert.equal(r.status, 0, r.output);
@@ -164,7 +167,10 @@ test('change keeps a running agent serving: the master key is the same', async (
   const h = await initHome();
   await setSecret(h, 'K', 'v');
   const a = await sesame(['agent', 'start', '--background', '--json'], { env: h.env });
-  if (a.code !== 0 && /not built yet/.test(a.stderr)) return t.skip('the agent is not built in this tree yet');
+  if (a.code !== 0 && /not built yet/.test(a.stderr)) {
+    t.skip('the agent is not built in this tree yet');
+    return;
+  }
   assert.equal(a.code, 0, a.stderr);
   t.after(async () => {
     await sesame(['agent', 'stop'], { env: h.env }); // stop it before its home goes
@@ -177,16 +183,16 @@ test('change keeps a running agent serving: the master key is the same', async (
   assert.equal(g.out, 'v\n');
 });
 
-test('a re-initialised vault never unlocks with the old vault\'s sealed credential', async (t) => {
+test("a re-initialised vault never unlocks with the old vault's sealed credential", async (t) => {
   if (!requireTool(t, 'systemd-creds', 'systemd')) return;
   const h = await initHome();
   assert.equal((await sesame(['passphrase', 'seal', '--yes'], { env: h.env })).code, 0);
   const old = sealedFile(h);
   const re = await sesame(['init', '--force', '--yes', '--kdf-memory', '8', '--kdf-passes', '1'], { env: bare(h, { SESAME_PASSPHRASE_FILE: passFile(h, 'n', 'second vault pw') }) });
   assert.equal(re.code, 0, re.stderr);
-  assert.ok(fs.existsSync(old), 'the old credential is kept (it opens the old vault\'s backup)');
+  assert.ok(fs.existsSync(old), "the old credential is kept (it opens the old vault's backup)");
   const s = await tierStates(bare(h));
-  assert.equal(s.sealed!.state, 'absent', 'but it is not the new vault\'s');
+  assert.equal(s.sealed!.state, 'absent', "but it is not the new vault's");
   const g = await sesame(['get', 'K'], { env: bare(h) });
   assert.equal(g.code, 3, `locked, not "wrong passphrase from the sealed credential": ${g.stderr}`);
   h.cleanup();

@@ -155,7 +155,10 @@ test('list shows names and metadata, never values', async () => {
   const r = await sesame(['list', '--json'], { env: h.env });
   assert.equal(r.code, 0);
   const j = JSON.parse(r.out);
-  assert.deepEqual(j.keys.map((k: { key: string }) => k.key), ['A_KEY', 'B_KEY']);
+  assert.deepEqual(
+    j.keys.map((k: { key: string }) => k.key),
+    ['A_KEY', 'B_KEY'],
+  );
   assert.equal(j.keys[0].high_value, true);
   assert.equal(j.keys[0].version, 1);
   const t = await sesame(['list'], { env: h.env });

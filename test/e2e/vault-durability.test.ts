@@ -37,8 +37,12 @@ test('100 kill -9 of a writer at random moments never leave an unreadable vault 
   for (let round = 0; round < 100; round++) {
     const child = spawn(process.execPath, [WRITER, h.dir, PASSPHRASE], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((resolve, reject) => {
-      child.stdout.once('data', () => resolve());
-      child.once('exit', (c) => reject(new Error(`writer exited early (${c})`)));
+      child.stdout.once('data', () => {
+        resolve();
+      });
+      child.once('exit', (c) => {
+        reject(new Error(`writer exited early (${c})`));
+      });
     });
     const exited = new Promise((r) => child.once('exit', r));
     await new Promise((r) => setTimeout(r, Math.random() * 40));
@@ -51,7 +55,10 @@ test('100 kill -9 of a writer at random moments never leave an unreadable vault 
   // the lock was released by the kernel on every death; no temp file outlives the next writer
   const r = await sesame(['set', 'AFTER'], { env: h.env, input: 'x' });
   assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(fs.readdirSync(h.dir).filter((f) => f.includes('.tmp-')), []);
+  assert.deepEqual(
+    fs.readdirSync(h.dir).filter((f) => f.includes('.tmp-')),
+    [],
+  );
   h.cleanup();
 });
 

@@ -64,7 +64,9 @@ export function exchange(sock: string, chunks: Array<string | Buffer>, want: num
     const c = net.createConnection({ path: sock });
     const got: Reply[] = [];
     let buf = '';
-    const t = setTimeout(() => finish(), opts.timeoutMs ?? 5000);
+    const t = setTimeout(() => {
+      finish();
+    }, opts.timeoutMs ?? 5000);
     const finish = (): void => {
       clearTimeout(t);
       c.destroy();
@@ -86,8 +88,12 @@ export function exchange(sock: string, chunks: Array<string | Buffer>, want: num
       }
       if (got.length >= want) finish();
     });
-    c.on('error', (e: NodeJS.ErrnoException) => (e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e)));
-    c.on('close', () => finish());
+    c.on('error', (e: NodeJS.ErrnoException) => {
+      e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e);
+    });
+    c.on('close', () => {
+      finish();
+    });
   });
 }
 
@@ -111,7 +117,11 @@ export async function startForeground(h: TestHome, flags: string[], nodeArgs: st
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
   child.stdout!.resume();
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => {
+      resolve({ code, signal });
+    }),
+  );
   await waitFor('the foreground agent to listen', async () => (await ask(sockOf(h), { v: 1, op: 'status' }).catch(() => null))?.ok === true || child.exitCode !== null);
   return { child, stderr: () => err, exited };
 }
@@ -122,10 +132,12 @@ export function sesameAs(uid: number, gid: number, args: string[], env: NodeJS.P
     const child = spawn(process.execPath, [stagedBin(), ...args], { env, uid, gid, detached: true, stdio: ['ignore', 'pipe', 'pipe'], cwd: '/' });
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, stderr: err }));
+    child.on('close', (code) => {
+      resolve({ code, out, stderr: err });
+    });
   });
 }
 

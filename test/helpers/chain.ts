@@ -30,7 +30,15 @@ export function chainHome(env: NodeJS.ProcessEnv = {}, opts: { vault?: boolean }
   else fs.mkdirSync(paths.home, { mode: 0o700 });
   const warnings: string[] = [];
   const ctx: ChainContext = { paths, env: { PATH: process.env.PATH, ...env }, warn: (m) => warnings.push(m), order: DEFAULT_ORDER };
-  return { base, paths, ctx, warnings, cleanup: () => fs.rmSync(base, { recursive: true, force: true }) };
+  return {
+    base,
+    paths,
+    ctx,
+    warnings,
+    cleanup: () => {
+      fs.rmSync(base, { recursive: true, force: true });
+    },
+  };
 }
 
 /** Writes an executable script into the home's base dir; returns its path. */

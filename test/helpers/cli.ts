@@ -43,7 +43,14 @@ export function makeHome(prefix = 'sesame-test-'): TestHome {
     SESAME_HOME: dir,
     SESAME_PASSPHRASE_FILE: passFile,
   };
-  return { dir, passFile, env, cleanup: () => fs.rmSync(base, { recursive: true, force: true }) };
+  return {
+    dir,
+    passFile,
+    env,
+    cleanup: () => {
+      fs.rmSync(base, { recursive: true, force: true });
+    },
+  };
 }
 
 /** makeHome + `init` with the smallest allowed Argon2id parameters (tests only). */

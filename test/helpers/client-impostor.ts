@@ -70,9 +70,13 @@ export async function startImpostor(sock: string, mode: ImpostorMode, marker: st
   });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<void>((r) => child.on('exit', () => r()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<void>((r) =>
+    child.on('exit', () => {
+      r();
+    }),
+  );
   await new Promise<void>((resolve, reject) => {
     const t = setInterval(() => {
       if (out.includes('ready\n')) (clearInterval(t), resolve());

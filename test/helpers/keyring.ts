@@ -23,10 +23,7 @@ export interface KeyringSession {
 /** true when every tool a keyring test needs is there (else skipped, or failed in CI). */
 export function keyringTools(t: { skip(msg: string): void }): boolean {
   return (
-    requireTool(t, 'dbus-run-session', 'dbus') &&
-    requireTool(t, 'gnome-keyring-daemon', 'gnome-keyring') &&
-    requireTool(t, 'secret-tool', 'libsecret-tools') &&
-    requireTool(t, 'dbus-send', 'dbus')
+    requireTool(t, 'dbus-run-session', 'dbus') && requireTool(t, 'gnome-keyring-daemon', 'gnome-keyring') && requireTool(t, 'secret-tool', 'libsecret-tools') && requireTool(t, 'dbus-send', 'dbus')
   );
 }
 
@@ -38,8 +35,10 @@ export async function startKeyring(home: string): Promise<KeyringSession> {
   const child = spawn('dbus-run-session', ['--', 'sh', '-c', script], { env: base, detached: true, stdio: ['ignore', 'pipe', 'ignore'] });
   const address = await new Promise<string>((resolve, reject) => {
     let buf = '';
-    const t = setTimeout(() => reject(new Error('gnome-keyring did not start within 15 s')), 15_000);
-    child.stdout!.on('data', (b: Buffer) => {
+    const t = setTimeout(() => {
+      reject(new Error('gnome-keyring did not start within 15 s'));
+    }, 15_000);
+    child.stdout.on('data', (b: Buffer) => {
       buf += b.toString('utf8');
       const m = /READY (\S+)/.exec(buf);
       if (m) {
@@ -47,7 +46,9 @@ export async function startKeyring(home: string): Promise<KeyringSession> {
         resolve(m[1]!);
       }
     });
-    child.on('exit', (code) => reject(new Error(`dbus-run-session exited early (${String(code)})`)));
+    child.on('exit', (code) => {
+      reject(new Error(`dbus-run-session exited early (${String(code)})`));
+    });
   });
   const env = { DBUS_SESSION_BUS_ADDRESS: address, XDG_RUNTIME_DIR: run, HOME: home };
   const dbusSend = (args: string[]): string => {

@@ -19,7 +19,9 @@ let staged: string | undefined;
 export function stagedBin(): string {
   if (staged) return staged;
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-staged-'));
-  process.on('exit', () => fs.rmSync(base, { recursive: true, force: true }));
+  process.on('exit', () => {
+    fs.rmSync(base, { recursive: true, force: true });
+  });
   const dist = path.join(base, 'dist');
   fs.cpSync(path.dirname(BIN), dist, { recursive: true, dereference: true });
   for (const name of runtimePackages()) {

@@ -79,7 +79,9 @@ export function tmpfsRuntime(t: { skip(m: string): void; after(fn: () => void): 
   }
   const d = fs.mkdtempSync('/dev/shm/sesame-xdg-');
   fs.chmodSync(d, 0o700);
-  t.after(() => fs.rmSync(d, { recursive: true, force: true }));
+  t.after(() => {
+    fs.rmSync(d, { recursive: true, force: true });
+  });
   return d;
 }
 

@@ -59,7 +59,9 @@ export function streamOf(f: Frame): string {
 export function matchExchange(actual: Frame[], expected: Frame[], order: 'exact' | 'per_request' | undefined, vars: RunVars, where: string): void {
   assert.equal(actual.length, expected.length, `${where}: number of lines`);
   if (order === 'exact') {
-    expected.forEach((e, i) => matchValue(actual[i], e, vars, `${where}[${i}]`));
+    expected.forEach((e, i) => {
+      matchValue(actual[i], e, vars, `${where}[${i}]`);
+    });
     return;
   }
   const group = (xs: Frame[]): Map<string, Frame[]> => {
@@ -70,5 +72,8 @@ export function matchExchange(actual: Frame[], expected: Frame[], order: 'exact'
   const a = group(actual);
   const e = group(expected);
   assert.deepEqual([...a.keys()].sort(), [...e.keys()].sort(), `${where}: streams`);
-  for (const [s, frames] of e) frames.forEach((f, i) => matchValue(a.get(s)![i], f, vars, `${where} ${s}[${i}]`));
+  for (const [s, frames] of e)
+    frames.forEach((f, i) => {
+      matchValue(a.get(s)![i], f, vars, `${where} ${s}[${i}]`);
+    });
 }

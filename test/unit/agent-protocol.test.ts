@@ -94,7 +94,14 @@ test('base64 decoding is strict: bad length, alphabet and padding are refused', 
 });
 
 test('the response parser agrees with JSON.parse and turns value members into Buffers', () => {
-  const docs = [{ v: 1, ok: true, status: { pid: 3, socket: '/a "b"\\c\u00e9\u2028', idle_remaining_s: null, n: -1.5e3, t: [true, false, {}] } }, { v: 1, ok: false, error: { code: 'NOT_FOUND', message: 'no key X', detail: { key: 'X' } } }, [], {}, 'x', 0];
+  const docs = [
+    { v: 1, ok: true, status: { pid: 3, socket: '/a "b"\\c\u00e9\u2028', idle_remaining_s: null, n: -1.5e3, t: [true, false, {}] } },
+    { v: 1, ok: false, error: { code: 'NOT_FOUND', message: 'no key X', detail: { key: 'X' } } },
+    [],
+    {},
+    'x',
+    0,
+  ];
   for (const d of docs) assert.deepEqual(parseJsonBytes(Buffer.from(JSON.stringify(d))), d);
   const secret = randomBytes(40);
   const parsed = parseJsonBytes(Buffer.from(`{"ok":true,"secrets":[{"key":"A","value":"${secret.toString('base64')}"}],"value":""}`)) as { secrets: Array<{ value: Buffer }>; value: Buffer };
@@ -111,8 +118,23 @@ test('response lines are one JSON line each, echo the id, and carry values as ba
   const line = valueLine(5, v);
   assert.equal(line[line.length - 1], 0x0a);
   assert.deepEqual(JSON.parse(line.toString()), { v: 1, id: 5, ok: true, value: v.toString('base64') });
-  const sel = secretsLine(undefined, [['A', Buffer.from('1')], ['B', Buffer.alloc(0)]], ['C']);
-  assert.deepEqual(JSON.parse(sel.toString()), { v: 1, ok: true, secrets: [{ key: 'A', value: 'MQ==' }, { key: 'B', value: '' }], missing: ['C'] });
+  const sel = secretsLine(
+    undefined,
+    [
+      ['A', Buffer.from('1')],
+      ['B', Buffer.alloc(0)],
+    ],
+    ['C'],
+  );
+  assert.deepEqual(JSON.parse(sel.toString()), {
+    v: 1,
+    ok: true,
+    secrets: [
+      { key: 'A', value: 'MQ==' },
+      { key: 'B', value: '' },
+    ],
+    missing: ['C'],
+  });
   assert.deepEqual(JSON.parse(secretsLine('q', [], []).toString()), { v: 1, id: 'q', ok: true, secrets: [], missing: [] });
   assert.deepEqual(JSON.parse(okLine(undefined, {}).toString()), { v: 1, ok: true });
   const e = new SesameError('NOT_FOUND', 'no key K', { hint: 'see list', detail: { key: 'K' } });
@@ -144,7 +166,7 @@ test('property: the response parser equals JSON.parse on random documents withou
   const gen = (depth: number): unknown => {
     const k = rnd(depth > 3 ? 4 : 6);
     if (k === 0) return rnd(2) === 0 ? null : rnd(2) === 0;
-    if (k === 1) return (rnd(2) ? -1 : 1) * rnd(1e6) / (rnd(2) ? 1 : 1000);
+    if (k === 1) return ((rnd(2) ? -1 : 1) * rnd(1e6)) / (rnd(2) ? 1 : 1000);
     if (k === 2 || k === 3) return str();
     if (k === 4) return Array.from({ length: rnd(4) }, () => gen(depth + 1));
     return Object.fromEntries(Array.from({ length: rnd(4) }, () => [`k${str()}`, gen(depth + 1)]));

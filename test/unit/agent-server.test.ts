@@ -37,7 +37,10 @@ test('several requests in one write are answered in order, one line each', async
   try {
     const lines = ['{"v":1,"op":"get","project":"default","key":"API","id":1}', '{"v":1,"op":"get","project":"default","key":"NOPE","id":2}', '{"v":1,"op":"status","id":3}'];
     const r = await exchange(a.paths.agentSock, [`${lines.join('\n')}\n`], 3);
-    assert.deepEqual(r.map((x) => x.id), [1, 2, 3]);
+    assert.deepEqual(
+      r.map((x) => x.id),
+      [1, 2, 3],
+    );
     assert.equal(Buffer.from(r[0]!.value as string, 'base64').toString(), 'one');
     assert.equal((r[1]!.error as { code: string }).code, 'NOT_FOUND');
     assert.equal((r[2]!.status as { pid: number }).pid, process.pid);
@@ -93,10 +96,7 @@ test('shutdown wipes the key, removes socket, pid and lock files, and logs the r
   assert.equal(await a.h.done, 'because');
   for (const f of [a.paths.agentSock, a.paths.agentPid, a.paths.agentLock]) assert.equal(fs.existsSync(f), false, f);
   assert.ok(a.logs.includes('stopped: because'));
-  await assert.rejects(
-    new Promise((resolve, reject) => net.createConnection({ path: a.paths.agentSock }).on('connect', resolve).on('error', reject)),
-    /ENOENT/,
-  );
+  await assert.rejects(new Promise((resolve, reject) => net.createConnection({ path: a.paths.agentSock }).on('connect', resolve).on('error', reject)), /ENOENT/);
   a.cleanup();
 });
 
@@ -106,7 +106,9 @@ test('a peer the agent does not serve gets DENIED, which the client turns into e
   const sock = path.join(base, 'agent.sock');
   const logs: string[] = [];
   // The real connection code, told to serve only another uid: the kernel says we are not it.
-  const server = net.createServer((c) => serveConnection(c, { uid: 4_000_000, activity: () => true, handle: () => assert.fail('never dispatched'), stopRequested: () => {}, log: (m) => logs.push(m) }));
+  const server = net.createServer((c) => {
+    serveConnection(c, { uid: 4_000_000, activity: () => true, handle: () => assert.fail('never dispatched'), stopRequested: () => {}, log: (m) => logs.push(m) });
+  });
   await new Promise<void>((r) => server.listen(sock, r));
   try {
     const client = await connectAgent(sock, {});

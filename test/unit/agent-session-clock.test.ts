@@ -55,7 +55,10 @@ test('the agent clock never counts less than the monotonic clock (it includes su
 
 test('refuses to go on when either hardening step did not take effect, naming it', () => {
   const refused = (h: { dumpable: boolean; coreLimit: boolean }, re: RegExp): void => {
-    assert.throws(() => assertHardened(h, 'the agent'), (e: unknown) => e instanceof SesameError && e.code === 'ERROR' && re.test(e.message) && typeof e.hint === 'string');
+    assert.throws(
+      () => assertHardened(h, 'the agent'),
+      (e: unknown) => e instanceof SesameError && e.code === 'ERROR' && re.test(e.message) && typeof e.hint === 'string',
+    );
   };
   refused({ dumpable: false, coreLimit: true }, /PR_SET_DUMPABLE 0 did not take effect/);
   refused({ dumpable: true, coreLimit: false }, /RLIMIT_CORE 0 did not take effect/);

@@ -53,7 +53,9 @@ test('the client sends version 2 and routes interleaved final frames to their re
   await withServer(
     (q, write) => {
       assert.equal(q.v, 2);
-      held.push(() => write({ v: 2, id: q.id, frame: 'ok', value: b64(`v-${q.key}`) }));
+      held.push(() => {
+        write({ v: 2, id: q.id, frame: 'ok', value: b64(`v-${q.key}`) });
+      });
       // Answer in reverse order once all three are in flight.
       if (held.length === 3) for (const f of held.reverse()) f();
     },
@@ -69,7 +71,9 @@ test('a pending frame reaches onFrame and extends the timeout; an unknown interm
     (q, write) => {
       write({ v: 2, id: q.id, frame: 'pending', reason: 'approval', message: 'waiting for the owner', detail: { expires_in_s: 1 } });
       write({ v: 2, id: q.id, frame: 'progress', done: 1, novel: true });
-      setTimeout(() => write({ v: 2, id: q.id, frame: 'ok', status: { pid: 1 } }), 300);
+      setTimeout(() => {
+        write({ v: 2, id: q.id, frame: 'ok', status: { pid: 1 } });
+      }, 300);
     },
     async (c) => {
       const seen: string[] = [];
@@ -84,7 +88,10 @@ test('a request without its final frame in time fails with UNAVAILABLE', async (
   await withServer(
     () => {},
     async (c) => {
-      await assert.rejects(c.request({ op: 'status' }, (r) => r, { timeoutMs: 100 }), (e: unknown) => e instanceof SesameError && e.code === 'UNAVAILABLE' && /did not answer/.test(e.message));
+      await assert.rejects(
+        c.request({ op: 'status' }, (r) => r, { timeoutMs: 100 }),
+        (e: unknown) => e instanceof SesameError && e.code === 'UNAVAILABLE' && /did not answer/.test(e.message),
+      );
     },
   );
 });
@@ -99,7 +106,7 @@ test('a connection-level error line ends every request in flight with that error
       const both = await Promise.allSettled([c.get('p', 'A'), c.get('p', 'B')]);
       for (const r of both) {
         assert.equal(r.status, 'rejected');
-        assert.match(String((r as PromiseRejectedResult).reason), /no complete request/);
+        assert.match(String(r.reason), /no complete request/);
       }
     },
   );
@@ -108,7 +115,9 @@ test('a connection-level error line ends every request in flight with that error
 test('a frame for an id not in flight, or a value where none belongs, is refused and drops the connection', async () => {
   for (const bad of [(q: Req) => ({ v: 2, id: q.id + 100, frame: 'ok', value: b64('x') }), (q: Req) => ({ v: 2, id: q.id, frame: 'pending', reason: 'approval', message: 'm', value: b64('x') })]) {
     await withServer(
-      (q, write) => write(bad(q)),
+      (q, write) => {
+        write(bad(q));
+      },
       async (c) => {
         await assert.rejects(c.get('p', 'A'), (e: unknown) => e instanceof SesameError && e.code === 'PROTOCOL');
         await assert.rejects(c.get('p', 'A'), (e: unknown) => e instanceof SesameError && e.code === 'UNAVAILABLE');
@@ -120,7 +129,13 @@ test('a frame for an id not in flight, or a value where none belongs, is refused
 test('list is validated: byte order, asked project only, keys within the prefix', async () => {
   const key = (k: string) => ({ key: k, created_at: 't', updated_at: 't', version: 1, high_value: false });
   const cases: Array<[unknown, (c: AgentClient) => Promise<unknown>]> = [
-    [[{ name: 'b', keys: [] }, { name: 'a', keys: [] }], (c) => c.list()],
+    [
+      [
+        { name: 'b', keys: [] },
+        { name: 'a', keys: [] },
+      ],
+      (c) => c.list(),
+    ],
     [[{ name: 'a', keys: [key('B'), key('A')] }], (c) => c.list()],
     [[{ name: 'other', keys: [] }], (c) => c.list('a')],
     [[{ name: 'a', keys: [key('ZZ')] }], (c) => c.list('a', 'A')],
@@ -128,12 +143,18 @@ test('list is validated: byte order, asked project only, keys within the prefix'
   ];
   for (const [projects, call] of cases) {
     await withServer(
-      (q, write) => write({ v: 2, id: q.id, frame: 'ok', projects }),
+      (q, write) => {
+        write({ v: 2, id: q.id, frame: 'ok', projects });
+      },
       async (c) => assert.rejects(call(c), (e: unknown) => e instanceof SesameError && e.code === 'PROTOCOL'),
     );
   }
   await withServer(
-    (q, write) => write({ v: 2, id: q.id, frame: 'ok', projects: [{ name: 'a', keys: [{ ...key('A'), extra: 1 }] }] }),
-    async (c) => assert.deepEqual(await c.list(), [{ name: 'a', keys: [key('A')] }]),
+    (q, write) => {
+      write({ v: 2, id: q.id, frame: 'ok', projects: [{ name: 'a', keys: [{ ...key('A'), extra: 1 }] }] });
+    },
+    async (c) => {
+      assert.deepEqual(await c.list(), [{ name: 'a', keys: [key('A')] }]);
+    },
   );
 });

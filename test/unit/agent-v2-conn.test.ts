@@ -156,11 +156,7 @@ test('frames of two requests in flight interleave and each gets exactly one fina
     const k = await client(h.sock);
     k.send({ v: 2, id: 'a', op: 'get', project: 'p', key: 'SLOW' }, { v: 2, id: 'b', op: 'get', project: 'p', key: 'FAST' }, { v: 2, id: 'c', op: 'status' });
     await k.until(2);
-    assert.deepEqual(
-      k.frames.map((f) => f.id).sort(),
-      ['b', 'c'],
-      'the later requests are answered while the first is still in flight',
-    );
+    assert.deepEqual(k.frames.map((f) => f.id).sort(), ['b', 'c'], 'the later requests are answered while the first is still in flight');
     slow.open();
     await k.until(3);
     await sleep(100);
@@ -249,7 +245,11 @@ test('a client that disconnects cancels its requests and the agent wipes what th
     await sleep(50);
     const values = h.held.flatMap((x) => x.values);
     assert.equal(values.length, 4);
-    for (const v of values) assert.ok(v.every((b) => b === 0), 'a value decrypted for a client that left is zeroed');
+    for (const v of values)
+      assert.ok(
+        v.every((b) => b === 0),
+        'a value decrypted for a client that left is zeroed',
+      );
   } finally {
     h.cleanup();
   }
@@ -328,10 +328,16 @@ test('when the agent shuts down, every v2 request in flight gets a final UNAVAIL
     await k.until(2);
     for (const f of k.frames) {
       assert.equal(f.frame, 'error');
-      assert.deepEqual([(f.error as { code: string }).code, (f.error as { message: string }).message, (f.error as { detail: unknown }).detail], ['UNAVAILABLE', 'the agent is shutting down', { reason: 'shutdown' }]);
+      assert.deepEqual(
+        [(f.error as { code: string }).code, (f.error as { message: string }).message, (f.error as { detail: unknown }).detail],
+        ['UNAVAILABLE', 'the agent is shutting down', { reason: 'shutdown' }],
+      );
     }
     assert.deepEqual(k.frames.map((f) => f.id).sort(), [1, 2]);
-    assert.ok(h.held.every((x) => x.signal?.aborted), 'and each is cancelled');
+    assert.ok(
+      h.held.every((x) => x.signal?.aborted),
+      'and each is cancelled',
+    );
     k.c.destroy();
   } finally {
     h.cleanup();

@@ -63,17 +63,29 @@ test('never leaves a secret unwiped: written ones at the callback, unsent ones a
   w.write(c, true);
   w.write(plain, false);
   s.flush(1);
-  assert.ok(a.every((x) => x === 0), 'wiped once written');
-  assert.ok(c.every((x) => x === 9), 'not touched while the kernel may still read it');
+  assert.ok(
+    a.every((x) => x === 0),
+    'wiped once written',
+  );
+  assert.ok(
+    c.every((x) => x === 9),
+    'not touched while the kernel may still read it',
+  );
   w.dispose();
-  assert.ok(c.every((x) => x === 0), 'wiped when the connection goes away');
+  assert.ok(
+    c.every((x) => x === 0),
+    'wiped when the connection goes away',
+  );
   assert.equal(plain.toString(), 'not secret');
   assert.equal(b.total, 0, 'every byte returned to the agent-wide budget');
   s.flush();
   assert.equal(b.total, 0, 'late callbacks after dispose change nothing');
   const late = Buffer.from(new ArrayBuffer(4)).fill(1);
   w.write(late, true);
-  assert.ok(late.every((x) => x === 0), 'a reply for a gone connection is wiped, not written');
+  assert.ok(
+    late.every((x) => x === 0),
+    'a reply for a gone connection is wiped, not written',
+  );
   assert.equal(s.done.length, 0);
 });
 

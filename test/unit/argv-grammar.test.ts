@@ -22,7 +22,14 @@ function fullGet(argv: string[]): { project: unknown; key: string | undefined } 
 const usageError = (re: RegExp) => (e: unknown) => e instanceof SesameError && e.code === 'USAGE' && re.test(e.message);
 
 test('-p before, after and inside get means the same project to main and to the fast path', () => {
-  for (const argv of [['-p', 'P', 'get', 'K'], ['get', 'K', '-p', 'P'], ['get', '-p', 'P', 'K'], ['--project=P', 'get', 'K'], ['get', '--project', 'P', 'K'], ['-pP', 'get', 'K']]) {
+  for (const argv of [
+    ['-p', 'P', 'get', 'K'],
+    ['get', 'K', '-p', 'P'],
+    ['get', '-p', 'P', 'K'],
+    ['--project=P', 'get', 'K'],
+    ['get', '--project', 'P', 'K'],
+    ['-pP', 'get', 'K'],
+  ]) {
     assert.deepEqual(fullGet(argv), { project: 'P', key: 'K' }, argv.join(' '));
     assert.deepEqual(fastGetArgs(argv, {}), { home: undefined, project: 'P', key: 'K' }, argv.join(' '));
   }
@@ -30,7 +37,19 @@ test('-p before, after and inside get means the same project to main and to the 
 });
 
 test('the get fast path leaves everything but the plain form to the full CLI', () => {
-  for (const argv of [['get', 'K', '--json'], ['--no-agent', 'get', 'K'], ['get', 'K', '-h'], ['get', 'K', 'L'], ['get', '--', 'K'], ['get'], ['get', 'K', '-p'], ['get', '--bogus', 'K'], ['--bogus', 'get', 'K'], ['get', 'bad name'], ['run', '--', 'get', 'K']]) {
+  for (const argv of [
+    ['get', 'K', '--json'],
+    ['--no-agent', 'get', 'K'],
+    ['get', 'K', '-h'],
+    ['get', 'K', 'L'],
+    ['get', '--', 'K'],
+    ['get'],
+    ['get', 'K', '-p'],
+    ['get', '--bogus', 'K'],
+    ['--bogus', 'get', 'K'],
+    ['get', 'bad name'],
+    ['run', '--', 'get', 'K'],
+  ]) {
     assert.equal(fastGetArgs(argv, {}), null, argv.join(' '));
   }
   assert.equal(fastGetArgs(['get', 'K'], { SESAME_NO_AGENT: '1' }), null);
@@ -85,7 +104,18 @@ process.exitCode = a + b;`;
 });
 
 test('durations are exact whole milliseconds', () => {
-  const cases: Array<[string, number]> = [['0', 0], ['90', 90_000], ['500ms', 500], ['0.5s', 500], ['1.5h', 5_400_000], ['15m', 900_000], ['8h', 28_800_000], ['365d', MAX_DURATION_MS], ['0.001s', 1], [' 8h ', 28_800_000]];
+  const cases: Array<[string, number]> = [
+    ['0', 0],
+    ['90', 90_000],
+    ['500ms', 500],
+    ['0.5s', 500],
+    ['1.5h', 5_400_000],
+    ['15m', 900_000],
+    ['8h', 28_800_000],
+    ['365d', MAX_DURATION_MS],
+    ['0.001s', 1],
+    [' 8h ', 28_800_000],
+  ];
   for (const [s, ms] of cases) assert.equal(parseDuration(s, 'ttl'), ms, s);
 });
 

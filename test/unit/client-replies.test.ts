@@ -76,7 +76,12 @@ const sel = (c: AgentClient): Promise<unknown> => c.getSelected('default', {});
 const selOnly = (c: AgentClient): Promise<unknown> => c.getSelected('default', { only: ['A', 'B'] });
 
 test('a well-formed reply is accepted: the value, the selection, the error the agent reported', async () => {
-  await withImpostor((q) => JSON.stringify({ v: 1, id: q.id, ok: true, value: HI }), async (c) => assert.equal((await c.get('default', 'K')).toString(), 'hi'));
+  await withImpostor(
+    (q) => JSON.stringify({ v: 1, id: q.id, ok: true, value: HI }),
+    async (c) => {
+      assert.equal((await c.get('default', 'K')).toString(), 'hi');
+    },
+  );
   await withImpostor(
     (q) => JSON.stringify({ v: 1, id: q.id, ok: true, secrets: [{ key: 'A', value: HI }], missing: ['B'] }),
     async (c) => {
@@ -112,7 +117,7 @@ test('refuses base64 that is malformed or not canonical, and a repeated member n
   const cases: Record<string, Answer> = {
     'bad alphabet': (q) => `{"v":1,"id":${q.id},"ok":true,"value":"aGk!"}`,
     'bad length': (q) => `{"v":1,"id":${q.id},"ok":true,"value":"aGk"}`,
-    'escaped': (q) => `{"v":1,"id":${q.id},"ok":true,"value":"aG\\u0073="}`,
+    escaped: (q) => `{"v":1,"id":${q.id},"ok":true,"value":"aG\\u0073="}`,
     'non-zero pad bits': (q) => `{"v":1,"id":${q.id},"ok":true,"value":"aGl="}`,
     'non-zero pad bits (==)': (q) => `{"v":1,"id":${q.id},"ok":true,"value":"QR=="}`,
     'a number': (q) => `{"v":1,"id":${q.id},"ok":true,"value":1}`,
@@ -128,7 +133,15 @@ test('refuses getselected names that break the key-name rule or were not asked f
   await refused((q) => ok(q, [{ key: 'X;touch /tmp/pwned', value: HI }]), sel, 'shell code in a name');
   await refused((q) => ok(q, [{ key: 'A B', value: HI }]), sel, 'a space');
   await refused((q) => ok(q, [{ key: '', value: HI }]), sel, 'empty');
-  await refused((q) => ok(q, [{ key: 'A', value: HI }, { key: 'A', value: HI }]), sel, 'twice');
+  await refused(
+    (q) =>
+      ok(q, [
+        { key: 'A', value: HI },
+        { key: 'A', value: HI },
+      ]),
+    sel,
+    'twice',
+  );
   await refused((q) => ok(q, [{ key: 'A', value: HI, extra: 1 }]), sel, 'extra entry field');
   await refused((q) => ok(q, [{ key: 'A' }]), sel, 'no value');
   await refused((q) => ok(q, [{ key: 'A', value: HI }], ['B']), sel, 'missing without --only');
@@ -136,9 +149,13 @@ test('refuses getselected names that break the key-name rule or were not asked f
   await refused((q) => ok(q, [{ key: 'A', value: HI }]), selOnly, 'an asked name left out');
   await refused((q) => ok(q, [{ key: 'A', value: HI }], ['B', 'B']), selOnly, 'missing twice');
   await refused((q) => ok(q, [{ key: 'A', value: HI }], ['$(touch /tmp/pwned)']), selOnly, 'shell code in missing');
-  await refused((q) => ok(q, [{ key: 'LD_PRELOAD', value: HI }]), (c) => c.getSelected('default', { prefix: 'APP_' }), 'outside the prefix');
+  await refused(
+    (q) => ok(q, [{ key: 'LD_PRELOAD', value: HI }]),
+    (c) => c.getSelected('default', { prefix: 'APP_' }),
+    'outside the prefix',
+  );
   await refused((q) => JSON.stringify({ v: 1, id: q.id, ok: true, secrets: [], missing: [], project: { value: HI } }), sel, 'a value in an extra field');
-  await refused((q) => JSON.stringify({ v: 1, id: q.id, ok: true, secrets: {} , missing: [] }), sel, 'secrets not an array');
+  await refused((q) => JSON.stringify({ v: 1, id: q.id, ok: true, secrets: {}, missing: [] }), sel, 'secrets not an array');
 });
 
 test('refuses error replies with an unknown code, control characters or a value', async () => {
@@ -153,9 +170,21 @@ test('refuses error replies with an unknown code, control characters or a value'
 });
 
 test('refuses status and stop replies of the wrong shape', async () => {
-  await refused((q) => JSON.stringify({ v: 1, id: q.id, ok: true, status: { pid: 1, value: HI } }), (c) => c.status(), 'a value in status');
-  await refused((q) => JSON.stringify({ v: 1, id: q.id, ok: true, status: { socket: '\u001b[2J' } }), (c) => c.status(), 'escape in status');
-  await refused((q) => JSON.stringify({ v: 1, id: q.id, ok: true, stopping: 'yes' }), (c) => c.stop(), 'stopping not true');
+  await refused(
+    (q) => JSON.stringify({ v: 1, id: q.id, ok: true, status: { pid: 1, value: HI } }),
+    (c) => c.status(),
+    'a value in status',
+  );
+  await refused(
+    (q) => JSON.stringify({ v: 1, id: q.id, ok: true, status: { socket: '\u001b[2J' } }),
+    (c) => c.status(),
+    'escape in status',
+  );
+  await refused(
+    (q) => JSON.stringify({ v: 1, id: q.id, ok: true, stopping: 'yes' }),
+    (c) => c.stop(),
+    'stopping not true',
+  );
 });
 
 test('after a refused reply the connection is dropped: a later request never reads a stale line', async () => {

@@ -44,7 +44,17 @@ test('never lets a name collide with Object.prototype', () => {
 
 test('reports every ambiguous line by number and reason', () => {
   const r = parse(['K=1', 'D=p@ss#word', 'ключ=4', 'just text', 'K=2', 'E=', 'B=`x`', "Q='a' tail", 'U="open'].join('\n'));
-  assert.deepEqual(reasons(r), ['1:duplicate', '2:hash-in-unquoted', '3:invalid-name', '4:no-equals', '5:duplicate', '6:empty-value', '7:backtick-quote', '8:text-after-quote', '9:unterminated-quote']);
+  assert.deepEqual(reasons(r), [
+    '1:duplicate',
+    '2:hash-in-unquoted',
+    '3:invalid-name',
+    '4:no-equals',
+    '5:duplicate',
+    '6:empty-value',
+    '7:backtick-quote',
+    '8:text-after-quote',
+    '9:unterminated-quote',
+  ]);
   assert.deepEqual(r.entries, [], 'nothing ambiguous is taken, not even the first of a duplicate');
 });
 

@@ -50,7 +50,10 @@ test('JSON strings round-trip through JSON.parse and refuse invalid UTF-8', () =
 
 test('refuses a value with a NUL byte for the environment, naming the key not the value', () => {
   for (const f of [shellLine, fishLine, dotenvLine]) {
-    assert.throws(() => f('TOKEN', Buffer.from('qq\0zz')), (e: unknown) => e instanceof SesameError && /TOKEN/.test(e.message) && !/qq|zz/.test(e.message));
+    assert.throws(
+      () => f('TOKEN', Buffer.from('qq\0zz')),
+      (e: unknown) => e instanceof SesameError && /TOKEN/.test(e.message) && !/qq|zz/.test(e.message),
+    );
   }
 });
 

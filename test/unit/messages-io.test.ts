@@ -54,7 +54,9 @@ test('an EIO after the rename says the value was written but its durability is u
   };
   withFault('fsyncSync', fsyncFault, () => {
     assert.throws(
-      () => writeFileAtomic(target, 'new'),
+      () => {
+        writeFileAtomic(target, 'new');
+      },
       (e: unknown) => {
         assert.ok(e instanceof SesameError);
         assert.equal(e.code, 'ERROR');
@@ -76,14 +78,21 @@ test('a write that fails before the rename says the file was not changed and lea
   const target = path.join(d, 'vault.json');
   writeFileAtomic(target, 'old');
   for (const code of ['ENOSPC', 'EDQUOT', 'EIO']) {
-    withFault('writeSync', (() => {
-      throw errno(code, 'write');
-    }) as typeof fs.writeSync, () => {
-      assert.throws(
-        () => writeFileAtomic(target, 'new'),
-        (e: unknown) => e instanceof SesameError && e.detail?.errno === code && e.detail?.op === 'write' && e.detail?.path === target && /it was not changed/.test(e.message) && !('written' in (e.detail ?? {})),
-      );
-    });
+    withFault(
+      'writeSync',
+      () => {
+        throw errno(code, 'write');
+      },
+      () => {
+        assert.throws(
+          () => {
+            writeFileAtomic(target, 'new');
+          },
+          (e: unknown) =>
+            e instanceof SesameError && e.detail?.errno === code && e.detail?.op === 'write' && e.detail?.path === target && /it was not changed/.test(e.message) && !('written' in (e.detail ?? {})),
+        );
+      },
+    );
     assert.equal(fs.readFileSync(target, 'utf8'), 'old');
     assert.deepEqual(fs.readdirSync(d), ['vault.json']);
   }
@@ -106,7 +115,9 @@ test('ioError explains known errno codes and leaves anything else to read as a b
 test('a shared directory (/tmp, /dev/shm) is never answered with chmod or chown', () => {
   for (const dir of ['/tmp', '/dev/shm'].filter((p) => fs.existsSync(p))) {
     assert.throws(
-      () => ensurePrivateDir(dir, { create: false, what: 'XDG_RUNTIME_DIR' }),
+      () => {
+        ensurePrivateDir(dir, { create: false, what: 'XDG_RUNTIME_DIR' });
+      },
       (e: unknown) => e instanceof SesameError && e.code === 'INSECURE' && !/chmod [0-7]|chown \d/.test(e.hint ?? '') && /mkdir -m 700 '\/.*\/sesame-\d+'/.test(e.hint ?? ''),
     );
     const hint = socketDirHint(path.join(dir, 'x.sock'));

@@ -12,8 +12,7 @@ function withCommand(body: string, timeout = 5, env: NodeJS.ProcessEnv = {}): Ch
   return h;
 }
 
-const failsClosed = (what: RegExp) => (e: unknown) =>
-  e instanceof SesameError && e.code === 'UNAVAILABLE' && what.test(e.message) && /does not fall back/.test(e.message);
+const failsClosed = (what: RegExp) => (e: unknown) => e instanceof SesameError && e.code === 'UNAVAILABLE' && what.test(e.message) && /does not fall back/.test(e.message);
 
 test('a command that succeeds gives its output minus exactly one trailing newline', async () => {
   for (const [printed, want] of [

@@ -28,7 +28,10 @@ test('the chain asks only the tiers in the order it is given, whatever modules w
     const ctx = { ...h.ctx, order: [fixed('keyring', null, asked)] };
     await assert.rejects(resolvePassphrase(ctx), (e: unknown) => e instanceof SesameError && e.code === 'LOCKED');
     assert.deepEqual(asked, ['keyring'], 'SESAME_PASSPHRASE is set, but env is not in this order');
-    assert.deepEqual((await probeChain(ctx)).map((s) => s.tier), ['keyring']);
+    assert.deepEqual(
+      (await probeChain(ctx)).map((s) => s.tier),
+      ['keyring'],
+    );
     const r = await resolvePassphrase(h.ctx);
     assert.equal(r.tier, 'env');
     r.passphrase.fill(0);
@@ -52,7 +55,10 @@ test('a lazy step is loaded only when every step before it was absent', async ()
     const second = await resolvePassphrase({ ...h.ctx, order: [fixed('env', null, asked), lazy] });
     assert.equal(second.tier, 'command');
     assert.equal(loaded, 1);
-    assert.deepEqual((await loadChain(DEFAULT_ORDER)).map((t) => t.name), ['env', 'file', 'session', 'sealed', 'keyring', 'command', 'prompt']);
+    assert.deepEqual(
+      (await loadChain(DEFAULT_ORDER)).map((t) => t.name),
+      ['env', 'file', 'session', 'sealed', 'keyring', 'command', 'prompt'],
+    );
   } finally {
     h.cleanup();
   }

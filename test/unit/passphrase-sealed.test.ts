@@ -24,7 +24,7 @@ test('sealing with the real systemd-creds writes a 0600 credential that unseals 
   h.cleanup();
 });
 
-test('a sealed file that cannot be unsealed fails closed with systemd-creds\'s reason', async (t) => {
+test("a sealed file that cannot be unsealed fails closed with systemd-creds's reason", async (t) => {
   if (!requireTool(t, 'systemd-creds', 'systemd')) return;
   const h = chainHome();
   fs.writeFileSync(sealedPath(h.paths, vid(h)), 'this is not a credential\n', { mode: 0o600 });

@@ -18,7 +18,8 @@ const desc = (s: TierScope): string => `sesame:session:${s.homeTag}:${s.vaultId}
 test('the session tier keeps the passphrase in the real kernel session keyring', (t) => {
   if (sessionKeyringId() === null) {
     if (process.env.CI === 'true') throw new Error('the kernel keyring must be usable in CI');
-    return t.skip('kernel keyring unavailable');
+    t.skip('kernel keyring unavailable');
+    return;
   }
   const h = chainHome();
   const s = tierScopeOf(h);
@@ -71,7 +72,10 @@ test('the file store refuses an XDG_RUNTIME_DIR on disk: the passphrase must sta
   const onDisk = Number(fs.statfsSync(disk).type) !== TMPFS;
   const h = chainHome({ XDG_RUNTIME_DIR: disk, SESAME_SESSION_STORE: 'file' });
   if (onDisk) {
-    assert.throws(() => storeSession(h.ctx.env, tierScopeOf(h), Buffer.from('pw')), (e: unknown) => e instanceof SesameError && e.code === 'INSECURE' && /not a tmpfs/.test(e.message));
+    assert.throws(
+      () => storeSession(h.ctx.env, tierScopeOf(h), Buffer.from('pw')),
+      (e: unknown) => e instanceof SesameError && e.code === 'INSECURE' && /not a tmpfs/.test(e.message),
+    );
     assert.deepEqual(fs.readdirSync(disk), [], 'nothing was written');
   }
   fs.rmSync(disk, { recursive: true, force: true });
@@ -80,12 +84,18 @@ test('the file store refuses an XDG_RUNTIME_DIR on disk: the passphrase must sta
 
 test('the file store refuses a missing or loose XDG_RUNTIME_DIR', (t) => {
   const h = chainHome({ SESAME_SESSION_STORE: 'file' });
-  assert.throws(() => storeSession(h.ctx.env, tierScopeOf(h), Buffer.from('pw')), (e: unknown) => e instanceof SesameError && e.code === 'UNAVAILABLE');
+  assert.throws(
+    () => storeSession(h.ctx.env, tierScopeOf(h), Buffer.from('pw')),
+    (e: unknown) => e instanceof SesameError && e.code === 'UNAVAILABLE',
+  );
   const run = tmpfsRuntime(t);
   if (run) {
     fs.chmodSync(run, 0o755);
     const loose = chainHome({ XDG_RUNTIME_DIR: run, SESAME_SESSION_STORE: 'file' });
-    assert.throws(() => storeSession(loose.ctx.env, tierScopeOf(loose), Buffer.from('pw')), (e: unknown) => e instanceof SesameError && e.code === 'INSECURE');
+    assert.throws(
+      () => storeSession(loose.ctx.env, tierScopeOf(loose), Buffer.from('pw')),
+      (e: unknown) => e instanceof SesameError && e.code === 'INSECURE',
+    );
     loose.cleanup();
   }
   h.cleanup();

@@ -33,7 +33,14 @@ const sandbox: ProfilePolicy = { name: 'sandbox', projects: ['default'], keys: [
 const locked: ProfilePolicy = { name: 'locked', projects: ['default'], keys: ['*'], reveal: true, peer: 'same-uid', requireToken: true };
 
 const today = ownerOnlyPolicy(OWNER_UID);
-const withProfiles: Policy = { ...today, profiles: new Map([['ci', ciProfile], ['sandbox', sandbox], ['locked', locked]]) };
+const withProfiles: Policy = {
+  ...today,
+  profiles: new Map([
+    ['ci', ciProfile],
+    ['sandbox', sandbox],
+    ['locked', locked],
+  ]),
+};
 const requireToken: Policy = { ...today, requireToken: true };
 
 const owner = caller();
@@ -101,7 +108,10 @@ const TABLE: ReadonlyArray<[string, Caller, AuthRequest, Policy, Expect]> = [
 ];
 
 function check(d: Decision, e: Expect, name: string): void {
-  if (e === 'allow') return assert.equal(d.allow, true, `${name}: ${JSON.stringify(d)}`);
+  if (e === 'allow') {
+    assert.equal(d.allow, true, `${name}: ${JSON.stringify(d)}`);
+    return;
+  }
   assert.equal(d.allow, false, `${name}: allowed`);
   if (d.allow) return;
   if ('hidden' in e) {
@@ -118,10 +128,12 @@ function check(d: Decision, e: Expect, name: string): void {
 }
 
 for (const [name, c, req, policy, expect] of TABLE) {
-  test(`authorize: ${name}`, () => check(authorize(c, req, policy), expect, name));
+  test(`authorize: ${name}`, () => {
+    check(authorize(c, req, policy), expect, name);
+  });
 }
 
-test('authorize keeps today\'s wording for the peer and pid refusals', () => {
+test("authorize keeps today's wording for the peer and pid refusals", () => {
   const peer = authorize(foreign, { op: 'status' }, today);
   assert.ok(!peer.allow && !peer.hidden);
   if (!peer.allow && !peer.hidden) {
@@ -204,7 +216,9 @@ test('the policy seam stays pure: authorize imports no I/O, and neither module r
   const specs = (text: string): string[] => [...text.matchAll(/^\s*import\s+(?!type\b)[^'"]*?from\s+'([^']+)'/gm)].map((m) => m[1]!);
   assert.deepEqual(specs(src('authorize.ts')), ['../errors.js']);
   for (const f of ['authorize.ts', 'caller.ts']) {
-    const text = src(f).replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+    const text = src(f)
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/\/\/.*$/gm, '');
     for (const door of ['koffi', 'sodium-native', 'os/native', 'crypto/sodium', 'process.env', 'Date.now', 'performance.now']) {
       assert.ok(!text.includes(door), `${f} must not touch ${door}`);
     }

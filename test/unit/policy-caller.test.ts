@@ -15,7 +15,9 @@ const skip = linux ? false : process.env.CI === 'true' ? false : 'needs Linux /p
 function child(): Promise<ChildProcess> {
   const c = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
   return new Promise((resolve, reject) => {
-    c.once('spawn', () => resolve(c));
+    c.once('spawn', () => {
+      resolve(c);
+    });
     c.once('error', reject);
   });
 }

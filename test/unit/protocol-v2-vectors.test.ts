@@ -34,7 +34,10 @@ interface Vector {
   exchanges: Exchange[];
 }
 
-const files = fs.readdirSync(DIR).filter((f) => /^v2-.*\.json$/.test(f)).sort();
+const files = fs
+  .readdirSync(DIR)
+  .filter((f) => /^v2-.*\.json$/.test(f))
+  .sort();
 const load = (f: string): Vector => JSON.parse(fs.readFileSync(path.join(DIR, f), 'utf8')) as Vector;
 const streamOf = (f: Frame): string => ('frame' in f ? `id:${JSON.stringify(f.id)}` : 'v1');
 const sentLines = (x: Exchange): string[] => (x.send ?? '').split('\n').slice(0, -1);
@@ -133,7 +136,17 @@ test('the spec keeps the version-1 text and names every v2 frame type', () => {
 test('the per-request matching rule admits any interleaving across requests and no reordering within one', async () => {
   const { matchExchange } = await import('../helpers/v2-frames.js');
   const vars = { agentPid: 4242, socket: '/s' };
-  const concrete = (f: Frame): Frame => JSON.parse(JSON.stringify(f).replaceAll('"$object"', '{}').replaceAll(',"$more":true', '').replaceAll('"$agent_pid"', '4242').replaceAll('"$socket"', '"/s"').replaceAll('"$iso_time"', '"2026-11-30T00:00:00.000Z"').replaceAll('"$int"', '1').replaceAll('"$string"', '"x"')) as Frame;
+  const concrete = (f: Frame): Frame =>
+    JSON.parse(
+      JSON.stringify(f)
+        .replaceAll('"$object"', '{}')
+        .replaceAll(',"$more":true', '')
+        .replaceAll('"$agent_pid"', '4242')
+        .replaceAll('"$socket"', '"/s"')
+        .replaceAll('"$iso_time"', '"2026-11-30T00:00:00.000Z"')
+        .replaceAll('"$int"', '1')
+        .replaceAll('"$string"', '"x"'),
+    ) as Frame;
   let checked = 0;
   for (const f of files) {
     for (const [i, x] of load(f).exchanges.entries()) {
@@ -141,7 +154,9 @@ test('the per-request matching rule admits any interleaving across requests and 
       matchExchange(real, x.expect, x.order, vars, `${f} #${i}`);
       if (real.length < 2) continue;
       if (x.order === 'exact') {
-        assert.throws(() => matchExchange([...real].reverse(), x.expect, x.order, vars, f), `${f} #${i}: exact order is enforced`);
+        assert.throws(() => {
+          matchExchange([...real].reverse(), x.expect, x.order, vars, f);
+        }, `${f} #${i}: exact order is enforced`);
       } else {
         // Another interleaving that keeps each stream's order: group the lines by stream, last stream first.
         const { streamOf } = await import('../helpers/v2-frames.js');
@@ -158,10 +173,16 @@ test('the per-request matching rule admits any interleaving across requests and 
   const exit: Frame = { v: 2, id: 1, frame: 'exit', code: 0 };
   const other: Frame = { v: 2, id: 2, frame: 'ok', value: 'eA==' };
   matchExchange([chunk, other, exit], [chunk, exit, other], undefined, vars, 'interleaved');
-  assert.throws(() => matchExchange([exit, other, chunk], [chunk, exit, other], undefined, vars, 'swapped'));
+  assert.throws(() => {
+    matchExchange([exit, other, chunk], [chunk, exit, other], undefined, vars, 'swapped');
+  });
   // $more admits extra members but still requires the listed ones.
   const { matchValue } = await import('../helpers/v2-frames.js');
   matchValue({ a: 1, b: 2 }, { a: 1, $more: true }, vars, 'more');
-  assert.throws(() => matchValue({ b: 2 }, { a: 1, $more: true }, vars, 'more'));
-  assert.throws(() => matchValue({ a: 1, b: 2 }, { a: 1 }, vars, 'exact'));
+  assert.throws(() => {
+    matchValue({ b: 2 }, { a: 1, $more: true }, vars, 'more');
+  });
+  assert.throws(() => {
+    matchValue({ a: 1, b: 2 }, { a: 1 }, vars, 'exact');
+  });
 });

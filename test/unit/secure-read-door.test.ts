@@ -21,7 +21,10 @@ const code = (c: string) => (e: unknown) => e instanceof SesameError && e.code =
 test('readRegularFile refuses a FIFO without blocking', () => {
   const d = tmp();
   fifo(path.join(d, 'f'));
-  assert.throws(() => readRegularFile(path.join(d, 'f'), 'import file'), (e: unknown) => code('INVALID')(e) && /a FIFO/.test((e as Error).message));
+  assert.throws(
+    () => readRegularFile(path.join(d, 'f'), 'import file'),
+    (e: unknown) => code('INVALID')(e) && /a FIFO/.test((e as Error).message),
+  );
   fs.rmSync(d, { recursive: true });
 });
 
@@ -29,8 +32,14 @@ test('readRegularFile refuses /dev/zero, a symlink to it, and a directory', () =
   const d = tmp();
   fs.symlinkSync('/dev/zero', path.join(d, 'z'));
   assert.throws(() => readRegularFile('/dev/zero', 'import file'), code('INVALID'));
-  assert.throws(() => readRegularFile(path.join(d, 'z'), 'import file'), (e: unknown) => code('INVALID')(e) && /character device/.test((e as Error).message));
-  assert.throws(() => readRegularFile(d, 'import file'), (e: unknown) => code('INVALID')(e) && /directory/.test((e as Error).message));
+  assert.throws(
+    () => readRegularFile(path.join(d, 'z'), 'import file'),
+    (e: unknown) => code('INVALID')(e) && /character device/.test((e as Error).message),
+  );
+  assert.throws(
+    () => readRegularFile(d, 'import file'),
+    (e: unknown) => code('INVALID')(e) && /directory/.test((e as Error).message),
+  );
   fs.rmSync(d, { recursive: true });
 });
 

@@ -58,11 +58,17 @@ test('a ciphertext moved to another entry fails to open, even with the file MAC 
   const a = d.projects.default!.entries.API_KEY!;
   const b = d.projects.default!.entries.OTHER!;
   [a.ct, b.ct, a.nonce, b.nonce] = [b.ct, a.ct, b.nonce, a.nonce];
-  assert.equal(code(() => reveal(v, 'default', 'API_KEY')), 'INTEGRITY');
+  assert.equal(
+    code(() => reveal(v, 'default', 'API_KEY')),
+    'INTEGRITY',
+  );
   // across projects: the same key name in another project
   const w = d.projects.work!.entries.API_KEY!;
   [w.ct, w.nonce] = [b.ct, b.nonce];
-  assert.equal(code(() => reveal(v, 'work', 'API_KEY')), 'INTEGRITY');
+  assert.equal(
+    code(() => reveal(v, 'work', 'API_KEY')),
+    'INTEGRITY',
+  );
   v.dispose();
 });
 
@@ -79,7 +85,10 @@ test('a swapped ciphertext on disk fails the file MAC as an integrity error', ()
 test('a wrong passphrase is told apart from damage', () => {
   const { v, bytes } = fresh();
   v.dispose();
-  assert.equal(code(() => UnlockedVault.unlock(parseVault(bytes), Buffer.from('nope'))), 'WRONG_PASSPHRASE');
+  assert.equal(
+    code(() => UnlockedVault.unlock(parseVault(bytes), Buffer.from('nope'))),
+    'WRONG_PASSPHRASE',
+  );
 });
 
 test('a flipped byte anywhere fails as integrity, never as a wrong passphrase or a changed value', () => {
@@ -114,7 +123,7 @@ function withKdf(bytes: Buffer, kdf: { opslimit?: number; memlimit?: number }): 
   const slot = d.keyslots[0]!;
   Object.assign(slot.kdf, kdf);
   const { sum: _s, ...rest } = slot;
-  void _s;
+  _s;
   slot.sum = slotSum(d.vault_id, rest); // a hostile file would recompute the unkeyed checksum
   return forge(d);
 }
@@ -153,7 +162,10 @@ test('a passphrase change re-wraps the master key only: values are untouched', (
   assert.equal(JSON.stringify(v.doc.projects), before);
   const bytes = Buffer.concat(v.finalize());
   v.dispose();
-  assert.equal(code(() => UnlockedVault.unlock(parseVault(bytes), PASS)), 'WRONG_PASSPHRASE');
+  assert.equal(
+    code(() => UnlockedVault.unlock(parseVault(bytes), PASS)),
+    'WRONG_PASSPHRASE',
+  );
   const n = UnlockedVault.unlock(parseVault(bytes), Buffer.from('new one'));
   assert.equal(reveal(n, 'default', 'API_KEY').toString(), 's3cr3t value');
   n.dispose();
@@ -166,7 +178,10 @@ test('a vault opened with another master key reports a key change, not damage', 
   const other = UnlockedVault.unlock(parseVault(a.bytes), PASS);
   // withMaster takes ownership of the key it is given
   const stolen = (other.master.constructor as typeof import('../../src/core/crypto/sodium.js').SecureKey).random();
-  assert.equal(code(() => UnlockedVault.withMaster(docB, stolen)), 'KEY_CHANGED');
+  assert.equal(
+    code(() => UnlockedVault.withMaster(docB, stolen)),
+    'KEY_CHANGED',
+  );
   other.dispose();
   a.v.dispose();
   b.v.dispose();
@@ -178,6 +193,9 @@ test('a byte outside ASCII anywhere in the file is reported as damage', () => {
   for (const i of [5, Math.floor(bytes.length / 2), bytes.length - 10]) {
     const b = Buffer.from(bytes);
     b[i] = 0xc3;
-    assert.equal(code(() => parseVault(b)), 'INTEGRITY');
+    assert.equal(
+      code(() => parseVault(b)),
+      'INTEGRITY',
+    );
   }
 });

@@ -119,11 +119,24 @@ function listenerLines(b: Record<string, unknown>): string[] {
 function human(b: Record<string, unknown>, paths: HomePaths): string {
   const secs = (v: unknown): string => (typeof v === 'number' ? fmtSecs(v) : 'off');
   if (!b.running) return `agent:     not running (socket ${socketLine(b, paths)})\n`;
-  const lines = [`agent:     running (pid ${String(b.pid)})${b.accessible ? '' : `, not accessible: ${String((b.error as { message?: string } | undefined)?.message)}`}`, `socket:    ${socketLine(b, paths)}`, ...listenerLines(b)];
+  const lines = [
+    `agent:     running (pid ${String(b.pid)})${b.accessible ? '' : `, not accessible: ${String((b.error as { message?: string } | undefined)?.message)}`}`,
+    `socket:    ${socketLine(b, paths)}`,
+    ...listenerLines(b),
+  ];
   if (b.accessible) {
-    lines.push(`project:   ${String(b.project)}`, `started:   ${String(b.started_at)}`, `idle:      ${b.idle_remaining_s === null ? 'never expires' : `${secs(b.idle_remaining_s)} left`}`, `ttl:       ${secs(b.absolute_remaining_s)} left`, `version:   sesame ${String(b.version)}, protocol ${String(b.protocol)}`);
+    lines.push(
+      `project:   ${String(b.project)}`,
+      `started:   ${String(b.started_at)}`,
+      `idle:      ${b.idle_remaining_s === null ? 'never expires' : `${secs(b.idle_remaining_s)} left`}`,
+      `ttl:       ${secs(b.absolute_remaining_s)} left`,
+      `version:   sesame ${String(b.version)}, protocol ${String(b.protocol)}`,
+    );
     const h = b.hardening as Record<string, unknown> | undefined;
-    if (h) lines.push(`hardening: dumpable ${String(h.dumpable)}, core limit ${String(h.core_limit)}, key mlocked ${h.key_mlocked ? 'yes' : 'no'}, inspector ${h.inspector_disabled ? 'disabled' : 'NOT disabled'}, tracer at start ${String(h.tracer_pid_at_start)}, ptrace_scope ${String(h.ptrace_scope)}`);
+    if (h)
+      lines.push(
+        `hardening: dumpable ${String(h.dumpable)}, core limit ${String(h.core_limit)}, key mlocked ${h.key_mlocked ? 'yes' : 'no'}, inspector ${h.inspector_disabled ? 'disabled' : 'NOT disabled'}, tracer at start ${String(h.tracer_pid_at_start)}, ptrace_scope ${String(h.ptrace_scope)}`,
+      );
   }
   return `${lines.join('\n')}\n`;
 }

@@ -28,7 +28,9 @@ const cmd: Command = {
     if (ctx.json) outJson(r);
     else {
       const pre = r.dry_run ? 'would import' : 'imported';
-      info(`${pre} into project ${project}: ${r.added.length} added, ${r.skipped.length} skipped, ${r.overwritten.length} overwritten${r.refused.length ? `, ${r.refused.length} line${r.refused.length === 1 ? '' : 's'} not taken` : ''}`);
+      info(
+        `${pre} into project ${project}: ${r.added.length} added, ${r.skipped.length} skipped, ${r.overwritten.length} overwritten${r.refused.length ? `, ${r.refused.length} line${r.refused.length === 1 ? '' : 's'} not taken` : ''}`,
+      );
       if (r.added.length) info(`  added: ${r.added.join(', ')}`);
       if (r.skipped.length) info(`  skipped (exist; use --overwrite): ${r.skipped.join(', ')}`);
       if (r.overwritten.length) info(`  overwritten: ${r.overwritten.join(', ')}`);

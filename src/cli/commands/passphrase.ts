@@ -11,7 +11,7 @@ import { change, reveal } from './passphrase-secret.js';
 
 const seal: Command = {
   usage: 'passphrase seal [--key host|tpm2|auto] [--yes]\n\nexample:\n  sesame passphrase seal --key auto',
-  summary: 'seal the passphrase with systemd-creds (this machine\'s host key and/or TPM2) for unattended unlock',
+  summary: "seal the passphrase with systemd-creds (this machine's host key and/or TPM2) for unattended unlock",
   flags: {
     key: { type: 'string', arg: 'KEY', help: 'host, tpm2 or auto (default auto: TPM2 and host key when a TPM2 exists, else host)' },
     yes: { type: 'boolean', help: 'seal even though the passphrase was not acknowledged as saved elsewhere' },
@@ -79,7 +79,7 @@ const destroy: Command = {
     const tiers = await persistentTiers(chain);
     if (!tiers.length) {
       if (ctx.json) outJson({ removed: [], failed: [] });
-      else info('nothing to destroy: no sealed credential and no OS keyring entry hold this vault\'s passphrase');
+      else info("nothing to destroy: no sealed credential and no OS keyring entry hold this vault's passphrase");
       return 0;
     }
     const acked = isAcknowledged(ctx.paths, readVault(ctx.paths));

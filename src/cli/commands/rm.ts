@@ -22,7 +22,9 @@ const cmd: Command = {
     const { unlockDirect } = await import('../direct-unlock.js');
     const v = await unlockDirect(ctx);
     try {
-      mutateVault(ctx.paths, v.master, ctx.env, (w) => w.rm(project, key));
+      mutateVault(ctx.paths, v.master, ctx.env, (w) => {
+        w.rm(project, key);
+      });
       await (await import('../audit-event.js')).auditEvent(ctx, { event: 'rm', outcome: 'ok', project, keys: [key] }, v.master);
     } finally {
       v.dispose();

@@ -22,7 +22,7 @@ const cmd: Command = {
       projects: s.vault.projects ?? 0,
       keys: s.vault.keys ?? 0,
       unlock_sources: s.unlock.filter((t) => t.state === 'present').map((t) => t.tier),
-      agent: s.agent.running === true,
+      agent: s.agent.running,
     };
     if (ctx.json) outJson(w);
     else

@@ -98,19 +98,25 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * was sent to it).
  */
 export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promise<AgentClient | null> {
-  void env; // reserved: tokens (SESAME_AGENT_TOKEN) travel with requests in a later protocol version
+  env; // reserved: tokens (SESAME_AGENT_TOKEN) travel with requests in a later protocol version
   if (Buffer.byteLength(sock) > MAX_SOCKET_PATH || !socketLooksOurs(sock)) return null;
   const s = await new Promise<net.Socket | null>((resolve) => {
     const c = net.createConnection({ path: sock });
-    const t = setTimeout(() => finish(null), CONNECT_TIMEOUT_MS);
+    const t = setTimeout(() => {
+      finish(null);
+    }, CONNECT_TIMEOUT_MS);
     const finish = (r: net.Socket | null): void => {
       clearTimeout(t);
       c.removeAllListeners('connect').removeAllListeners('error');
       if (!r) c.destroy();
       resolve(r);
     };
-    c.once('connect', () => finish(c));
-    c.once('error', () => finish(null));
+    c.once('connect', () => {
+      finish(c);
+    });
+    c.once('error', () => {
+      finish(null);
+    });
   });
   if (!s) return null;
   try {

@@ -249,7 +249,9 @@ class Connection {
     if (this.#oversize) {
       if (this.#v1) return; // answered first, then the oversize error
       this.hooks.activity();
-      this.#fail(errorLine(undefined, protocolError('oversize', `request line over ${MAX_REQUEST_BYTES} bytes; closing the connection`, 'requests are small JSON objects; see docs/spec/agent-protocol.md')));
+      this.#fail(
+        errorLine(undefined, protocolError('oversize', `request line over ${MAX_REQUEST_BYTES} bytes; closing the connection`, 'requests are small JSON objects; see docs/spec/agent-protocol.md')),
+      );
       return;
     }
     if (this.#eof) {
@@ -291,7 +293,10 @@ class Connection {
         return;
       }
       if (this.#flights.has(keyOf(req.id))) {
-        this.#out.write(framer.error(protocolError('duplicate_id', `request id ${JSON.stringify(req.id)} is already in flight on this connection`, 'wait for its final frame, or use another id')), false);
+        this.#out.write(
+          framer.error(protocolError('duplicate_id', `request id ${JSON.stringify(req.id)} is already in flight on this connection`, 'wait for its final frame, or use another id')),
+          false,
+        );
         return;
       }
     }

@@ -75,7 +75,6 @@ export interface AgentHandle {
   reload(): ReloadResult;
 }
 
-
 /**
  * Binds every listener and starts serving; resolves once listening (pid file written).
  * On failure everything taken is released (key wiped, lock removed) and the error thrown:
@@ -113,7 +112,10 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     o.log(`stopped: ${reason}`);
     closing.abort(); // v2 requests in flight get their final UNAVAILABLE frame (conn.ts)
     for (const s of sockets) s.end();
-    if (sockets.size) setTimeout(() => sockets.forEach((s) => s.destroy()), 500).unref();
+    if (sockets.size)
+      setTimeout(() => {
+        sockets.forEach((s) => s.destroy());
+      }, 500).unref();
     resolveDone(reason);
   };
 
@@ -151,7 +153,9 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       return false;
     },
     handle: (req: AnyRequest, rc: RequestContext) => dispatch(req, rc, deps),
-    stopRequested: () => shutdown('stop'),
+    stopRequested: () => {
+      shutdown('stop');
+    },
     log: o.log,
   });
   const hooks = new Map(specs.map((s) => [s, hooksFor(s.ref)]));
@@ -160,8 +164,14 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   // agent: its socket removed or replaced (e.g. the home deleted) means nobody can reach it.
   const tick = (): void => {
     const r = session.check();
-    if (r) return shutdown(r);
-    if (lostListener(open.filter((l) => l.spec.ref.kind === 'owner'))) return shutdown('socket removed');
+    if (r) {
+      shutdown(r);
+      return;
+    }
+    if (lostListener(open.filter((l) => l.spec.ref.kind === 'owner'))) {
+      shutdown('socket removed');
+      return;
+    }
     timer = setTimeout(tick, Math.min(o.watchMs ?? 5000, Math.max(1, session.wakeInMs())));
   };
 
@@ -185,7 +195,9 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   }
   tick();
   const others = open.filter((l) => l.spec.ref.kind !== 'owner').map((l) => `${l.spec.ref.kind}${l.spec.ref.name === undefined ? '' : `:${l.spec.ref.name}`} ${l.spec.socket}`);
-  o.log(`started: socket ${sock}${others.length ? ` (also ${others.join(', ')})` : ''}, idle ${o.limits.idleMs ? `${o.limits.idleMs / 1000}s` : 'off'}, ttl ${o.limits.ttlMs / 1000}s, protocol ${PROTOCOL_VERSION}, sesame ${o.version}`);
+  o.log(
+    `started: socket ${sock}${others.length ? ` (also ${others.join(', ')})` : ''}, idle ${o.limits.idleMs ? `${o.limits.idleMs / 1000}s` : 'off'}, ttl ${o.limits.ttlMs / 1000}s, protocol ${PROTOCOL_VERSION}, sesame ${o.version}`,
+  );
   const reload = (): ReloadResult => {
     const r = store.reload();
     o.log(reloadLogLine(r));

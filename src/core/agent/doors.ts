@@ -70,7 +70,10 @@ function inspectorOpen(): boolean {
  */
 export function agentPreflight(o: { execArgv: readonly string[]; env: NodeJS.ProcessEnv; allowDebugger: boolean }): HardeningReport {
   const opt = debuggerOption(o.execArgv, o.env.NODE_OPTIONS);
-  if (opt) throw new SesameError('ERROR', `the agent refuses to start with the node option ${opt}: a debugger reads every secret and the key`, { hint: 'start it without --inspect/--debug in the node flags and NODE_OPTIONS' });
+  if (opt)
+    throw new SesameError('ERROR', `the agent refuses to start with the node option ${opt}: a debugger reads every secret and the key`, {
+      hint: 'start it without --inspect/--debug in the node flags and NODE_OPTIONS',
+    });
   // Hardened before the tracer check: once not dumpable, no tracer of our uid can attach
   // after the check; one already attached stays attached, and is caught here.
   requireHardening('the agent');

@@ -85,7 +85,9 @@ export async function openKeyOffer(base: string): Promise<KeyOffer> {
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(sockPath, () => resolve());
+    server.listen(sockPath, () => {
+      resolve();
+    });
   }).catch((e: unknown) => {
     close();
     throw new SesameError('ERROR', 'could not open the key hand-off socket', { cause: e });
@@ -129,7 +131,9 @@ export function receiveKey(sockPath: string, parentPid: number): SecureKey {
 function readKeyFromFd(fd: number): SecureKey {
   const key = SecureKey.alloc();
   try {
-    key.write((b) => readExactly(fd, b));
+    key.write((b) => {
+      readExactly(fd, b);
+    });
     const extra = Buffer.alloc(1);
     if (readSome(fd, extra, 0) !== 0) throw new SesameError('ERROR', 'the key hand-off carried more than one key');
     return key;

@@ -251,9 +251,9 @@ export function checkListFrame(r: Reply, project: string | undefined, prefix: st
 /** A `pending` frame's announced wait in ms (0 if none); PROTOCOL if it is ill-formed. Never secret. */
 export function checkPendingFrame(r: Reply): number {
   frameHas(r, ['reason', 'message'], 'pending frame');
-  if (!printable(r.reason) || !printable(r.message)) throw badReply('a pending frame\'s reason or message is not printable');
+  if (!printable(r.reason) || !printable(r.message)) throw badReply("a pending frame's reason or message is not printable");
   if (r.detail === undefined) return 0;
-  if (!isPlainObject(r.detail) || !printableTree(r.detail)) throw badReply('a pending frame\'s detail is not an object of printable data');
+  if (!isPlainObject(r.detail) || !printableTree(r.detail)) throw badReply("a pending frame's detail is not an object of printable data");
   const s = r.detail.expires_in_s;
   return Number.isSafeInteger(s) && (s as number) > 0 ? Math.min(s as number, 86_400) * 1000 : 0;
 }

@@ -33,7 +33,6 @@ export interface SocketRules {
   mode?: 0o600 | 0o666;
 }
 
-
 const uid = (): number => (typeof process.getuid === 'function' ? process.getuid() : -1);
 
 /**
@@ -117,9 +116,15 @@ export function probeSocket(sock: string, timeoutMs = 1000): Promise<boolean> {
       c.destroy();
       resolve(live);
     };
-    const t = setTimeout(() => done(true), timeoutMs); // a full backlog is still a live agent
-    c.once('connect', () => done(true));
-    c.once('error', (e: NodeJS.ErrnoException) => done(e.code === 'EAGAIN'));
+    const t = setTimeout(() => {
+      done(true);
+    }, timeoutMs); // a full backlog is still a live agent
+    c.once('connect', () => {
+      done(true);
+    });
+    c.once('error', (e: NodeJS.ErrnoException) => {
+      done(e.code === 'EAGAIN');
+    });
   });
 }
 

@@ -77,7 +77,9 @@ export function deriveKey(passphrase: Buffer, p: KdfParams): SecureKey {
   checkKdfParams(p);
   const s = sodium();
   const key = SecureKey.alloc();
-  key.write((buf) => s.crypto_pwhash(buf, passphrase, p.salt, p.opslimit, p.memlimit, s.crypto_pwhash_ALG_ARGON2ID13));
+  key.write((buf) => {
+    s.crypto_pwhash(buf, passphrase, p.salt, p.opslimit, p.memlimit, s.crypto_pwhash_ALG_ARGON2ID13);
+  });
   return key;
 }
 
@@ -133,7 +135,9 @@ export function openKey(key: SecureKey, nonce: Buffer, ct: Buffer, ad: Buffer): 
 /** Keyed BLAKE2b-256 of the concatenation of `parts` (a MAC or a key check). */
 export function mac(key: SecureKey, ...parts: Buffer[]): Buffer {
   const out = Buffer.alloc(32);
-  key.use((k) => (parts.length === 1 ? sodium().crypto_generichash(out, parts[0]!, k) : sodium().crypto_generichash_batch(out, parts, k)));
+  key.use((k) => {
+    parts.length === 1 ? sodium().crypto_generichash(out, parts[0]!, k) : sodium().crypto_generichash_batch(out, parts, k);
+  });
   return out;
 }
 
@@ -148,7 +152,11 @@ export function deriveSubkey(master: SecureKey, context: string): SecureKey {
   if (!/^[a-z0-9/_.-]{1,64}$/.test(context)) throw new SesameError('ERROR', 'internal: a subkey context is 1-64 characters of [a-z0-9/_.-]');
   const msg = Buffer.from(`sesame/v1/subkey\0${context}`, 'latin1');
   const out = SecureKey.alloc();
-  master.use((k) => out.write((o) => sodium().crypto_generichash(o, msg, k)));
+  master.use((k) => {
+    out.write((o) => {
+      sodium().crypto_generichash(o, msg, k);
+    });
+  });
   return out;
 }
 
@@ -166,7 +174,7 @@ export function equalBytes(a: Buffer | null | undefined, b: Buffer): boolean {
 
 /** Overwrites a buffer with zeros (sodium_memzero: not optimised away). */
 export function wipe(b: Buffer | Uint8Array | undefined | null): void {
-  if (b && b.length) sodium().sodium_memzero(b as Buffer);
+  if (b && b.length) sodium().sodium_memzero(b);
 }
 
 /**
@@ -241,7 +249,9 @@ export class SecureKey {
   /** Generates a fresh random key. */
   static random(): SecureKey {
     const k = SecureKey.alloc();
-    k.write((b) => sodium().randombytes_buf(b));
+    k.write((b) => {
+      sodium().randombytes_buf(b);
+    });
     return k;
   }
 

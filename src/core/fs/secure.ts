@@ -185,7 +185,7 @@ export function readRegularFile(p: string, what: string, rules: RegularFileRules
         hint: loop ? 'a symlink on that path points back at itself: replace the loop with the real file or directory' : 'name the real file',
       });
     }
-    if (code === 'EACCES' || code === 'EPERM') throw new SesameError('ERROR', `${what} ${p} cannot be read: permission denied`, { hint: 'check the file\'s permissions' });
+    if (code === 'EACCES' || code === 'EPERM') throw new SesameError('ERROR', `${what} ${p} cannot be read: permission denied`, { hint: "check the file's permissions" });
     throw e;
   }
   try {

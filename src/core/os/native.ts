@@ -41,7 +41,7 @@ function fn(decl: string): Fn {
   let f = fns.get(decl);
   if (!f) {
     if (!libc) libc = koffi().load(process.platform === 'darwin' ? 'libc.dylib' : 'libc.so.6');
-    f = libc.func(decl) as unknown as Fn;
+    f = libc.func(decl);
     fns.set(decl, f);
   }
   return f;
@@ -49,7 +49,7 @@ function fn(decl: string): Fn {
 
 /** The calling thread's errno after the last native call made through this module (read it immediately). */
 export function errno(): number {
-  return koffi().errno() as number;
+  return koffi().errno();
 }
 
 const isLinux = process.platform === 'linux';
@@ -415,7 +415,10 @@ export function keyDescribe(id: number): { type: string; desc: string } | null {
   const buf = Buffer.alloc(4096);
   const n = syscall(keyNr().keyctl, KEYCTL.DESCRIBE, id, buf, buf.length);
   if (n <= 0 || n > buf.length) return null;
-  const parts = buf.subarray(0, n - 1).toString('utf8').split(';');
+  const parts = buf
+    .subarray(0, n - 1)
+    .toString('utf8')
+    .split(';');
   if (parts.length < 5) return null;
   return { type: parts[0]!, desc: parts.slice(4).join(';') };
 }

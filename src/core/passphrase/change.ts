@@ -64,7 +64,9 @@ export async function applyChange(ctx: ChainContext, opened: OpenedForChange, ne
     checkNewPassphrase(next, old);
     const scope = tierScopeOf(ctx.paths, vault.doc);
     const held = await heldTiers(ctx, scope);
-    mutateVault(ctx.paths, vault.master, ctx.env, (w) => w.changePassphrase(next));
+    mutateVault(ctx.paths, vault.master, ctx.env, (w) => {
+      w.changePassphrase(next);
+    });
     const report: ChangeReport = { from, rewritten: [], failed: [], recoveryInSession: null, stale: staleSources(ctx) };
     for (const tier of held) {
       try {

@@ -25,7 +25,10 @@ export interface Resolved {
 
 /** The chain without `skip`, validated: WRONG_PASSPHRASE (naming the tier) writes nothing. */
 export async function resolveValid(ctx: ChainContext, doc: VaultDoc, skip: TierName[]): Promise<Resolved> {
-  const r = await resolvePassphrase(ctx, (await loadChain(ctx.order)).filter((t) => !skip.includes(t.name)));
+  const r = await resolvePassphrase(
+    ctx,
+    (await loadChain(ctx.order)).filter((t) => !skip.includes(t.name)),
+  );
   try {
     UnlockedVault.unlock(doc, r.passphrase).dispose();
   } catch (e) {

@@ -77,7 +77,9 @@ export function runTool(file: string, args: string[], opts: ToolOptions): Promis
       child.kill('SIGKILL');
       finish({});
     }, opts.timeoutMs);
-    child.on('error', (e: NodeJS.ErrnoException) => finish({ spawnError: e.code ?? e.message }));
+    child.on('error', (e: NodeJS.ErrnoException) => {
+      finish({ spawnError: e.code ?? e.message });
+    });
     child.stdout!.on('data', (b: Buffer) => {
       size += b.length;
       if (size > max) {
@@ -92,7 +94,9 @@ export function runTool(file: string, args: string[], opts: ToolOptions): Promis
     child.stderr?.on('data', (b: Buffer) => {
       if (stderr.length < 8192) stderr += b.toString('utf8');
     });
-    child.on('close', (code, signal) => finish({ code, signal }));
+    child.on('close', (code, signal) => {
+      finish({ code, signal });
+    });
     child.stdin!.on('error', () => {
       /* the child did not read its input: its exit status tells */
     });

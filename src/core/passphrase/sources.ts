@@ -18,8 +18,7 @@ export function stripOneNewline(b: Buffer): Buffer {
 }
 
 /** The warning printed when SESAME_PASSPHRASE answers: the environment is readable by the user's other processes. */
-export const ENV_WARNING =
-  'using SESAME_PASSPHRASE from the environment: it is visible in /proc/PID/environ to your other processes; prefer SESAME_PASSPHRASE_FILE, the keyring or the agent';
+export const ENV_WARNING = 'using SESAME_PASSPHRASE from the environment: it is visible in /proc/PID/environ to your other processes; prefer SESAME_PASSPHRASE_FILE, the keyring or the agent';
 
 /** The SESAME_PASSPHRASE tier: the variable's bytes (an empty one is absent). The value is never logged or echoed. */
 export const envTier: Tier = {

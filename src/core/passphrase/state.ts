@@ -35,7 +35,7 @@ function readAll(paths: HomePaths): Record<string, unknown> {
 
 function readState(paths: HomePaths): PassphraseState {
   const s = readAll(paths).passphrase;
-  return s && typeof s === 'object' ? (s as PassphraseState) : {};
+  return s && typeof s === 'object' ? s : {};
 }
 
 function writeState(paths: HomePaths, change: (s: PassphraseState) => void): void {

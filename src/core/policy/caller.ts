@@ -91,7 +91,10 @@ export interface Caller {
 export function parseStartTime(stat: string): number | null {
   const close = stat.lastIndexOf(')');
   if (close < 0) return null;
-  const fields = stat.slice(close + 1).trim().split(/\s+/);
+  const fields = stat
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   // fields[0] is field 3 (state), so field 22 is fields[19].
   const raw = fields[19];
   if (raw === undefined || !/^\d{1,20}$/.test(raw)) return null;

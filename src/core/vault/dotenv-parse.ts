@@ -33,16 +33,7 @@ export interface DotenvEntry {
 }
 
 export type DotenvReason =
-  | 'no-equals'
-  | 'invalid-name'
-  | 'duplicate'
-  | 'hash-in-unquoted'
-  | 'backtick-quote'
-  | 'text-after-quote'
-  | 'unterminated-quote'
-  | 'empty-value'
-  | 'continuation'
-  | 'unquoted-multiline';
+  'no-equals' | 'invalid-name' | 'duplicate' | 'hash-in-unquoted' | 'backtick-quote' | 'text-after-quote' | 'unterminated-quote' | 'empty-value' | 'continuation' | 'unquoted-multiline';
 
 export interface DotenvIssue {
   /** 1-based line number. */
@@ -181,8 +172,7 @@ export function parseDotenv(input: Buffer, opts: { allowEmpty?: boolean } = {}):
     if (wasAfterNoEquals && (vEnd === v || input[v] === 0x3d)) {
       issues.push({ line: lineNo, reason: 'continuation' });
       afterNoEquals = true; // still inside the run of a broken multi-line value
-    }
-    else if (!nameOk) issues.push({ line: lineNo, reason: 'invalid-name' });
+    } else if (!nameOk) issues.push({ line: lineNo, reason: 'invalid-name' });
     else if (q === 0x60 /* ` */) issues.push({ line: lineNo, reason: 'backtick-quote', name });
     else if (input.subarray(v, vEnd).includes(0x23)) issues.push({ line: lineNo, reason: 'hash-in-unquoted', name });
     else if (vEnd === v && !opts.allowEmpty) issues.push({ line: lineNo, reason: 'empty-value', name });

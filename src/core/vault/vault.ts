@@ -95,7 +95,6 @@ function makeKeyslot(vid: string, master: SecureKey, passphrase: Buffer, kdf: Kd
   }
 }
 
-
 /**
  * An opened vault: the document and its master key in guarded memory (see the header). Create, unlock or
  * wrap one, read names before values, mutate and `finalize()` to serialise; `dispose()` wipes every key it holds.

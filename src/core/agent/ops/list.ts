@@ -6,7 +6,10 @@
  */
 import type { OpContext, Reply } from './context.js';
 
-const byName = <T>(f: (x: T) => string) => (a: T, b: T): number => (f(a) < f(b) ? -1 : f(a) > f(b) ? 1 : 0);
+const byName =
+  <T>(f: (x: T) => string) =>
+  (a: T, b: T): number =>
+    f(a) < f(b) ? -1 : f(a) > f(b) ? 1 : 0;
 
 /** The names and metadata the caller may see (optionally one project, a key prefix), never a value; throws what the door throws. */
 export async function list(ctx: OpContext, project: string | undefined, prefix: string | undefined): Promise<Reply> {
