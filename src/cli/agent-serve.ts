@@ -19,7 +19,7 @@ import type { HardeningReport } from '../core/agent/doors.js';
 import type { AgentLock } from '../core/agent/lockfile.js';
 import type { AgentLog } from '../core/agent/log.js';
 import type { SessionLimits } from '../core/agent/session.js';
-import type { HomePaths } from '../core/home.js';
+import type { HomePaths } from '../core/paths.js';
 import { info } from './output.js';
 import { fmtDuration } from './durations.js';
 

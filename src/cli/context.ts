@@ -2,21 +2,12 @@
  * What every command gets: the resolved home and project, the output flags, and the ways
  * to unlock. Built once per invocation from argv flags and the environment.
  */
-import { homePaths, resolveHome, resolveProject, type HomePaths, type ResolvedProject } from '../core/home.js';
-import type { ChainContext } from '../core/passphrase/chain.js';
+import { homePaths, resolveHome, resolveProject } from '../core/paths.js';
 import { optionOrEnv, type Parsed } from './args.js';
+import type { Ctx } from './command.js';
 import { warn } from './output.js';
 
-export interface Ctx {
-  env: NodeJS.ProcessEnv;
-  paths: HomePaths;
-  json: boolean;
-  noAgent: boolean;
-  projectFlag: string | undefined;
-  project(): ResolvedProject;
-  /** The chain context: the default tier order, the terminal prompt when there is a terminal. */
-  chain(): Promise<ChainContext>;
-}
+export type { Ctx } from './command.js';
 
 export function makeCtx(parsed: Parsed, env: NodeJS.ProcessEnv): Ctx {
   const home = resolveHome(parsed.flags.home as string | undefined, env);

@@ -15,7 +15,8 @@
  *   through reader.ts (the same client, the same `out` and `reportError`).
  */
 import { connectAgent } from '../core/agent/client.js';
-import { homePaths, isValidKeyName, resolveHome, resolveProject } from '../core/home.js';
+import { homePaths, resolveHome, resolveProject } from '../core/paths.js';
+import { isValidKeyName } from '../core/names.js';
 import { GLOBAL_FLAGS, optionOrEnv, parseArgs, splitCommand, type FlagSpec, type Parsed } from './args.js';
 import { outValueLine, reportError } from './output.js';
 

@@ -125,6 +125,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
     const { makeCtx } = await import('./context.js');
     const ctx = makeCtx(parsed, env);
+    ctx.commandTable = commandTable;
     const code = await cmd.run(ctx, parsed);
     return code ?? 0;
   } catch (e) {

@@ -7,7 +7,8 @@
  * no agent, returns null and the normal path runs.
  */
 import { connectAgent } from '../core/agent/client.js';
-import { checkKeyName, homePaths, resolveHome, resolveProject } from '../core/home.js';
+import { homePaths, resolveHome, resolveProject } from '../core/paths.js';
+import { checkKeyName } from '../core/names.js';
 import { GLOBAL_FLAGS, type FlagSpec, type Parsed } from './args.js';
 import { fastParse } from './get-fast-path.js';
 import { reportError } from './output.js';

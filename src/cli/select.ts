@@ -1,6 +1,7 @@
 /** The --only / --prefix / --strict options shared by env and run. */
 import { SesameError } from '../core/errors.js';
-import { checkKeyName, type ResolvedProject } from '../core/home.js';
+import { type ResolvedProject } from '../core/paths.js';
+import { checkKeyName } from '../core/names.js';
 import type { FlagSpec, Parsed } from './args.js';
 import type { Selection } from '../core/vault/vault.js';
 import { warn } from './output.js';

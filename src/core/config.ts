@@ -11,7 +11,7 @@
  */
 import { parse } from 'smol-toml';
 import { SesameError } from './errors.js';
-import type { HomePaths } from './home.js';
+import type { HomePaths } from './paths.js';
 import { readPrivateFileStat } from './fs/secure.js';
 
 export interface Config {

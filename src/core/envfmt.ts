@@ -11,7 +11,7 @@
 import { isUtf8 } from 'node:buffer';
 import { checkSecretEnvName } from './envnames.js';
 import { SesameError } from './errors.js';
-import { isValidKeyName } from './home.js';
+import { isValidKeyName } from './names.js';
 
 export type EnvFormat = 'shell' | 'fish' | 'dotenv' | 'json';
 /** The output formats `env` accepts, in the order its usage lists them. */

@@ -14,7 +14,7 @@
  * listed; a secret can still steer those.
  */
 import { SesameError } from './errors.js';
-import { isValidKeyName } from './home.js';
+import { isValidKeyName } from './names.js';
 
 const UNSAFE_PREFIXES = ['LD_', 'DYLD_'];
 const UNSAFE = new Set([

@@ -25,7 +25,7 @@ export const PROJECT_FILE_NAME = '.sesame.toml';
 /** A project file larger than this is refused (it holds three short keys). */
 const MAX_PROJECT_FILE = 64 * 1024;
 
-/** What a `.sesame.toml` says. Names are checked by the caller (home.ts owns the name rules). */
+/** What a `.sesame.toml` says. Names are checked by the caller (names.ts owns the name rules). */
 export interface ProjectFile {
   /** The absolute path of the file that was read. */
   file: string;

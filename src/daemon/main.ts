@@ -16,7 +16,7 @@
  *    policy; the ready report (or the error that stopped the start) is one line on fd 3.
  *
  * Its environment is the starting CLI's minus the passphrase variables (agent-spawn.ts); the
- * socket placement (home.ts `placeSocket`) reads the same XDG_RUNTIME_DIR/SESAME_AGENT_SOCK,
+ * socket placement (paths.ts `placeSocket`) reads the same XDG_RUNTIME_DIR/SESAME_AGENT_SOCK,
  * so the agent binds where the CLI will look.
  */
 import '../cli/early.js'; // first: SIGUSR1 must never open the inspector
@@ -43,7 +43,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
     // Hardened first: no fd that will carry the key exists before this has taken effect.
     const { agentPreflight } = await import('../core/agent/doors.js');
     const hardening = agentPreflight({ execArgv: process.execArgv, env, allowDebugger: a.allowDebugger });
-    const { homePaths } = await import('../core/home.js');
+    const { homePaths } = await import('../core/paths.js');
     const paths = homePaths(a.home, env);
     const { receiveKey } = await import('../core/agent/handoff.js');
     const master = receiveKey(a.handoff, process.ppid);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { homePaths } from '../../src/core/home.js';
+import { homePaths } from '../../src/core/paths.js';
 import { SesameError } from '../../src/core/errors.js';
 import { CLIENT_TRUST, cellListener, closeListeners, listenerInfo, openListeners, ownerListener, profileListener } from '../../src/core/agent/listeners.js';
 

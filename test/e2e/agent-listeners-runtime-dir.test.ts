@@ -1,7 +1,7 @@
 /**
  * Where the owner socket goes when the home's own path is too long for a Unix socket
  * (sun_path: 107 bytes on Linux): a private directory under $XDG_RUNTIME_DIR, found by the
- * agent and every client through one placement rule (core/home.ts placeSocket).
+ * agent and every client through one placement rule (core/paths.ts placeSocket).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

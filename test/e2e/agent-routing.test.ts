@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PASSPHRASE, initHome, sesame, setSecret, type TestHome } from '../helpers/cli.js';
 import { alive, logOf, startAgent, stopAgent } from '../helpers/agent.js';
-import { homePaths } from '../../src/core/home.js';
+import { homePaths } from '../../src/core/paths.js';
 import { mutateVault, unlockVault } from '../../src/core/vault/store.js';
 
 /** The home's environment with no passphrase source at all: only an agent can answer. */

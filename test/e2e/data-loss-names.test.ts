@@ -101,7 +101,7 @@ test('a passphrase file that is a FIFO, a device, a symlink to one or a director
 
 test('a vault left without projects by an older sesame says so and can be repaired', async () => {
   const h = await initHome();
-  const { homePaths } = await import('../../src/core/home.js');
+  const { homePaths } = await import('../../src/core/paths.js');
   const { unlockVault } = await import('../../src/core/vault/store.js');
   const { writeFileAtomic } = await import('../../src/core/fs/secure.js');
   const paths = homePaths(h.dir);

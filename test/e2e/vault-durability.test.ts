@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BIN, initHome, sesame, PASSPHRASE } from '../helpers/cli.js';
-import { homePaths } from '../../src/core/home.js';
+import { homePaths } from '../../src/core/paths.js';
 import { unlockVault } from '../../src/core/vault/store.js';
 import { acquireLock } from '../../src/core/fs/lock.js';
 import { reveal } from '../helpers/access-reveal.js';

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { homePaths, type HomePaths } from '../../src/core/home.js';
+import { homePaths, type HomePaths } from '../../src/core/paths.js';
 import { createVault } from '../../src/core/vault/store.js';
 import type { ChainContext } from '../../src/core/passphrase/chain.js';
 import { DEFAULT_ORDER } from '../../src/core/passphrase/order.js';

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { homePaths } from '../../src/core/home.js';
+import { homePaths } from '../../src/core/paths.js';
 import { vaultScope, type TierScope } from '../../src/core/passphrase/store-names.js';
 import { keyringAccount } from '../../src/core/passphrase/keyring.js';
 import { initHome, sesame, setSecret, type TestHome } from './cli.js';

@@ -4,7 +4,7 @@
  * moments and check that the vault always opens with a consistent COUNTER.
  * usage: node writer.js HOME PASSPHRASE
  */
-import { homePaths } from '../../src/core/home.js';
+import { homePaths } from '../../src/core/paths.js';
 import { mutateVault, unlockVault } from '../../src/core/vault/store.js';
 import { randomBytes } from 'node:crypto';
 import { reveal } from './access-reveal.js';

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { homePaths } from '../../src/core/home.js';
+import { homePaths } from '../../src/core/paths.js';
 import { createVault, mutateVault } from '../../src/core/vault/store.js';
 import { SecureKey } from '../../src/core/crypto/sodium.js';
 import { startAgent, type AgentHandle } from '../../src/core/agent/daemon.js';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { ROOT } from '../helpers/cli.js';
-import { homePaths } from '../../src/core/home.js';
+import { homePaths } from '../../src/core/paths.js';
 import { backupName, initVault, type InitDeps } from '../../src/core/vault/init.js';
 import { SesameError } from '../../src/core/errors.js';
 

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { homePaths, type HomePaths } from '../../src/core/home.js';
+import { homePaths, type HomePaths } from '../../src/core/paths.js';
 import { createVault, mutateVault } from '../../src/core/vault/store.js';
 import { SecureKey, keyWindowOpen } from '../../src/core/crypto/sodium.js';
 import { VaultKeeper } from '../../src/core/agent/keeper.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkKeyName, checkProjectName, isValidKeyName } from '../../src/core/home.js';
+import { checkKeyName, checkProjectName, isValidKeyName } from '../../src/core/names.js';
 
 test('accepts environment-safe key names', () => {
   for (const n of ['A', '_', 'API_KEY', 'a1', '_X9', 'x'.repeat(256)]) assert.ok(isValidKeyName(n), n);

@@ -8,7 +8,7 @@ import type { Ctx } from '../context.js';
 import type { Parsed } from '../args.js';
 import type { SecureKey } from '../../core/crypto/sodium.js';
 import type { SessionLimits } from '../../core/agent/session.js';
-import type { HomePaths } from '../../core/home.js';
+import type { HomePaths } from '../../core/paths.js';
 import { parseDuration, usage } from '../args.js';
 import { info, json, out } from '../output.js';
 import { agentStatusBlock, agentStatusExit } from '../agent-status.js';
@@ -98,7 +98,7 @@ const status: Command = {
   },
 };
 
-/** Where the socket is, and why when it is not in the home (home.ts `placeSocket`). */
+/** Where the socket is, and why when it is not in the home (paths.ts `placeSocket`). */
 function socketLine(b: Record<string, unknown>, paths: HomePaths): string {
   const moved = paths.runtimeDir !== undefined && b.socket === paths.agentSock;
   return `${String(b.socket)}${moved ? ` (in $XDG_RUNTIME_DIR: ${paths.home}/agent.sock would be too long for a Unix socket)` : ''}`;

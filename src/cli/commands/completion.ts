@@ -72,7 +72,7 @@ export function locate(table: Table, words: readonly string[]): Position {
 
 /** The metadata lists: project names, or the key names of a project (no unlock). */
 async function metaList(ctx: Ctx, kind: 'projects' | 'keys', at: Position): Promise<string[]> {
-  const { homePaths, resolveHome, resolveProject } = await import('../../core/home.js');
+  const { homePaths, resolveHome, resolveProject } = await import('../../core/paths.js');
   const { readVault } = await import('../../core/vault/store.js');
   const paths = at.home !== undefined ? homePaths(resolveHome(at.home, ctx.env), ctx.env) : ctx.paths;
   const doc = readVault(paths);
@@ -170,8 +170,8 @@ examples:
     if (what === 'complete') {
       const words = [...(rest ?? [])];
       const cur = words.pop() ?? '';
-      const { commandTable } = await import('../main.js');
-      const found = await candidates(ctx, await commandTable(), joinEquals(words), cur);
+      if (!ctx.commandTable) throw new Error('internal: completion needs the command table from the dispatcher');
+      const found = await candidates(ctx, await ctx.commandTable(), joinEquals(words), cur);
       out(found.length ? `${found.join('\n')}\n` : '');
       return 0;
     }

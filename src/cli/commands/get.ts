@@ -1,6 +1,6 @@
 import type { Command } from '../command.js';
 import { usage } from '../args.js';
-import { checkKeyName } from '../../core/home.js';
+import { checkKeyName } from '../../core/names.js';
 import { outValueLine } from '../output.js';
 import { openReader } from '../reader.js';
 

@@ -10,7 +10,7 @@ import { usage } from '../args.js';
 import { out } from '../output.js';
 import { direnvHook, fishHook, posixHook } from '../hook-scripts.js';
 import { withDirSelection } from '../select.js';
-import { isValidKeyName } from '../../core/home.js';
+import { isValidKeyName } from '../../core/names.js';
 import { SesameError } from '../../core/errors.js';
 
 const TARGETS = ['bash', 'zsh', 'fish', 'direnv', 'keys'] as const;

@@ -1,7 +1,7 @@
 /**
  * `sesame profile list | show | check | mount`: the profiles of a home (docs/tokens-and-profiles.md).
  * The core (core/policy/profiles.ts) parses and validates; the socket a profile gets comes
- * from the agent's own placement (core/agent/listeners.ts `profileListener`, home.ts
+ * from the agent's own placement (core/agent/listeners.ts `profileListener`, paths.ts
  * `placeSocket`), so what is printed here is where the agent binds.
  *
  * Nothing here starts, needs or changes an agent: serving the sockets arrives with the agent

@@ -2,7 +2,7 @@
  * `sesame projects list|create|use|delete`: usage, options and one core call each
  * (core/vault/projects.ts); the key is asked for only when a change will be written.
  */
-import { checkProjectName } from '../../core/home.js';
+import { checkProjectName } from '../../core/names.js';
 import type { ProjectDeps } from '../../core/vault/project-ops.js';
 import type { Command, Group } from '../command.js';
 import { usage } from '../args.js';

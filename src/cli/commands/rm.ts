@@ -1,4 +1,4 @@
-import { checkKeyName } from '../../core/home.js';
+import { checkKeyName } from '../../core/names.js';
 import type { Command } from '../command.js';
 import { usage } from '../args.js';
 import { info, json as outJson } from '../output.js';

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import { isatty } from 'node:tty';
 import { SesameError } from '../../core/errors.js';
-import { checkKeyName } from '../../core/home.js';
+import { checkKeyName } from '../../core/names.js';
 import type { Command } from '../command.js';
 import { usage } from '../args.js';
 import { info, json as outJson } from '../output.js';

@@ -8,7 +8,7 @@
  * to stdout and is wiped after. It never appears in a message, a hint or a file.
  */
 import { SesameError } from '../../core/errors.js';
-import { checkProjectName } from '../../core/home.js';
+import { checkProjectName } from '../../core/names.js';
 import { allocSecret } from '../../core/bytes.js';
 import { isValidKeyGlob } from '../../core/policy/authorize.js';
 import type { Scope, ScopedOp } from '../../core/policy/caller.js';

@@ -23,7 +23,7 @@ import type { ListenerRef } from '../policy/caller.js';
 import { PolicyStore, reloadLogLine, type ReloadResult } from '../policy/store.js';
 import type { SecureKey } from '../crypto/sodium.js';
 import { readRegularFile, writeFileAtomic } from '../fs/secure.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 import { bootTimeMs, requireHardening } from '../os/native.js';
 import { hardeningNow, type HardeningReport } from './doors.js';
 import { serveConnection } from './conn.js';

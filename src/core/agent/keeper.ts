@@ -35,7 +35,7 @@
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
 import { SecureKey, closeKeyWindow, openKeyWindow } from '../crypto/sodium.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 import { fileVersionKey } from '../fs/secure.js';
 import { readVault } from '../vault/store.js';
 import { UnlockedVault } from '../vault/vault.js';

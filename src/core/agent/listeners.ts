@@ -16,7 +16,7 @@
  *   other user can reach the path (no search permission); a bind mount reaches the inode
  *   without walking the host's directories. Reaching the socket is then the capability; the
  *   peer rule is still checked on every accept (policy/authorize.ts, authorizeConnection).
- * - Every path follows home.ts `placeSocket`: under a private `$XDG_RUNTIME_DIR/sesame-…`
+ * - Every path follows paths.ts `placeSocket`: under a private `$XDG_RUNTIME_DIR/sesame-…`
  *   directory when the home's path would be too long for a Unix socket.
  * - Binding is socket.ts's: refuse a non-socket at the path, remove a dead socket, refuse a
  *   live one, bind under a umask so the mode holds from birth, verify after bind. Shutdown
@@ -27,7 +27,7 @@
  */
 import type * as net from 'node:net';
 import * as path from 'node:path';
-import { placeSocket, type HomePaths } from '../home.js';
+import { placeSocket, type HomePaths } from '../paths.js';
 import type { PeerRule } from '../policy/authorize.js';
 import type { ListenerKind, ListenerRef } from '../policy/caller.js';
 import { listenPrivate, prepareSocketPath, stillOurs, unlinkIfOurs, type SocketRules } from './socket.js';
@@ -39,7 +39,7 @@ export interface ListenerSpec {
   readonly peer: PeerRule;
   /** The socket's mode (its directory is always 0700 and ours). */
   readonly mode: 0o600 | 0o666;
-  /** Set when the socket was relocated under $XDG_RUNTIME_DIR (home.ts `placeSocket`). */
+  /** Set when the socket was relocated under $XDG_RUNTIME_DIR (paths.ts `placeSocket`). */
   readonly runtimeDir?: string;
 }
 

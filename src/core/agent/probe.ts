@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
 import { readRegularFile } from '../fs/secure.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 import { connectAgent } from './client.js';
 
 /** Bumped when a field of the agent block changes meaning or disappears. */

@@ -14,7 +14,7 @@
  * wipes both the values and the returned line once it is written.
  */
 import { SesameError } from '../errors.js';
-import { isValidKeyName, isValidProjectName } from '../home.js';
+import { isValidKeyName, isValidProjectName } from '../names.js';
 import { b64EncodeInto, b64Length } from './b64.js';
 import { allocSecret } from '../bytes.js';
 

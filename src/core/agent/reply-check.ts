@@ -19,7 +19,7 @@
  * never a value or a name the agent sent. Pure: no I/O.
  */
 import { SesameError, isErrorCode, isRemedy, type Remedy } from '../errors.js';
-import { isValidKeyName, isValidProjectName } from '../home.js';
+import { isValidKeyName, isValidProjectName } from '../names.js';
 import type { Selection } from '../vault/vault.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 

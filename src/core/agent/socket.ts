@@ -9,7 +9,7 @@
  * - listen() runs under umask 0177, so the socket is 0600 the instant it exists (no
  *   listen-then-chmod race); after bind it is lstat'ed and must be a socket, ours, 0600.
  *
- * - A socket relocated under $XDG_RUNTIME_DIR (home.ts `placeSocket`, when the home's path
+ * - A socket relocated under $XDG_RUNTIME_DIR (paths.ts `placeSocket`, when the home's path
  *   is too long) needs that runtime directory to exist and be ours and 0700 first; it is
  *   never created, so a missing or shared one is refused with what to do instead.
  * - listen() may also make a socket other uids can connect to (mode 0666, for profile and
@@ -27,7 +27,7 @@ import { MAX_SOCKET_PATH } from './protocol.js';
 
 /** What a socket's checks need beyond its path. */
 export interface SocketRules {
-  /** Set when the socket was relocated: the $XDG_RUNTIME_DIR/sesame-… directory (home.ts). */
+  /** Set when the socket was relocated: the $XDG_RUNTIME_DIR/sesame-… directory (paths.ts). */
   runtimeDir?: string;
   /** The socket's mode: 0o600 (default, owner only) or 0o666 (profile/cell sockets whose peer rule admits other uids). */
   mode?: 0o600 | 0o666;

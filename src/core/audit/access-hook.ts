@@ -7,7 +7,7 @@
  */
 import type { AccessEvent } from '../access.js';
 import type { Caller } from '../policy/caller.js';
-import { isValidKeyName } from '../home.js';
+import { isValidKeyName } from '../names.js';
 import { appendOrDeny, type AuditLog } from './log.js';
 import type { AuditInput, Outcome } from './record.js';
 

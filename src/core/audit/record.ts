@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SesameError } from '../errors.js';
-import { isValidKeyName, isValidProjectName } from '../home.js';
+import { isValidKeyName, isValidProjectName } from '../names.js';
 
 /** The `v` of every audit record this sesame writes; a record with another is refused by the verifier. */
 export const RECORD_VERSION = 1;

@@ -14,7 +14,7 @@
  * (the default order is order.ts's DEFAULT_ORDER). This module imports no tier.
  */
 import { SesameError } from '../errors.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 
 export type TierName = 'agent' | 'env' | 'file' | 'session' | 'sealed' | 'keyring' | 'command' | 'prompt';
 

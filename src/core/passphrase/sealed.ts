@@ -18,7 +18,7 @@
 import * as path from 'node:path';
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 import { readPrivateFile, removeFile, statPrivateFile, writeFileAtomic } from '../fs/secure.js';
 import { resolveCommand } from '../exec.js';
 import { equalBytes, wipe } from '../crypto/sodium.js';

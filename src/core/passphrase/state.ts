@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import { SesameError } from '../errors.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 import { readPrivateFile, writeFileAtomic } from '../fs/secure.js';
 import type { VaultDoc } from '../vault/format.js';
 import { SEAL_KEYS, type SealKey } from './sealed.js';

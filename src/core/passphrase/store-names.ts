@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 import { readVault } from '../vault/store.js';
 import type { VaultDoc } from '../vault/format.js';
 

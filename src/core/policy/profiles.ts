@@ -25,7 +25,7 @@ import { parseDurationText } from '../duration.js';
 import { isUnsafeEnvName } from '../envnames.js';
 import { SesameError } from '../errors.js';
 import { readPrivateFileStat } from '../fs/secure.js';
-import { isValidKeyName, isValidProjectName } from '../home.js';
+import { isValidKeyName, isValidProjectName } from '../names.js';
 import { isValidKeyGlob, type PeerRule, type ProfilePolicy } from './authorize.js';
 import { parseRateLimit, type RateLimit } from './rate.js';
 

@@ -24,7 +24,7 @@ import { SesameError } from '../errors.js';
 import { allocSecret } from '../bytes.js';
 import { acquireLock } from '../fs/lock.js';
 import { ensurePrivateDir, readPrivateFileStat, writeFileAtomic } from '../fs/secure.js';
-import { isValidProjectName } from '../home.js';
+import { isValidProjectName } from '../names.js';
 import { isValidKeyGlob, type TokenRecord } from './authorize.js';
 import type { Scope, ScopedOp, TokenGrant } from './caller.js';
 

@@ -21,7 +21,7 @@
  * wipes them); no issue, and no error this module throws, contains any byte of a value or
  * of a line that was not taken, except a name that is a valid key name.
  */
-import { isValidKeyName } from '../home.js';
+import { isValidKeyName } from '../names.js';
 import { allocSecret } from '../bytes.js';
 
 export interface DotenvEntry {

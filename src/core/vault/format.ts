@@ -5,7 +5,7 @@
  */
 import { isAscii } from 'node:buffer';
 import { SesameError } from '../errors.js';
-import { isValidKeyName, isValidProjectName } from '../home.js';
+import { isValidKeyName, isValidProjectName } from '../names.js';
 
 /** The `format` field every vault file carries; anything else is refused as not a sesame vault (INTEGRITY). */
 export const FORMAT = 'sesame-vault';

@@ -10,7 +10,7 @@
 import { SesameError } from '../errors.js';
 import type { SecureKey } from '../crypto/sodium.js';
 import { readRegularFile } from '../fs/secure.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 import { describeIssue, parseDotenv, type DotenvIssue } from './dotenv-parse.js';
 import { mutateVault, readVault } from './store.js';
 

@@ -6,7 +6,7 @@
  * names the backup. Nothing here prints, prompts or reads argv.
  */
 import { ensurePrivateDir } from '../fs/secure.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 import { createVault, vaultExists } from './store.js';
 import type { KdfChoice } from './vault.js';
 

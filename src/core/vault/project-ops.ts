@@ -7,7 +7,7 @@
 import { SesameError } from '../errors.js';
 import type { SecureKey } from '../crypto/sodium.js';
 import { readRegularFile, removeFile, writeFileAtomic } from '../fs/secure.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 import { checkProjectDeletable, projectSummaries, type ProjectSummary } from './projects.js';
 import { mutateVault, readVault } from './store.js';
 import type { UnlockedVault } from './vault.js';

@@ -4,7 +4,7 @@
  * The operations that change projects are in project-ops.ts.
  */
 import { SesameError } from '../errors.js';
-import { DEFAULT_PROJECT } from '../home.js';
+import { DEFAULT_PROJECT } from '../names.js';
 import type { VaultDoc } from './format.js';
 
 /**

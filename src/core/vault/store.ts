@@ -8,7 +8,7 @@
 import { SesameError } from '../errors.js';
 import { copyPrivate, readPrivateFile, readPrivateFileStat, writeFileAtomic, cleanStaleTemps, ensurePrivateDir, fileVersionKey, statPrivateFile } from '../fs/secure.js';
 import { acquireLock } from '../fs/lock.js';
-import type { HomePaths } from '../home.js';
+import type { HomePaths } from '../paths.js';
 import { parseVault, type VaultDoc } from './format.js';
 import { UnlockedVault, type KdfChoice } from './vault.js';
 import type { SecureKey } from '../crypto/sodium.js';

@@ -15,7 +15,7 @@
  */
 import { SesameError } from '../errors.js';
 import { KDF_DEFAULT, SALT_BYTES, SecureKey, checkKdfParams, checksum, deriveKey, equalBytes as eq, mac, open, openKey, randomBytes, seal, wipe } from '../crypto/sodium.js';
-import { checkKeyName, checkProjectName } from '../home.js';
+import { checkKeyName, checkProjectName } from '../names.js';
 import { checkProjectDeletable } from './projects.js';
 import { BODY, FORMAT, VERSION, canonicalJson, nameTable, serializeVault, type EntryRecord, type Keyslot, type VaultDoc } from './format.js';
 
