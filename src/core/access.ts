@@ -63,6 +63,8 @@ export interface AccessEvent extends AccessWhat {
   readonly hidden?: readonly string[];
   /** Names the caller is told do not exist (`getselected`'s `missing`; hidden ones included). */
   readonly missing?: readonly string[];
+  /** The request's id as the client sent it (v2), for the audit record; absent on v1 and the direct path. */
+  readonly request?: string;
 }
 
 /** The approval and audit seams. Both optional; both see names only. */
@@ -86,6 +88,8 @@ export interface AccessContext {
   readonly signal?: AbortSignal;
   /** The request carried a token (verified or not; the verified one is `caller.token`). */
   readonly tokenPresented?: boolean;
+  /** The request's id (v2), passed to the audit hook as it is; the hook checks its shape. */
+  readonly request?: string;
 }
 
 /** One project of a `list` answer (docs/spec/agent-protocol.md, `list`): names and metadata, never values. */
@@ -340,5 +344,5 @@ function cancelled(ctx: AccessContext, what?: AccessWhat): void {
 }
 
 function audit(ctx: AccessContext, e: Omit<AccessEvent, 'caller'>): void {
-  ctx.hooks?.audit?.(Object.freeze({ ...e, caller: ctx.caller }));
+  ctx.hooks?.audit?.(Object.freeze({ ...e, caller: ctx.caller, ...(ctx.request === undefined ? {} : { request: ctx.request }) }));
 }

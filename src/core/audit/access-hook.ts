@@ -5,9 +5,11 @@
  * owner's read warns. Names only: the event carries no value, and the record shapes
  * (record.ts) admit none.
  */
-import type { AccessEvent } from '../access.js';
+import { createHash } from 'node:crypto';
+import type { AccessContext, AccessEvent, ListResult, Selected, VaultSource } from '../access.js';
 import type { Caller } from '../policy/caller.js';
-import { isValidKeyName } from '../names.js';
+import type { Selection } from '../vault/vault.js';
+import { isValidKeyName, isValidProjectName } from '../names.js';
 import { appendOrDeny, type AuditLog } from './log.js';
 import type { AuditInput, Outcome } from './record.js';
 
@@ -27,7 +29,30 @@ export function isDelegated(via: string): boolean {
 
 const OUTCOME: Record<AccessEvent['outcome'], Outcome> = { allow: 'ok', deny: 'denied', cancelled: 'error' };
 
-/** The record of one access. A denied request records the names it asked for (hidden), so the owner sees what was tried. */
+const REQUEST = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+/**
+ * A request id as recorded: as the client sent it when it has the record's shape, else `h:`
+ * and 16 hex of its SHA-256 — a client chooses its ids, and no id may make a record
+ * unwritable (which would deny a delegated read) or carry free text into the log.
+ */
+export function requestOf(id: string): string {
+  return REQUEST.test(id) ? id : `h:${createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 16)}`;
+}
+
+/** The peer's executable as recorded: an absolute path without control characters, else null. */
+function exeOf(exe: string | null): string | null {
+  if (exe === null || !exe.startsWith('/') || exe.length > 4096) return null;
+  for (let i = 0; i < exe.length; i++) if (exe.charCodeAt(i) < 0x20) return null;
+  return exe;
+}
+
+/**
+ * The record of one access. A denied request records the names it asked for (hidden), so
+ * the owner sees what was tried, and the true reason (`scope`, `profile`…) even where the
+ * caller was told "does not exist": the log is the owner's. Fields a client chose (request
+ * id, names) are normalised so that no request can make its own record unwritable.
+ */
 export function accessRecord(e: AccessEvent): AuditInput {
   const asked = e.outcome === 'allow' ? e.keys : [...e.keys, ...(e.hidden ?? [])];
   const reason = e.outcome === 'cancelled' ? 'cancelled' : e.reason;
@@ -36,9 +61,36 @@ export function accessRecord(e: AccessEvent): AuditInput {
     outcome: OUTCOME[e.outcome],
     ...(reason !== undefined ? { reason } : {}),
     via: viaOf(e.caller),
-    ...(e.project !== undefined ? { project: e.project } : {}),
+    ...(e.project !== undefined && isValidProjectName(e.project) ? { project: e.project } : {}),
     keys: [...new Set(asked)].filter(isValidKeyName),
-    peer: { uid: e.caller.uid, pid: e.caller.pid, exe: e.caller.exe },
+    peer: { uid: e.caller.uid, pid: e.caller.pid, exe: exeOf(e.caller.exe) },
+    ...(e.request !== undefined ? { request: requestOf(e.request) } : {}),
+  };
+}
+
+/** The plaintext door's read functions (access.ts), as the agent's dispatcher takes them. */
+export interface ReadDoor {
+  readOne(ctx: AccessContext, src: VaultSource, project: string, key: string): Promise<Buffer>;
+  readSelected(ctx: AccessContext, src: VaultSource, project: string, sel: Selection): Promise<Selected>;
+  listVisible(ctx: AccessContext, src: VaultSource, project: string | undefined, prefix?: string): Promise<ListResult>;
+}
+
+/** `door` with `audit` added to every context's hooks (after any audit hook already there). Names only pass through it. */
+export function withAuditHook(door: ReadDoor, audit: (e: AccessEvent) => void): ReadDoor {
+  const hooked = (ctx: AccessContext): AccessContext => {
+    const hooks = ctx.hooks;
+    const both = hooks?.audit
+      ? (e: AccessEvent): void => {
+          hooks.audit?.(e);
+          audit(e);
+        }
+      : audit;
+    return { ...ctx, hooks: { ...ctx.hooks, audit: both } };
+  };
+  return {
+    readOne: (ctx, src, project, key) => door.readOne(hooked(ctx), src, project, key),
+    readSelected: (ctx, src, project, sel) => door.readSelected(hooked(ctx), src, project, sel),
+    listVisible: (ctx, src, project, prefix) => door.listVisible(hooked(ctx), src, project, prefix),
   };
 }
 

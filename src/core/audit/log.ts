@@ -27,6 +27,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SesameError, ioError } from '../errors.js';
 import { acquireLock } from '../fs/lock.js';
+import { flockTryExclusive, flockUnlock } from '../os/native.js';
 import { fsyncDir } from '../fs/secure.js';
 import { deriveSubkey, mac, type SecureKey } from '../crypto/sodium.js';
 import { GENESIS, MAX_LINE, checkInput, lineHash, parseLine, recordBody, withMac, type AuditInput } from './record.js';
@@ -102,6 +103,14 @@ export interface AuditLogOptions {
   /** How long to wait for another writer's lock (default 5 s). */
   lockTimeoutMs?: number;
   write?: WriteFn;
+  /**
+   * Keep the log and lock descriptors open between appends (the agent's read path). The
+   * flock is still taken and released around EVERY append, so other writers interleave
+   * freely; the last record's seq and hash are remembered and reused only when, under the
+   * lock, the file is still the one we wrote (same inode as the path) and has the size our
+   * last write left it at — otherwise the tail is read again. `close()` releases them.
+   */
+  keepOpen?: boolean;
 }
 
 /** Where an append left the chain: the new head. */
@@ -156,6 +165,16 @@ function openLog(file: string): number {
   return fd;
 }
 
+/** True when `file` names the inode `st` describes (a cheap check that nobody renamed or replaced it). */
+function sameFile(file: string, st: fs.Stats): boolean {
+  try {
+    const p = fs.lstatSync(file);
+    return p.ino === st.ino && p.dev === st.dev;
+  } catch {
+    return false;
+  }
+}
+
 /** The tail of the newest rotated file (for a fresh `audit.jsonl` after a rotation). */
 function rotatedTail(home: string): Buffer | null {
   const files = auditFiles(home).filter((f) => path.basename(f) !== 'audit.jsonl');
@@ -186,6 +205,10 @@ export class AuditLog {
   readonly paths: AuditPaths;
   readonly #opts: Required<AuditLogOptions>;
   #key: AuditKey | undefined;
+  /** keepOpen: the log's descriptor, the lock file's, and the tail our last write left. */
+  #fd = -1;
+  #lockFd = -1;
+  #tail: { ino: number; size: number; seq: number; hash: string } | undefined;
 
   constructor(home: string, key?: AuditKey, opts: AuditLogOptions = {}) {
     this.paths = auditPaths(home);
@@ -195,7 +218,21 @@ export class AuditLog {
       now: opts.now ?? (() => new Date()),
       lockTimeoutMs: opts.lockTimeoutMs ?? 5000,
       write: opts.write ?? ((fd, buf) => fs.writeSync(fd, buf, 0, buf.length)),
+      keepOpen: opts.keepOpen ?? false,
     };
+  }
+
+  /** Closes the descriptors kept by `keepOpen` (idempotent; the next append reopens). Never throws. */
+  close(): void {
+    for (const fd of [this.#fd, this.#lockFd]) {
+      try {
+        if (fd >= 0) fs.closeSync(fd);
+      } catch {
+        /* already closed */
+      }
+    }
+    this.#fd = this.#lockFd = -1;
+    this.#tail = undefined;
   }
 
   /** Keys later records (after an unlock); undefined makes them unkeyed again. */
@@ -213,6 +250,7 @@ export class AuditLog {
   append(input: AuditInput, opts: { sync?: boolean } = {}): Head {
     checkInput(input); // before anything is opened or locked
     const sync = opts.sync ?? !READ_EVENTS.has(input.event);
+    if (this.#opts.keepOpen) return this.#appendKept(input, sync);
     const lock = acquireLock(this.paths.lock, { timeoutMs: this.#opts.lockTimeoutMs, what: 'the audit log' });
     try {
       return this.#appendLocked(input, sync);
@@ -223,26 +261,83 @@ export class AuditLog {
     }
   }
 
-  #appendLocked(input: AuditInput, sync: boolean): Head {
-    let fd = openLog(this.paths.current);
+  /** keepOpen: the same append, under a flock taken on the kept lock descriptor and released after. */
+  #appendKept(input: AuditInput, sync: boolean): Head {
     try {
-      let size = fs.fstatSync(fd).size;
-      const tail = readTail(fd, size);
-      if (tail.end !== size) {
-        fs.ftruncateSync(fd, tail.end); // a torn line from a writer that died mid-append
-        size = tail.end;
+      const lfd = this.#lockKept();
+      try {
+        return this.#appendLocked(input, sync);
+      } finally {
+        flockUnlock(lfd);
       }
-      const prevLine = tail.line ?? (size === 0 ? rotatedTail(this.paths.dir) : null);
+    } catch (e) {
+      this.close(); // start afresh next time
+      throw ioError(e, { path: this.paths.current, what: 'the audit log', after: 'the log was left as it was' }) ?? e;
+    }
+  }
+
+  /** Takes the flock on the kept lock descriptor, reopening it when the lock file was replaced (so all writers lock one inode). */
+  #lockKept(): number {
+    const deadline = Date.now() + this.#opts.lockTimeoutMs;
+    for (;;) {
+      if (this.#lockFd < 0) {
+        const old = process.umask(0o077);
+        try {
+          this.#lockFd = fs.openSync(this.paths.lock, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+        } finally {
+          process.umask(old);
+        }
+      }
+      let delay = 1;
+      while (!flockTryExclusive(this.#lockFd)) {
+        if (Date.now() >= deadline) throw new SesameError('BUSY', `the audit log is busy: the lock ${this.paths.lock} is held`, { hint: 'wait for the other sesame process to finish and try again' });
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
+        delay = Math.min(delay * 2, 50);
+      }
+      if (sameFile(this.paths.lock, fs.fstatSync(this.#lockFd))) return this.#lockFd;
+      flockUnlock(this.#lockFd);
+      fs.closeSync(this.#lockFd);
+      this.#lockFd = -1;
+    }
+  }
+
+  #appendLocked(input: AuditInput, sync: boolean): Head {
+    const keep = this.#opts.keepOpen;
+    let fd = keep && this.#fd >= 0 && sameFile(this.paths.current, fs.fstatSync(this.#fd)) ? this.#fd : -1;
+    if (fd < 0) {
+      if (this.#fd >= 0) fs.closeSync(this.#fd); // rotated or replaced by another writer
+      this.#fd = -1;
+      this.#tail = undefined;
+      fd = openLog(this.paths.current);
+      if (keep) this.#fd = fd;
+    }
+    try {
+      const st = fs.fstatSync(fd);
+      let size = st.size;
+      const cached = this.#tail;
+      this.#tail = undefined;
       let seq = 1;
       let prev = GENESIS;
-      if (prevLine) {
-        const p = parseLine(prevLine);
-        if (typeof p === 'string')
-          throw new SesameError('INTEGRITY', `the last audit record cannot be read (${p}); nothing more can be chained to it`, {
-            hint: 'verify the audit log (audit verify) to see which record is damaged',
-          });
-        seq = p.rec.seq + 1;
-        prev = lineHash(prevLine);
+      if (cached && cached.ino === st.ino && cached.size === size) {
+        // Nobody appended since our last write (same file, same size): its seq and hash are the tail.
+        seq = cached.seq + 1;
+        prev = cached.hash;
+      } else {
+        const tail = readTail(fd, size);
+        if (tail.end !== size) {
+          fs.ftruncateSync(fd, tail.end); // a torn line from a writer that died mid-append
+          size = tail.end;
+        }
+        const prevLine = tail.line ?? (size === 0 ? rotatedTail(this.paths.dir) : null);
+        if (prevLine) {
+          const p = parseLine(prevLine);
+          if (typeof p === 'string')
+            throw new SesameError('INTEGRITY', `the last audit record cannot be read (${p}); nothing more can be chained to it`, {
+              hint: 'verify the audit log (audit verify) to see which record is damaged',
+            });
+          seq = p.rec.seq + 1;
+          prev = lineHash(prevLine);
+        }
       }
       const key = this.#key;
       const body = recordBody(input, seq, prev, this.#opts.now(), key?.kid);
@@ -253,15 +348,18 @@ export class AuditLog {
         fs.renameSync(this.paths.current, to);
         fsyncDir(this.paths.dir);
         fs.closeSync(fd);
-        fd = -1;
+        this.#fd = fd = -1;
         fd = openLog(this.paths.current);
+        if (keep) this.#fd = fd;
         size = 0;
       }
       this.#writeOnce(fd, line, size);
       if (sync) fs.fdatasyncSync(fd);
-      return { seq, hash: lineHash(line.subarray(0, line.length - 1)) };
+      const hash = lineHash(line.subarray(0, line.length - 1));
+      if (keep) this.#tail = { ino: fs.fstatSync(fd).ino, size: size + line.length, seq, hash };
+      return { seq, hash };
     } finally {
-      if (fd >= 0) fs.closeSync(fd);
+      if (!keep && fd >= 0) fs.closeSync(fd);
     }
   }
 
