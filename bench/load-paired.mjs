@@ -45,7 +45,9 @@ function cleanup() {
   for (const s of stops.reverse()) {
     try {
       s();
-    } catch {}
+    } catch {
+      /* already stopped */
+    }
   }
   fs.rmSync(base, { recursive: true, force: true });
 }

@@ -29,5 +29,16 @@ if (files.length === 0) {
   process.exit(1);
 }
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-timeout=300000', ...files], { stdio: 'inherit' });
+// The linter (type-aware rules and the single-door import rules) and the formatter's check
+// run on the whole tree after the tests; SESAME_SKIP_LINT=1 skips them for a quick local run
+// of a few test files (never in CI).
+let lintFailed = false;
+if (process.env.SESAME_SKIP_LINT !== '1' || process.env.CI === 'true') {
+  const eslint = spawnSync(process.execPath, ['node_modules/eslint/bin/eslint.js', 'src', 'test', 'scripts', 'bench'], { stdio: 'inherit' });
+  const prettier = spawnSync(process.execPath, ['node_modules/prettier/bin/prettier.cjs', '--check', '--log-level', 'warn', 'src', 'test'], { stdio: 'inherit' });
+  if (eslint.status !== 0) console.error('lint failed (see above): npm run lint');
+  if (prettier.status !== 0) console.error('formatting differs (see above): npm run format');
+  lintFailed = eslint.status !== 0 || prettier.status !== 0;
+}
 if (tsc.status !== 0) console.error('type check failed (see above)');
-process.exit(tsc.status !== 0 ? 1 : (r.status ?? 1));
+process.exit(tsc.status !== 0 || lintFailed ? 1 : (r.status ?? 1));

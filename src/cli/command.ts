@@ -28,7 +28,7 @@ export interface Command {
   stopAtPositional?: boolean;
   maxPositionals?: number;
   /** Returns the exit code (default 0). */
-  run(ctx: Ctx, args: Parsed): Promise<number | void>;
+  run(ctx: Ctx, args: Parsed): Promise<number> | Promise<void>;
 }
 
 export interface Group {

@@ -83,7 +83,7 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
     if (name === 'help') {
       const topic = splitCommand(afterName).name;
-      if (topic !== undefined && Object.hasOwn(TABLE, topic)) return main([topic, '--help'], env);
+      if (topic !== undefined && Object.hasOwn(TABLE, topic)) return await main([topic, '--help'], env);
       if (topic !== undefined) {
         out((await import('./commands/help.js')).topicText(topic));
         return 0;

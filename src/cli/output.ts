@@ -103,8 +103,7 @@ export function reportError(e: unknown, asJson: boolean): number {
     }
     return EXIT_CODES[e.code];
   }
-  const err = e as NodeJS.ErrnoException;
-  const msg = err && typeof err.message === 'string' ? err.message : String(e);
+  const msg = e instanceof Error ? e.message : String(e);
   if (asJson) json({ error: 'error', code: 'ERROR', message: `internal error: ${msg}` });
   else {
     info(`error: internal error: ${msg}`);

@@ -68,7 +68,9 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
   const max = opts.multiline ? MAX_MULTILINE : MAX;
   return new Promise<Buffer>((resolve, reject) => {
     let timer: NodeJS.Timeout | undefined;
-    let state: 'reading' | 'ending' | 'draining' = 'reading';
+    // Changed from the callbacks below; an object keeps the compiler from narrowing it to its first value.
+    const st: { state: 'reading' | 'ending' | 'draining' } = { state: 'reading' };
+    const stateNow = (): typeof st.state => st.state; // read after a call that may change it
     const finish = (err?: SesameError): void => {
       if (timer) clearTimeout(timer);
       input.removeAllListeners('data');
@@ -95,7 +97,7 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
       resolve(outb);
     };
     const drain = (): void => {
-      state = 'draining';
+      st.state = 'draining';
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => {
         finish(MULTILINE_PASTE());
@@ -104,7 +106,7 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
     const lineEnd = (): boolean => {
       if (!opts.multiline) {
         if (!opts.refusePending) return true;
-        state = 'ending'; // wait briefly: more input now means the line was part of a paste
+        st.state = 'ending'; // wait briefly: more input now means the line was part of a paste
         timer = setTimeout(() => {
           finish();
         }, PASTE_GRACE_MS);
@@ -128,7 +130,7 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
       buf[len++] = c;
     };
     input.on('data', (chunk: Buffer) => {
-      if (state !== 'reading') {
+      if (st.state !== 'reading') {
         chunk.fill(0);
         drain(); // more input arrived right after Enter: a multi-line paste
         return;
@@ -151,7 +153,8 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
             finish();
             return;
           }
-          if (state !== 'reading') {
+          if (stateNow() !== 'reading') {
+            // lineEnd() moved on to waiting for a paste's rest
             chunk.fill(0);
             return;
           }

@@ -103,14 +103,14 @@ export function splitCommand(s: string, where = 'passphrase_command'): string[] 
       for (; i < s.length && s[i] !== '"'; i++) {
         if (s[i] === '\\' && i + 1 < s.length && '"\\$`'.includes(s[i + 1]!)) i++;
         else if (s[i] === '$' || s[i] === '`') throw fail('uses $ or ` inside double quotes: it is run without a shell, so nothing is expanded; quote with single quotes');
-        cur += s[i];
+        cur += s.charAt(i);
       }
       if (i >= s.length) throw fail('has an unterminated double quote');
       inWord = true;
       i++;
     } else if (c === '\\') {
       if (i + 1 >= s.length) throw fail('ends with a backslash');
-      cur += s[i + 1];
+      cur += s.charAt(i + 1);
       inWord = true;
       i += 2;
     } else if (SHELL_CHARS.has(c) && !(inWord && (c === '#' || c === '~'))) {

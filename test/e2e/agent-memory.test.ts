@@ -40,7 +40,10 @@ function pipeline(sock: string, lines: string[], want: number, holdMs = 0): Prom
     let count = 0;
     let first: Record<string, unknown> | undefined;
     let ok = 0;
-    const t = setTimeout(() => (c.destroy(), reject(new Error(`timed out with ${count} of ${want} replies`))), 60_000);
+    const t = setTimeout(() => {
+      c.destroy();
+      reject(new Error(`timed out with ${count} of ${want} replies`));
+    }, 60_000);
     c.on('connect', () => {
       c.end(lines.join(''));
       if (holdMs) {

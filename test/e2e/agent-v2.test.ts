@@ -36,9 +36,15 @@ async function rawLines(sock: string, text: string, want: number): Promise<strin
         lines.push(buf.slice(0, nl));
         buf = buf.slice(nl + 1);
       }
-      if (lines.length >= want) (clearTimeout(t), resolve());
+      if (lines.length >= want) {
+        clearTimeout(t);
+        resolve();
+      }
     });
-    c.on('close', () => (clearTimeout(t), resolve()));
+    c.on('close', () => {
+      clearTimeout(t);
+      resolve();
+    });
     c.write(text);
   });
   c.destroy();

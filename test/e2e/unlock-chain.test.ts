@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { BIN, PASSPHRASE, ROOT, initHome, requireTool, runProcess, sesame, setSecret, type TestHome } from '../helpers/cli.js';
 import { keyringTools, secretTool } from '../helpers/keyring.js';
-import { accountOf, bare, keyringHome, lockHome, passFile, scopeOfHome, scriptFile, sealedFile, writeConfig } from '../helpers/unlock.js';
+import { accountOf, bare, keyringHome, passFile, scopeOfHome, scriptFile, sealedFile, writeConfig } from '../helpers/unlock.js';
 import { storeSession } from '../../src/core/passphrase/session.js';
 
 /** `get K` and the tier a WRONG passphrase came from (or the exit code when not exit 6). */

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { PASSPHRASE, requireTool, sesame, type TestHome } from '../helpers/cli.js';
 import { keyringTools, secretTool, type KeyringSession } from '../helpers/keyring.js';
-import { accountOf, bare, kernelHasSession, keyringHome as setup, lockHome, scriptFile, sealedFile, tierStates, writeConfig } from '../helpers/unlock.js';
+import { accountOf, kernelHasSession, keyringHome as setup, lockHome, scriptFile, sealedFile, tierStates, writeConfig } from '../helpers/unlock.js';
 
 const lookup = (ks: KeyringSession, h: TestHome): string => secretTool(ks, ['lookup', 'service', 'sesame', 'username', accountOf(h)]).out;
 

@@ -72,12 +72,14 @@ export function exchange(sock: string, chunks: Array<string | Buffer>, want: num
       c.destroy();
       resolve(got);
     };
-    c.on('connect', async () => {
-      for (const ch of chunks) {
-        if (c.destroyed) return;
-        c.write(ch);
-        await sleep(opts.gapMs ?? 5);
-      }
+    c.on('connect', () => {
+      void (async () => {
+        for (const ch of chunks) {
+          if (c.destroyed) return;
+          c.write(ch);
+          await sleep(opts.gapMs ?? 5);
+        }
+      })();
     });
     c.on('data', (d) => {
       buf += d.toString('utf8');
@@ -89,7 +91,7 @@ export function exchange(sock: string, chunks: Array<string | Buffer>, want: num
       if (got.length >= want) finish();
     });
     c.on('error', (e: NodeJS.ErrnoException) => {
-      e.code === 'EPIPE' || e.code === 'ECONNRESET' ? undefined : reject(e);
+      if (e.code !== 'EPIPE' && e.code !== 'ECONNRESET') reject(e);
     });
     c.on('close', () => {
       finish();

@@ -79,8 +79,13 @@ export async function startImpostor(sock: string, mode: ImpostorMode, marker: st
   );
   await new Promise<void>((resolve, reject) => {
     const t = setInterval(() => {
-      if (out.includes('ready\n')) (clearInterval(t), resolve());
-      else if (child.exitCode !== null) (clearInterval(t), reject(new Error(`the impostor exited: ${err}`)));
+      if (out.includes('ready\n')) {
+        clearInterval(t);
+        resolve();
+      } else if (child.exitCode !== null) {
+        clearInterval(t);
+        reject(new Error(`the impostor exited: ${err}`));
+      }
     }, 10);
   });
   return {

@@ -72,7 +72,7 @@ export async function lockHome(h: TestHome): Promise<void> {
 /** A private 0700 directory on a tmpfs (/dev/shm), like /run/user/UID, removed after the test; null = skipped. */
 export function tmpfsRuntime(t: { skip(m: string): void; after(fn: () => void): void }): string | null {
   const TMPFS = 0x01021994;
-  if (!fs.existsSync('/dev/shm') || Number(fs.statfsSync('/dev/shm').type) !== TMPFS) {
+  if (!fs.existsSync('/dev/shm') || fs.statfsSync('/dev/shm').type !== TMPFS) {
     if (process.env.CI === 'true') throw new Error('/dev/shm must be a tmpfs in CI');
     t.skip('no tmpfs at /dev/shm');
     return null;

@@ -29,7 +29,15 @@ async function agentInProcess(connIdleMs = 10_000, watchMs = 5000): Promise<{ h:
   v.dispose();
   const logs: string[] = [];
   const h = await startAgent({ paths, master, lock: takeAgentLock(paths.agentLock), limits: { idleMs: 0, ttlMs: 60_000 }, version: 'test', log: (m) => logs.push(m), connIdleMs, watchMs });
-  return { h, paths, logs, cleanup: () => (h.shutdown('test over'), fs.rmSync(base, { recursive: true, force: true })) };
+  return {
+    h,
+    paths,
+    logs,
+    cleanup: () => {
+      h.shutdown('test over');
+      fs.rmSync(base, { recursive: true, force: true });
+    },
+  };
 }
 
 test('several requests in one write are answered in order, one line each', async () => {

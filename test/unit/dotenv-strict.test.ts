@@ -115,7 +115,7 @@ test('property: any value written double-quoted with escapes parses back to the 
   for (let round = 0; round < 300; round++) {
     const len = 1 + rnd(40);
     let v = '';
-    for (let i = 0; i < len; i++) v += alphabet[rnd(alphabet.length)];
+    for (let i = 0; i < len; i++) v += alphabet.charAt(rnd(alphabet.length));
     const quotedV = v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
     const r = parse(`K_${round}="${quotedV}"  # c\nNEXT=1\n`);
     assert.deepEqual(r.issues, [], JSON.stringify(v));
@@ -133,7 +133,7 @@ test('property: random bytes never throw, and every taken entry has a valid name
   const pieces = ['A', 'b_1', '=', '"', "'", '#', ' ', '\n', '\r\n', 'export ', '\\', 'x', '\u00ff', '\0'];
   for (let round = 0; round < 500; round++) {
     let s = '';
-    for (let i = rnd(30); i > 0; i--) s += pieces[rnd(pieces.length)];
+    for (let i = rnd(30); i > 0; i--) s += pieces[rnd(pieces.length)] ?? '';
     const r = parse(s);
     for (const e of r.entries) assert.match(e.name, /^[A-Za-z_][A-Za-z0-9_]*$/);
     const names = r.entries.map((e) => e.name);

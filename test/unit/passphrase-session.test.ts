@@ -69,7 +69,7 @@ test('the file store writes a 0600 file in a tmpfs XDG_RUNTIME_DIR and removes i
 test('the file store refuses an XDG_RUNTIME_DIR on disk: the passphrase must stay in RAM', () => {
   const disk = fs.mkdtempSync(path.join(os.homedir(), '.sesame-xdg-'));
   fs.chmodSync(disk, 0o700);
-  const onDisk = Number(fs.statfsSync(disk).type) !== TMPFS;
+  const onDisk = fs.statfsSync(disk).type !== TMPFS;
   const h = chainHome({ XDG_RUNTIME_DIR: disk, SESAME_SESSION_STORE: 'file' });
   if (onDisk) {
     assert.throws(

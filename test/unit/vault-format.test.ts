@@ -123,7 +123,6 @@ function withKdf(bytes: Buffer, kdf: { opslimit?: number; memlimit?: number }): 
   const slot = d.keyslots[0]!;
   Object.assign(slot.kdf, kdf);
   const { sum: _s, ...rest } = slot;
-  _s;
   slot.sum = slotSum(d.vault_id, rest); // a hostile file would recompute the unkeyed checksum
   return forge(d);
 }

@@ -57,7 +57,16 @@ function exactly(r: Reply, names: readonly string[], what: string): void {
 
 /** No C0/C1 control characters (escape sequences would reach the terminal), bounded. */
 function printable(s: unknown): s is string {
-  return typeof s === 'string' && s.length <= MAX_TEXT && !/[\u0000-\u001f\u007f-\u009f]/.test(s);
+  return typeof s === 'string' && s.length <= MAX_TEXT && !hasControl(s);
+}
+
+/** A C0 (U+0000–U+001F), DEL or C1 (U+007F–U+009F) character anywhere in `s`. */
+function hasControl(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c <= 0x1f || (c >= 0x7f && c <= 0x9f)) return true;
+  }
+  return false;
 }
 
 /** Every string (member names included) in a small JSON tree is printable. */

@@ -136,7 +136,8 @@ export function openKey(key: SecureKey, nonce: Buffer, ct: Buffer, ad: Buffer): 
 export function mac(key: SecureKey, ...parts: Buffer[]): Buffer {
   const out = Buffer.alloc(32);
   key.use((k) => {
-    parts.length === 1 ? sodium().crypto_generichash(out, parts[0]!, k) : sodium().crypto_generichash_batch(out, parts, k);
+    if (parts.length === 1) sodium().crypto_generichash(out, parts[0]!, k);
+    else sodium().crypto_generichash_batch(out, parts, k);
   });
   return out;
 }

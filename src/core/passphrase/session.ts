@@ -56,7 +56,7 @@ export function runtimeDir(env: NodeJS.ProcessEnv, create: boolean): string {
     });
   }
   ensurePrivateDir(base, { create: false, what: 'XDG_RUNTIME_DIR' });
-  const type = Number(fs.statfsSync(base).type);
+  const type = fs.statfsSync(base).type;
   if (type !== TMPFS_MAGIC && type !== RAMFS_MAGIC) {
     throw new SesameError('INSECURE', `XDG_RUNTIME_DIR ${base} is not a tmpfs: a session file there would reach the disk`, {
       hint: 'point XDG_RUNTIME_DIR at a tmpfs (normally /run/user/UID)',

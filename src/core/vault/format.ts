@@ -242,7 +242,6 @@ function checkEntry(ev: unknown, kname: string): void {
  */
 export function serializeVault(doc: VaultDoc, macOf: (body: Buffer) => string): [Buffer, Buffer] {
   const { mac: _m, ...rest } = doc;
-  _m;
   const text = JSON.stringify(rest);
   const body = Buffer.from(text.slice(0, -1), 'latin1'); // drop the closing "}" (all ASCII)
   const mac = macOf(body);

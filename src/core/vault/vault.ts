@@ -220,7 +220,7 @@ export class UnlockedVault {
   /** Deletes a project and its keys; refuses the default and the last project (projects.ts). */
   deleteProject(name: string): void {
     checkProjectDeletable(this.#doc.projects, name);
-    delete this.#doc.projects[name];
+    Reflect.deleteProperty(this.#doc.projects, name); // a prototype-free name table
     this.#projectKeys.get(name)?.dispose();
     this.#projectKeys.delete(name);
   }
@@ -327,7 +327,7 @@ export class UnlockedVault {
   rm(project: string, key: string): void {
     const p = this.#project(project);
     if (!Object.hasOwn(p.entries, key)) throw new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { detail: { key, project } });
-    delete p.entries[key];
+    Reflect.deleteProperty(p.entries, key); // a prototype-free name table
   }
 
   /** Re-wraps the master key under a new passphrase. No value is re-encrypted. */
