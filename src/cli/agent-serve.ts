@@ -30,6 +30,10 @@ export interface ServeOptions {
   ready?: (h: AgentHandle) => void;
   /** The preflight's report (core/agent/doors.ts), for `agent status --json`. */
   hardening?: HardeningReport;
+  /** `--require-token`: the owner socket then needs SESAME_AGENT_TOKEN too. */
+  requireToken?: boolean;
+  /** The environment profile sockets are placed with (XDG_RUNTIME_DIR; paths.ts `placeSocket`). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Serves until the agent stops; returns the exit code (1 after a crash). */
@@ -38,11 +42,24 @@ export async function serveHere(paths: HomePaths, master: SecureKey, lock: Agent
   const { openAgentLog } = await import('../core/agent/log.js');
   const { VERSION } = await import('./version.js');
   const log = openAgentLog(paths.agentLog);
-  const handle = await startAgent({ paths, master, lock, limits, version: VERSION, log, ...(opts.hardening ? { hardening: opts.hardening } : {}) });
+  const handle = await startAgent({
+    paths,
+    master,
+    lock,
+    limits,
+    version: VERSION,
+    log,
+    requireToken: opts.requireToken === true,
+    ...(opts.env ? { env: opts.env } : {}),
+    ...(opts.hardening ? { hardening: opts.hardening } : {}),
+  });
   const detach = installHandlers(handle, log);
   opts.ready?.(handle);
   if (opts.foreground) {
-    info(`sesame agent: listening on ${handle.socket} (pid ${handle.pid}); idle ${fmtDuration(limits.idleMs)}, ttl ${fmtDuration(limits.ttlMs)}; Ctrl-C stops it`);
+    for (const l of handle.listeners) if (l.kind === 'profile') info(`sesame agent: profile ${l.name ?? '?'} on ${l.socket}`);
+    info(
+      `sesame agent: listening on ${handle.socket} (pid ${handle.pid})${opts.requireToken ? ', token required' : ''}; idle ${fmtDuration(limits.idleMs)}, ttl ${fmtDuration(limits.ttlMs)}; Ctrl-C stops it`,
+    );
   }
   const reason = await handle.done;
   detach();

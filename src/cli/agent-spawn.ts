@@ -43,7 +43,7 @@ const READY_TIMEOUT_MS = 15_000;
  * Takes ownership of `master` (wiped here) and `lock` (handed to the child). Returns the
  * exit code once the child answers on its socket; throws the child's own start error.
  */
-export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLock, limits: SessionLimits, opts: { allowDebugger?: boolean } = {}): Promise<number> {
+export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLock, limits: SessionLimits, opts: { allowDebugger?: boolean; requireToken?: boolean } = {}): Promise<number> {
   const { openKeyOffer } = await import('../core/agent/handoff.js');
   let offer: Awaited<ReturnType<typeof openKeyOffer>>;
   try {
@@ -59,7 +59,7 @@ export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLo
       ...nodeFlags(process.execArgv),
       `--max-old-space-size=${AGENT_HEAP_MB}`,
       agentEntry(),
-      ...daemonArgv({ home: ctx.paths.home, idleMs: limits.idleMs, ttlMs: limits.ttlMs, handoff: offer.path, allowDebugger: opts.allowDebugger === true }),
+      ...daemonArgv({ home: ctx.paths.home, idleMs: limits.idleMs, ttlMs: limits.ttlMs, handoff: offer.path, allowDebugger: opts.allowDebugger === true, requireToken: opts.requireToken === true }),
     ];
     child = spawn(process.execPath, args, { detached: true, cwd: '/', env: childEnv(ctx), stdio: ['ignore', 'ignore', 'ignore', 'pipe', lock.fd] });
   } catch (e) {
@@ -86,7 +86,10 @@ export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLo
   const client = await connectAgent(ctx.paths.agentSock, ctx.env);
   if (!client) throw new SesameError('UNAVAILABLE', `the agent (pid ${pid}) started but its socket does not answer`, { hint: `see ${ctx.paths.agentLog}` });
   try {
-    await client.status();
+    // With --require-token and no SESAME_AGENT_TOKEN, a denial is still the agent answering.
+    await client.status().catch((e: unknown) => {
+      if (!(opts.requireToken && e instanceof SesameError && e.code === 'DENIED')) throw e;
+    });
   } finally {
     client.close();
   }

@@ -12,11 +12,13 @@ export interface DaemonArgs {
   ttlMs: number;
   handoff: string;
   allowDebugger: boolean;
+  /** `agent start --require-token`. */
+  requireToken?: boolean;
 }
 
 /** Parses the daemon's argv (without node and the script). Strict: throws USAGE on anything else. */
 export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
-  const out: Partial<DaemonArgs> = { allowDebugger: false };
+  const out: Partial<DaemonArgs> = { allowDebugger: false, requireToken: false };
   const ms = (v: string, what: string): number => {
     if (!/^\d{1,15}$/.test(v)) throw new SesameError('USAGE', `sesame-agent: ${what} must be a whole number of milliseconds`);
     return Number(v);
@@ -33,16 +35,28 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     else if (a === '--ttl-ms') out.ttlMs = ms(value(), '--ttl-ms');
     else if (a === '--handoff') out.handoff = value();
     else if (a === '--allow-debugger') out.allowDebugger = true;
+    else if (a === '--require-token') out.requireToken = true;
     else throw new SesameError('USAGE', `sesame-agent: unexpected argument ${JSON.stringify(String(a).slice(0, 40))}`, { hint: 'it is started by `sesame agent start --background`' });
   }
   const { home, idleMs, ttlMs, handoff, allowDebugger } = out;
   if (home === undefined || idleMs === undefined || ttlMs === undefined || handoff === undefined || ttlMs <= 0) {
     throw new SesameError('USAGE', 'sesame-agent needs --home, --idle-ms, --ttl-ms (> 0) and --handoff', { hint: 'it is started by `sesame agent start --background`' });
   }
-  return { home, idleMs, ttlMs, handoff, allowDebugger: allowDebugger === true };
+  return { home, idleMs, ttlMs, handoff, allowDebugger: allowDebugger === true, requireToken: out.requireToken === true };
 }
 
 /** The argv agent-spawn.ts passes for `a` (the inverse of `parseDaemonArgs`). */
 export function daemonArgv(a: DaemonArgs): string[] {
-  return ['--home', a.home, '--idle-ms', String(a.idleMs), '--ttl-ms', String(a.ttlMs), '--handoff', a.handoff, ...(a.allowDebugger ? ['--allow-debugger'] : [])];
+  return [
+    '--home',
+    a.home,
+    '--idle-ms',
+    String(a.idleMs),
+    '--ttl-ms',
+    String(a.ttlMs),
+    '--handoff',
+    a.handoff,
+    ...(a.allowDebugger ? ['--allow-debugger'] : []),
+    ...(a.requireToken ? ['--require-token'] : []),
+  ];
 }

@@ -64,6 +64,8 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       {
         foreground: false,
         hardening,
+        requireToken: a.requireToken === true,
+        env,
         ready: (h) => {
           report({ ok: true, pid: h.pid });
         },

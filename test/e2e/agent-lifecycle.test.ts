@@ -130,7 +130,7 @@ test('SIGHUP does not stop the agent', async () => {
   try {
     const pid = await startAgent(h);
     process.kill(pid, 'SIGHUP');
-    await waitFor('the SIGHUP to be logged', () => /policy reloaded \(0 loaders\)/.test(logOf(h)));
+    await waitFor('the SIGHUP to be logged', () => /policy reloaded \(2 loaders\)/.test(logOf(h)));
     assert.equal((await ask(sockOf(h), { v: 1, op: 'status' })).ok, true);
   } finally {
     await stopAgent(h);

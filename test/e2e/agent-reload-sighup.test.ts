@@ -14,7 +14,7 @@ test('SIGHUP reloads the policy: the log says so and the agent still serves', as
     await setSecret(h, 'K', 'v1');
     const pid = await startAgent(h);
     process.kill(pid, 'SIGHUP');
-    await waitFor('the reload to be logged', () => /policy reloaded \(0 loaders\)/.test(logOf(h)));
+    await waitFor('the reload to be logged', () => /policy reloaded \(2 loaders\)/.test(logOf(h)));
     assert.ok(alive(pid));
     const env = { ...h.env };
     delete env.SESAME_PASSPHRASE_FILE; // only the agent can answer

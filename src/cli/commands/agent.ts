@@ -37,6 +37,7 @@ async function unlockMaster(ctx: Ctx): Promise<SecureKey> {
 }
 
 const ALLOW_DEBUGGER = { 'allow-debugger': { type: 'boolean', help: 'start even when a tracer (debugger, strace) is attached' } } as const;
+const REQUIRE_TOKEN = { 'require-token': { type: 'boolean', help: 'the owner socket requires a token too (SESAME_AGENT_TOKEN; see sesame token new)' } } as const;
 
 /**
  * Drops SESAME_PASSPHRASE once the chain has read it: unset, and its bytes in the initial
@@ -51,9 +52,9 @@ async function forgetEnvPassphrase(ctx: Ctx): Promise<void> {
 }
 
 const start: Command = {
-  usage: 'agent start [--idle DUR] [--ttl DUR] [--background] [--allow-debugger]\n\nexample:\n  sesame agent start --background --idle 30m --ttl 8h',
+  usage: 'agent start [--idle DUR] [--ttl DUR] [--background] [--allow-debugger] [--require-token]\n\nexample:\n  sesame agent start --background --idle 30m --ttl 8h',
   summary: 'unlock once, then serve reads over a private socket (foreground; Ctrl-C stops it)',
-  flags: { ...LIMIT_FLAGS, ...ALLOW_DEBUGGER, background: { type: 'boolean', help: 'return once a detached agent answers' } },
+  flags: { ...LIMIT_FLAGS, ...ALLOW_DEBUGGER, ...REQUIRE_TOKEN, background: { type: 'boolean', help: 'return once a detached agent answers' } },
   async run(ctx, { flags }) {
     await import('../early.js'); // SIGUSR1 ignored (already, through the executable; here for the ES-module entry)
     const limits = limitsFrom(flags);
@@ -61,6 +62,7 @@ const start: Command = {
     // effect (fail closed), no tracer attached.
     const { agentPreflight } = await import('../../core/agent/doors.js');
     const allowDebugger = flags['allow-debugger'] === true;
+    const requireToken = flags['require-token'] === true;
     const hardening = agentPreflight({ execArgv: process.execArgv, env: process.env, allowDebugger });
     const { readVault } = await import('../../core/vault/store.js');
     readVault(ctx.paths); // NOT_INITIALIZED before taking a lock or prompting
@@ -79,10 +81,10 @@ const start: Command = {
     }
     if (flags.background) {
       const { startBackground } = await import('../agent-spawn.js');
-      return startBackground(ctx, master, lock, limits, { allowDebugger });
+      return startBackground(ctx, master, lock, limits, { allowDebugger, requireToken });
     }
     const { serveHere } = await import('../agent-serve.js');
-    return serveHere(ctx.paths, master, lock, limits, { foreground: true, hardening });
+    return serveHere(ctx.paths, master, lock, limits, { foreground: true, hardening, requireToken, env: ctx.env });
   },
 };
 
@@ -123,6 +125,7 @@ function human(b: Record<string, unknown>, paths: HomePaths): string {
     `agent:     running (pid ${String(b.pid)})${b.accessible ? '' : `, not accessible: ${String((b.error as { message?: string } | undefined)?.message)}`}`,
     `socket:    ${socketLine(b, paths)}`,
     ...listenerLines(b),
+    ...(typeof b.require_token === 'boolean' ? [`token:     ${b.require_token ? 'required on the owner socket (SESAME_AGENT_TOKEN)' : 'not required on the owner socket'}`] : []),
   ];
   if (b.accessible) {
     lines.push(

@@ -125,9 +125,12 @@ const listCmd: Command = {
   async run(ctx) {
     const { listTokens, tokenFilePath } = await import('../../core/policy/tokens.js');
     const rows = listTokens(tokenFilePath(ctx.paths.home), Date.now());
+    // Last used: kept by a running agent in memory (never written to the home), reported to the
+    // owner through its status; null when no agent runs or it has not seen the token.
+    const { probeAgent } = await import('../../core/agent/probe.js');
+    const used = new Map(Object.entries((await probeAgent(ctx.paths, ctx.env)).tokens_last_used ?? {}));
     if (ctx.json) {
-      // last_used: kept by a running agent in memory; reported once the agent wiring lands.
-      outJson({ tokens: rows.map((r) => ({ ...r, last_used: null })) });
+      outJson({ tokens: rows.map((r) => ({ ...r, last_used: used.get(r.id8) ?? null })) });
       return 0;
     }
     if (rows.length === 0) {
@@ -135,7 +138,10 @@ const listCmd: Command = {
       return 0;
     }
     const day = (iso: string | null): string => (iso === null ? 'never' : iso.replace(/\.\d{3}Z$/, 'Z'));
-    const table = [['ID', 'NAME', 'STATE', 'CREATED', 'EXPIRES', 'SCOPE'], ...rows.map((r) => [r.id8, r.name ?? '-', r.state, day(r.created_at), day(r.expires_at), scopeText(r.scope)])];
+    const table = [
+      ['ID', 'NAME', 'STATE', 'CREATED', 'EXPIRES', 'LAST USED', 'SCOPE'],
+      ...rows.map((r) => [r.id8, r.name ?? '-', r.state, day(r.created_at), day(r.expires_at), day(used.get(r.id8) ?? null), scopeText(r.scope)]),
+    ];
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
     out(table.map((row) => `${row.map((c, i) => (i === row.length - 1 ? c : c.padEnd(widths[i]!))).join('  ')}\n`).join(''));
     return 0;

@@ -98,7 +98,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * was sent to it).
  */
 export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promise<AgentClient | null> {
-  env; // reserved: tokens (SESAME_AGENT_TOKEN) travel with requests in a later protocol version
+  const token = agentToken(env);
   if (Buffer.byteLength(sock) > MAX_SOCKET_PATH || !socketLooksOurs(sock)) return null;
   const s = await new Promise<net.Socket | null>((resolve) => {
     const c = net.createConnection({ path: sock });
@@ -125,7 +125,22 @@ export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promis
     s.destroy();
     throw e;
   }
-  return new Client(s);
+  return new Client(s, token);
+}
+
+/**
+ * SESAME_AGENT_TOKEN, when set and well-formed (1–512 printable ASCII characters, what the
+ * agent accepts): sent as `token` with every request. Never printed, never on argv; `run`'s
+ * child never inherits it (exec.ts drops every SESAME_* variable). A malformed value is
+ * refused (USAGE) without quoting it. Residual: it is a JS string in this short-lived process.
+ */
+function agentToken(env: NodeJS.ProcessEnv): string | undefined {
+  const t = env.SESAME_AGENT_TOKEN;
+  if (t === undefined || t === '') return undefined;
+  if (t.length > 512 || !/^[\x21-\x7e]+$/.test(t)) {
+    throw new SesameError('USAGE', 'SESAME_AGENT_TOKEN is not a token (1 to 512 printable characters, no spaces)', { hint: 'set it to the token `sesame token new` printed, or unset it' });
+  }
+  return t;
 }
 
 /**
@@ -192,8 +207,11 @@ class Client implements AgentClient {
   #onClose: Array<() => void> = [];
   #nextId = 1;
 
-  constructor(sock: net.Socket) {
+  readonly #token: string | undefined;
+
+  constructor(sock: net.Socket, token?: string) {
     this.#sock = sock;
+    this.#token = token;
     sock.on('data', (chunk: Buffer) => {
       const { lines, oversize } = this.#split.push(chunk);
       for (const l of lines) this.#onLine(l);
@@ -350,7 +368,7 @@ class Client implements AgentClient {
       };
       this.#flights.set(id, f);
       this.#arm(f, opts.timeoutMs ?? OP_TIMEOUT_MS[op] ?? REQUEST_TIMEOUT_MS);
-      this.#sock.write(`${JSON.stringify({ v: 2, id, ...fields, pid: process.pid })}\n`);
+      this.#sock.write(`${JSON.stringify({ v: 2, id, ...fields, pid: process.pid, ...(this.#token !== undefined ? { token: this.#token } : {}) })}\n`);
     });
   }
 

@@ -6,6 +6,16 @@
  * - On accept the kernel's peer credentials are read (fail closed: none, no service) and the
  *   Caller is built once (`callerFromPeer`, with the listener the connection came through);
  *   `authorizeConnection` admits it or it gets one v1-form `DENIED` line, then close.
+ * - Tokens: a v2 request's `token` arrives already hashed (protocol-v2.ts drops the raw
+ *   token at decode). Its digest is verified against the snapshot's tokens
+ *   (policy/tokens.ts `verifyTokenDigest`: constant time, every record compared) at the wall
+ *   clock (`hooks.now`); a verified token narrows this request's Caller (`withToken`). An
+ *   unknown, expired or revoked token is denied alike on the wire (`token_unknown`); the
+ *   agent log tells them apart, naming a known token by its 8-hex id only.
+ * - Rate: a request that authorize() lets through (or refuses on a name) then takes from the
+ *   caller's bucket (`hooks.rate`, the profile's `rate_limit`); over budget it gets DENIED
+ *   reason `rate` with `retry_after_s`, and nothing runs. Hidden refusals are counted too, so
+ *   the budget says nothing about which names exist.
  * - Each line is answered in its own version (protocol-v2.ts `decodeLine`). Every request is
  *   then put to `authorize()` with the policy snapshot of that moment: an open refusal is its
  *   error (DENIED without `detail` in v1, Part 1's shape); a refusal on a name goes on to the
@@ -37,7 +47,10 @@ import type * as net from 'node:net';
 import { SesameError } from '../errors.js';
 import { peerCred, type PeerCred } from '../os/native.js';
 import { authorize, authorizeConnection, denialError, ownerOnlyPolicy, type OpenDeny, type Policy } from '../policy/authorize.js';
-import { callerFromPeer, type Caller, type ListenerRef, type ProcReader } from '../policy/caller.js';
+import { callerFromPeer, describeCaller, withToken, type Caller, type ListenerRef, type ProcReader } from '../policy/caller.js';
+import type { RateDecision } from '../policy/rate.js';
+import { rateLimitedError } from '../policy/rate.js';
+import { verifyTokenDigest } from '../policy/tokens.js';
 import type { Reply, RequestContext } from './dispatch.js';
 import { LineSplitter } from './line-splitter.js';
 import { CONN_IDLE_MS, MAX_REQUEST_BYTES, errorLine, protocolError, type RequestId } from './protocol.js';
@@ -70,6 +83,12 @@ export interface ConnHooks {
    * flight then gets its final `UNAVAILABLE` (reason `shutdown`) frame.
    */
   closing?: AbortSignal;
+  /** Wall clock in ms since the epoch, for token expiry (default Date.now). */
+  now?: () => number;
+  /** The rate decision for one request of `caller` (absent: no limit). Never throws. */
+  rate?: (caller: Caller) => RateDecision;
+  /** Called with a token's 8-hex id each time it verifies (the agent's in-memory last use). */
+  tokenUsed?: (id8: string) => void;
 }
 
 let processBudget: WriteBudget | undefined;
@@ -302,9 +321,15 @@ class Connection {
     }
     const policy = this.policy();
     const tokenPresented = req.v === 2 && req.tokenPresented;
-    const decision = authorize(this.caller, { op: req.op, ...names(req), ...(req.pid !== undefined ? { pid: req.pid } : {}), tokenPresented }, policy);
+    const caller = req.v === 2 && req.tokenDigest ? this.#withToken(req.tokenDigest, policy) : this.caller;
+    const decision = authorize(caller, { op: req.op, ...names(req), ...(req.pid !== undefined ? { pid: req.pid } : {}), tokenPresented }, policy);
     if (!decision.allow && !decision.hidden) {
       this.#refuse(req, decision);
+      return;
+    }
+    const rate = this.hooks.rate?.(caller);
+    if (rate && !rate.ok) {
+      this.#out.write(framer.error(rateLimitedError(rate.retryAfterS)), false);
       return;
     }
     // Allowed, or refused on a name: the op's door answers that exactly as nonexistence.
@@ -312,7 +337,7 @@ class Connection {
     if (req.v === 2) this.#flights.set(keyOf(req.id), flight);
     else this.#v1 = flight;
     this.#disarmDeadline();
-    const rc: RequestContext = { caller: this.caller, policy, signal: flight.ac.signal, framer, ops: OPS_V2, tokenPresented };
+    const rc: RequestContext = { caller, policy, signal: flight.ac.signal, framer, ops: OPS_V2, tokenPresented };
     let p: Promise<Reply>;
     try {
       p = this.hooks.handle(req, rc);
@@ -328,6 +353,22 @@ class Connection {
         this.#finish(req, flight, { line: framer.error(new SesameError('ERROR', 'the agent failed to answer this request', { hint: 'see agent.log' })), secret: false });
       },
     );
+  }
+
+  /**
+   * This connection's Caller with the token whose SHA-256 is `digest`, if it verifies against
+   * `policy` now; else the Caller as it is (authorize then refuses: token presented, none
+   * verified). The digest is wiped here; a refusal is logged with its distinct reason.
+   */
+  #withToken(digest: Buffer, policy: Policy): Caller {
+    const check = verifyTokenDigest(digest, policy.tokens, (this.hooks.now ?? Date.now)());
+    digest.fill(0);
+    if (check.ok) {
+      this.hooks.tokenUsed?.(check.grant.id8);
+      return withToken(this.caller, check.grant);
+    }
+    this.hooks.log(`denied a request: ${check.reason}${check.id8 === undefined ? '' : ` (token ${check.id8})`} from ${describeCaller(this.caller)}`);
+    return this.caller;
   }
 
   /** An open refusal: its error (v1: Part 1's DENIED without detail), then close if it says so. */

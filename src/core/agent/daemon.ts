@@ -2,8 +2,15 @@
  * The agent's lifecycle: bind, serve, expire, reload, and clean up on every exit path.
  *
  * `startAgent` takes ownership of the master key and the agent lock. It serves a LIST of
- * listeners (listeners.ts; today one, the owner socket) and decides against the policy in
- * a PolicyStore (policy/store.ts; `reload()` swaps it atomically, on SIGHUP from the entry).
+ * listeners (listeners.ts): the owner socket and one socket per valid profile
+ * (`sockets/<name>.sock`, peer rule and mode from the profile), and decides against the
+ * policy in a PolicyStore (policy/store.ts) built from the token file and the profiles
+ * directory (tokensLoader, profilesLoader): a bad token file or profile refuses start, naming
+ * file:line. `reload()` (SIGHUP from the entry) swaps the policy atomically — or keeps the
+ * old one and logs why — and then opens sockets for added profiles and closes those of
+ * removed ones (or whose peer rule, hence mode, changed). A profile's `rate_limit` is a token
+ * bucket (policy/rate.ts) on the agent's clock, one per profile and token; a token's last use
+ * is kept in memory only and reported to the owner by `status`.
  * From then on exactly one `shutdown(reason)` runs — for stop, idle, ttl, a signal, or a
  * crash — and it is synchronous, so it also works from an uncaughtException handler:
  *   stop accepting on every listener → unlink each socket (if still ours) → wipe every key →
@@ -21,6 +28,12 @@ import * as fs from 'node:fs';
 import type * as net from 'node:net';
 import type { ListenerRef } from '../policy/caller.js';
 import { PolicyStore, reloadLogLine, type ReloadResult } from '../policy/store.js';
+import type { Caller } from '../policy/caller.js';
+import type { Policy } from '../policy/authorize.js';
+import type { Profile } from '../policy/profiles.js';
+import { profilesLoader } from '../policy/profiles.js';
+import { RateLimiter, type RateDecision, type RateLimit } from '../policy/rate.js';
+import { TokenUsage, tokensLoader } from '../policy/tokens.js';
 import type { SecureKey } from '../crypto/sodium.js';
 import { readRegularFile, writeFileAtomic } from '../fs/secure.js';
 import type { HomePaths } from '../paths.js';
@@ -30,12 +43,13 @@ import { serveConnection } from './conn.js';
 import { dispatch, type DispatchDeps, type RequestContext } from './dispatch.js';
 import type { AnyRequest } from './protocol-v2.js';
 import { listVisible, readOne, readSelected } from '../access.js';
+import { agentAudit } from '../audit/agent-audit.js';
 import { VaultKeeper } from './keeper.js';
 import type { AgentLock } from './lockfile.js';
 import type { AgentLog } from './log.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { Session, type SessionLimits } from './session.js';
-import { closeListeners, listenerInfo, lostListener, openListeners, ownerListener, type ListenerInfo, type ListenerSpec, type OpenListener } from './listeners.js';
+import { closeListeners, listenerInfo, lostListener, openListeners, ownerListener, profileListener, type ListenerInfo, type ListenerSpec, type OpenListener } from './listeners.js';
 
 export interface AgentOptions {
   paths: HomePaths;
@@ -56,8 +70,14 @@ export interface AgentOptions {
   watchMs?: number;
   /** The sockets to serve (default: the owner socket alone, `ownerListener(paths)`). */
   listeners?: readonly ListenerSpec[];
-  /** The policy in force (default: the owner alone, no loaders). */
+  /** The policy in force (default: the home's token file and profiles directory, tokensLoader and profilesLoader). */
   policy?: PolicyStore;
+  /** `agent start --require-token`: the owner socket needs a token too (ignored when `policy` is given). */
+  requireToken?: boolean;
+  /** Environment for placing profile sockets (XDG_RUNTIME_DIR, paths.ts `placeSocket`); default none. */
+  env?: NodeJS.ProcessEnv;
+  /** Wall clock, ms since the epoch, for token expiry and last use (default Date.now). */
+  now?: () => number;
 }
 
 export interface AgentHandle {
@@ -81,14 +101,19 @@ export interface AgentHandle {
  * e.g. ERROR "an agent is already listening", INSECURE for a bad socket path.
  */
 export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
+  const audit = agentAudit(o.paths.home, o.master, o.log, { off: process.env.SESAME_AUDIT === 'off' }); // its subkey, derived once; wiped in release()
   const keeper = new VaultKeeper(o.master, o.paths);
   const specs = o.listeners ?? [ownerListener(o.paths)];
   const sock = specs.find((l) => l.ref.kind === 'owner')?.socket ?? o.paths.agentSock;
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
-  const store = o.policy ?? PolicyStore.open({ agentUid: uid });
+  let store!: PolicyStore;
   const sockets = new Set<net.Socket>();
   const startedAt = new Date().toISOString();
-  const session = new Session(o.limits, o.clock ?? bootTimeMs);
+  const clock = o.clock ?? bootTimeMs;
+  const now = o.now ?? Date.now;
+  const session = new Session(o.limits, clock);
+  const usage = new TokenUsage();
+  const rates = new ProfileRates();
   let open: OpenListener[] = [];
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -102,12 +127,14 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     clearTimeout(timer);
     closeListeners(open);
     keeper.dispose();
+    audit.close();
     removePidFile(o.paths.agentPid);
     o.lock.release(true);
   };
 
   const shutdown = (reason: string): void => {
     if (closed) return;
+    audit.checkpoint('agent_stop', reason);
     release();
     o.log(`stopped: ${reason}`);
     closing.abort(); // v2 requests in flight get their final UNAVAILABLE frame (conn.ts)
@@ -137,7 +164,12 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   // v1's status object is fixed (its transcript has no room for more); the v2 status op adds
   // `listeners` from here: [{kind, name?, socket}], every socket this agent serves.
   const listeners = (): ListenerInfo[] => open.map(listenerInfo);
-  const deps: DispatchDeps = { src: keeper, door: { readOne, readSelected, listVisible }, status, listeners };
+  // v2 status extras; the op shows the last-use map only to the owner without a scoped token.
+  const statusV2 = (): Record<string, unknown> => ({
+    require_token: store.current().requireToken,
+    tokens_last_used: Object.fromEntries([...usage.snapshot()].map(([id8, ms]) => [id8, new Date(ms).toISOString()])),
+  });
+  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible }), status, listeners, statusV2 };
 
   const hooksFor = (listener: ListenerRef) => ({
     uid,
@@ -157,8 +189,26 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       shutdown('stop');
     },
     log: o.log,
+    now,
+    rate: (c: Caller) => rates.take(c, store.current(), clock()),
+    tokenUsed: (id8: string) => {
+      usage.touch(id8, now());
+    },
   });
-  const hooks = new Map(specs.map((s) => [s, hooksFor(s.ref)]));
+  /** The listeners being served (added before binding, removed before closing). */
+  const live = new Set<ListenerSpec>();
+  const onConnection = (c: net.Socket, spec: ListenerSpec): void => {
+    if (closed || !live.has(spec)) {
+      c.destroy();
+      return;
+    }
+    sockets.add(c);
+    c.on('close', () => sockets.delete(c));
+    serveConnection(c, hooksFor(spec.ref));
+  };
+  /** The profile listeners `policy` asks for (those `specs` does not already name). */
+  const profileSpecs = (policy: Policy): ListenerSpec[] =>
+    [...policy.profiles.values()].filter((p) => !specs.some((s) => s.ref.kind === 'profile' && s.ref.name === p.name)).map((p) => profileListener(o.paths.home, p.name, p.peer, o.env ?? {}));
 
   // Wakes at the next session deadline, and at least every watchMs to notice an orphaned
   // agent: its socket removed or replaced (e.g. the home deleted) means nobody can reach it.
@@ -177,16 +227,14 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
 
   try {
     requireHardening('the agent');
-    open = await openListeners(specs, (c, spec) => {
-      const h = hooks.get(spec);
-      if (closed || !h) {
-        c.destroy();
-        return;
-      }
-      sockets.add(c);
-      c.on('close', () => sockets.delete(c));
-      serveConnection(c, h);
-    });
+    store = o.policy ?? PolicyStore.open({ agentUid: uid, requireToken: o.requireToken ?? false, loaders: [tokensLoader(o.paths), profilesLoader(o.paths)] });
+    const all = [...specs, ...profileSpecs(store.current())];
+    all.forEach((x) => live.add(x));
+    open = [
+      ...(await openListeners(all, (c, spec) => {
+        onConnection(c, spec);
+      })),
+    ];
     writeFileAtomic(o.paths.agentPid, `${process.pid}\n`);
   } catch (e) {
     release();
@@ -194,16 +242,84 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     throw e;
   }
   tick();
+  audit.checkpoint('agent_start');
   const others = open.filter((l) => l.spec.ref.kind !== 'owner').map((l) => `${l.spec.ref.kind}${l.spec.ref.name === undefined ? '' : `:${l.spec.ref.name}`} ${l.spec.socket}`);
   o.log(
     `started: socket ${sock}${others.length ? ` (also ${others.join(', ')})` : ''}, idle ${o.limits.idleMs ? `${o.limits.idleMs / 1000}s` : 'off'}, ttl ${o.limits.ttlMs / 1000}s, protocol ${PROTOCOL_VERSION}, sesame ${o.version}`,
   );
+  /**
+   * Brings the profile sockets in line with the policy in force: closes those of removed
+   * profiles (or whose socket or mode changed), opens those of added ones. Logged; never throws.
+   */
+  const syncProfiles = async (): Promise<void> => {
+    const want = profileSpecs(store.current());
+    const same = (a: ListenerSpec, b: ListenerSpec): boolean => a.ref.name === b.ref.name && a.socket === b.socket && a.mode === b.mode && JSON.stringify(a.peer) === JSON.stringify(b.peer);
+    const dynamic = open.filter((l) => l.spec.ref.kind === 'profile' && !specs.includes(l.spec));
+    const gone = dynamic.filter((l) => !want.some((w) => same(w, l.spec)));
+    const added = want.filter((w) => !dynamic.some((l) => same(w, l.spec)));
+    if (gone.length) {
+      open = open.filter((l) => !gone.includes(l));
+      gone.forEach((l) => live.delete(l.spec));
+      closeListeners(gone);
+      o.log(`closed profile socket${gone.length > 1 ? 's' : ''}: ${gone.map((l) => l.spec.ref.name ?? '?').join(', ')}`);
+    }
+    for (const spec of added) {
+      live.add(spec);
+      try {
+        const [l] = await openListeners([spec], (c, s) => {
+          onConnection(c, s);
+        });
+        if (!l) continue;
+        if (closed) closeListeners([l]);
+        else {
+          open = [...open, l];
+          o.log(`opened profile socket: ${spec.ref.name ?? '?'} ${spec.socket}`);
+        }
+      } catch (e) {
+        live.delete(spec);
+        o.log(`could not open the socket of profile ${spec.ref.name ?? '?'}: ${e instanceof Error ? e.message : 'error'}`);
+      }
+    }
+  };
+  let syncing: Promise<void> = Promise.resolve();
   const reload = (): ReloadResult => {
     const r = store.reload();
     o.log(reloadLogLine(r));
+    if (r.ok && !closed) {
+      rates.prune(store.current());
+      // Serialised: two quick SIGHUPs never race on one socket path.
+      syncing = syncing.then(syncProfiles, syncProfiles);
+    }
     return r;
   };
   return { pid: process.pid, socket: sock, listeners: listeners(), startedAt, done, shutdown, reload };
+}
+
+/**
+ * The profiles' rate limits: one RateLimiter per profile with a `rate_limit`, keyed by the
+ * caller's token id (or `-` without one), so each token on a profile socket has its own
+ * budget. A profile whose limit changed on reload starts afresh; a removed one is dropped.
+ */
+class ProfileRates {
+  readonly #by = new Map<string, { limit: RateLimit; limiter: RateLimiter }>();
+
+  take(c: Caller, policy: Policy, nowMs: number): RateDecision {
+    if (c.listener.kind !== 'profile' || c.listener.name === undefined) return { ok: true };
+    const p = policy.profiles.get(c.listener.name) as Profile | undefined;
+    const limit = p?.rateLimit;
+    if (!limit) return { ok: true };
+    let e = this.#by.get(c.listener.name);
+    if (e?.limit.count !== limit.count || e.limit.perMs !== limit.perMs) {
+      e = { limit, limiter: new RateLimiter(limit) };
+      this.#by.set(c.listener.name, e);
+    }
+    return e.limiter.take(c.token ? `token:${c.token.id8}` : '-', nowMs);
+  }
+
+  /** Drops the buckets of profiles no longer in `policy`. */
+  prune(policy: Policy): void {
+    for (const name of [...this.#by.keys()]) if (!policy.profiles.has(name)) this.#by.delete(name);
+  }
 }
 
 function removePidFile(p: string): void {

@@ -29,6 +29,8 @@ export interface DispatchDeps {
   status(): Record<string, unknown>;
   /** Every socket the agent serves, for v2 `status` (`listeners`); never secret. */
   listeners?(): readonly unknown[];
+  /** More v2 status members (`require_token`, `tokens_last_used`); ops/status.ts decides who sees which. Never secret. */
+  statusV2?(): Record<string, unknown>;
 }
 
 /** What the connection knows about one request. */
@@ -47,13 +49,13 @@ export interface RequestContext {
 /** Runs one request. See the module contract. */
 export async function dispatch(req: AnyRequest, rc: RequestContext, deps: DispatchDeps): Promise<Reply> {
   const ctx: OpContext = {
-    access: { caller: rc.caller, policy: rc.policy, signal: rc.signal, ...(rc.tokenPresented ? { tokenPresented: true } : {}) },
+    access: { caller: rc.caller, policy: rc.policy, signal: rc.signal, ...(rc.tokenPresented ? { tokenPresented: true } : {}), ...(req.v === 2 ? { request: String(req.id) } : {}) },
     framer: rc.framer,
     src: deps.src,
     door: deps.door,
     ops: rc.ops,
     status: () => deps.status(),
-    ...(deps.listeners ? { statusV2: () => ({ listeners: deps.listeners?.() ?? [] }) } : {}),
+    ...(deps.listeners || deps.statusV2 ? { statusV2: () => ({ ...(deps.statusV2?.() ?? {}), ...(deps.listeners ? { listeners: deps.listeners() } : {}) }) } : {}),
   };
   try {
     switch (req.op) {

@@ -7,7 +7,6 @@
  * Uses the client path only (node:net, node:fs, one SO_PEERCRED through the native door):
  * no libsodium. A socket served by another uid is `error.code` INSECURE, never trusted.
  */
-import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
 import { readRegularFile } from '../fs/secure.js';
 import type { HomePaths } from '../paths.js';
@@ -33,6 +32,15 @@ export interface AgentReport {
   hardening?: Record<string, number | boolean | null>;
   /** Why a running agent is not accessible. */
   error?: { code: string; message: string; hint?: string };
+  /** `agent start --require-token` (true also when the agent refused us for want of a token). */
+  require_token?: boolean;
+  /** Every socket the agent serves (v2 status; a delegated caller sees only its own). */
+  listeners?: Array<{ kind: string; name?: string; socket: string }>;
+  /**
+   * Last use of each token by 8-hex id (ISO time), from the agent's memory since it started;
+   * shown to the owner only. `token list` reads it from here.
+   */
+  tokens_last_used?: Record<string, string>;
 }
 
 /** Never throws: every failure becomes `running`/`accessible`/`error` in the report. */
@@ -68,7 +76,8 @@ export async function probeAgent(paths: HomePaths, env: NodeJS.ProcessEnv): Prom
   failure ??= new SesameError('UNAVAILABLE', `the agent (pid ${String(pid)}) is not answering on ${paths.agentSock}`, {
     hint: 'it may be starting or stopping; if it stays so, stop it with `kill` and start it again',
   });
-  return { ...base, running: pid !== null || failure.code === 'DENIED', pid, error: failure.toJSON() };
+  const needsToken = failure.code === 'DENIED' && failure.detail?.reason === 'token_required';
+  return { ...base, running: pid !== null || failure.code === 'DENIED', pid, error: failure.toJSON(), ...(needsToken ? { require_token: true } : {}) };
 }
 
 function pick(st: Record<string, unknown>): Partial<AgentReport> {
@@ -92,6 +101,21 @@ function pick(st: Record<string, unknown>): Partial<AgentReport> {
       keep[k] = typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v)) ? v : null;
     }
     out.hardening = { ...keep };
+  }
+  if (typeof st.require_token === 'boolean') out.require_token = st.require_token;
+  if (Array.isArray(st.listeners)) {
+    out.listeners = st.listeners.flatMap((l: unknown) => {
+      if (typeof l !== 'object' || l === null) return [];
+      const { kind, name, socket } = l as Record<string, unknown>;
+      if (typeof kind !== 'string' || typeof socket !== 'string') return [];
+      return [typeof name === 'string' ? { kind, name, socket } : { kind, socket }];
+    });
+  }
+  const u = st.tokens_last_used;
+  if (u && typeof u === 'object' && !Array.isArray(u)) {
+    const keep: Record<string, string> = Object.create(null) as Record<string, string>;
+    for (const [id8, at] of Object.entries(u)) if (/^[0-9a-f]{8}$/.test(id8) && typeof at === 'string' && !Number.isNaN(Date.parse(at))) keep[id8] = at;
+    out.tokens_last_used = { ...keep };
   }
   return out;
 }

@@ -8,12 +8,15 @@
  * (else unknown_op); no field outside the op's set; `pid` form; `token` form; the op's own
  * fields (Part 1's forms, protocol.ts `opArgs`).
  *
- * Secrets: the `token` is validated for form and then dropped: a request keeps only
- * `tokenPresented`. Residual: JSON.parse made it a JS string, which lives on the V8 heap
- * until collected (issue 9, which resolves tokens, should parse it from the line's bytes).
+ * Secrets: the `token` is validated for form, hashed at once (SHA-256, what the token file
+ * stores) and dropped: a request keeps only `tokenPresented` and `tokenDigest`, which the
+ * connection verifies (policy/tokens.ts `verifyTokenDigest`). Residual: JSON.parse made the
+ * token a JS string, which lives on the V8 heap (unreferenced) until collected; it cannot be
+ * wiped. A byte-level parser for the `token` member would close that.
  * Secret-bearing frames (`value`, `secrets`) are built byte by byte into off-heap Buffers
  * (protocol.ts `valueAfter`/`secretsAfter`); the writer wipes them once written.
  */
+import { createHash } from 'node:crypto';
 import { SesameError } from '../errors.js';
 import {
   badArgs,
@@ -43,12 +46,24 @@ const MAX_TOKEN = 512;
 
 const FIELDS: Record<OpV2, readonly string[]> = { status: [], stop: [], get: ['project', 'key'], getselected: ['project', 'only', 'prefix'], list: ['project', 'prefix'] };
 
-/** A validated v2 request. The token itself is never kept (see the module comment). */
+/**
+ * What every v2 request carries besides its op. The token itself is never kept (see the
+ * module comment): `tokenDigest` is its SHA-256 (32 bytes), present exactly when `tokenPresented`.
+ */
+interface V2Head {
+  v: 2;
+  id: RequestId;
+  pid?: number;
+  tokenPresented: boolean;
+  tokenDigest?: Buffer;
+}
+
+/** A validated v2 request. */
 export type RequestV2 =
-  | { v: 2; id: RequestId; pid?: number; tokenPresented: boolean; op: 'status' | 'stop' }
-  | { v: 2; id: RequestId; pid?: number; tokenPresented: boolean; op: 'get'; project: string; key: string }
-  | { v: 2; id: RequestId; pid?: number; tokenPresented: boolean; op: 'getselected'; project: string; only?: string[]; prefix?: string }
-  | { v: 2; id: RequestId; pid?: number; tokenPresented: boolean; op: 'list'; project?: string; prefix?: string };
+  | (V2Head & { op: 'status' | 'stop' })
+  | (V2Head & { op: 'get'; project: string; key: string })
+  | (V2Head & { op: 'getselected'; project: string; only?: string[]; prefix?: string })
+  | (V2Head & { op: 'list'; project?: string; prefix?: string });
 
 /** A v1 request tagged with its version. */
 export type RequestV1 = Request & { v: 1 };
@@ -87,7 +102,11 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
   if (o.pid !== undefined && !(Number.isSafeInteger(o.pid) && (o.pid as number) > 0)) return v2fail(id, badArgs('pid must be a positive whole number'));
   if (o.token !== undefined && !validToken(o.token)) return v2fail(id, badArgs('token must be 1 to 512 printable ASCII characters without spaces'));
   try {
-    const req = { v: 2, id, ...(o.pid !== undefined ? { pid: o.pid as number } : {}), tokenPresented: o.token !== undefined, ...opArgs(op, o) } as RequestV2;
+    const args = opArgs(op, o);
+    // Hashed here and dropped: from now on only the digest travels (the module comment's residual).
+    const tokenDigest = typeof o.token === 'string' ? createHash('sha256').update(o.token, 'latin1').digest() : undefined;
+    delete o.token;
+    const req = { v: 2, id, ...(o.pid !== undefined ? { pid: o.pid as number } : {}), tokenPresented: tokenDigest !== undefined, ...(tokenDigest ? { tokenDigest } : {}), ...args } as RequestV2;
     return { ok: true, req };
   } catch (e) {
     return v2fail(id, e as SesameError);

@@ -71,13 +71,26 @@ export type TokenCheck = { readonly ok: true; readonly grant: TokenGrant } | { r
  */
 export function verifyToken(presented: Buffer, records: readonly TokenRecord[], nowMs: number): TokenCheck {
   const d = createHash('sha256').update(presented).digest();
+  try {
+    return verifyTokenDigest(d, records, nowMs);
+  } finally {
+    d.fill(0);
+  }
+}
+
+/**
+ * `verifyToken` for a token already hashed (the agent hashes the `token` member as it decodes
+ * the request, protocol-v2.ts, so the raw token is dropped at once): `digest` is its SHA-256,
+ * compared with EVERY record's in constant time, no early exit. Does not wipe `digest`
+ * (a digest is what the token file stores, not the token). Never throws.
+ */
+export function verifyTokenDigest(d: Buffer, records: readonly TokenRecord[], nowMs: number): TokenCheck {
   let hit: TokenRecord | undefined;
   for (const r of records) {
     const rd = Buffer.from(r.digest, 'hex');
     // Every record is compared (no early exit): the time does not say which one matched.
     if (rd.length === d.length && timingSafeEqual(rd, d) && hit === undefined) hit = r;
   }
-  d.fill(0);
   if (!hit) return { ok: false, reason: 'token_unknown' };
   if (hit.revokedAtMs !== undefined) return { ok: false, reason: 'token_revoked', id8: hit.id8 };
   if (hit.expiresAtMs !== undefined && nowMs >= hit.expiresAtMs) return { ok: false, reason: 'token_expired', id8: hit.id8 };
