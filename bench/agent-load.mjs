@@ -7,8 +7,11 @@
 // --seconds (default 2) or --max requests (default 200000), whichever comes first.
 // Local only: a Unix socket, nothing on the network.
 //
-//   node bench/agent-load.mjs [--clients 1,8,32,128] [--modes persistent,connect] [--seconds 2] [--json] [--sock PATH]
+//   node bench/agent-load.mjs [--clients 1,8,32,128] [--modes persistent,connect] [--seconds 2] [--json] [--sock PATH] [--audit on|off|paired]
 //
+// --audit paired starts two agents on two throwaway homes, one with every read audited (the
+// default) and one with SESAME_AUDIT=off (a switch that exists for this benchmark only: owner
+// reads unrecorded, delegated reads refused), and runs each cell on both, alternately.
 // Without --sock it makes a throwaway home with the built CLI ($SESAME_DIST or dist/),
 // stores one 32-byte value, starts an agent, measures, and stops it.
 import { spawnSync } from 'node:child_process';
@@ -24,6 +27,7 @@ const CLIENTS = (args.clients ?? '1,8,32,128').split(',').map(Number);
 const SECONDS = Number(args.seconds ?? 2);
 const MAX = Number(args.max ?? 200_000);
 const MODES = (args.modes ?? 'persistent,connect').split(',');
+const AUDIT = args.audit ?? 'on';
 const KEY = 'BENCH_KEY';
 const VALUE = 'b'.repeat(32);
 
@@ -37,12 +41,12 @@ function parseArgs(argv) {
   return o;
 }
 
-function setup() {
+function setup(auditOff = false) {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'sesame-bench-'));
   fs.chmodSync(base, 0o700);
   const pass = path.join(base, 'pass');
   fs.writeFileSync(pass, 'bench passphrase\n', { mode: 0o600 });
-  const env = { PATH: process.env.PATH, HOME: base, SESAME_HOME: path.join(base, 'home'), SESAME_PASSPHRASE_FILE: pass };
+  const env = { PATH: process.env.PATH, HOME: base, SESAME_HOME: path.join(base, 'home'), SESAME_PASSPHRASE_FILE: pass, ...(auditOff ? { SESAME_AUDIT: 'off' } : {}) };
   const bin = path.join(ROOT, process.env.SESAME_DIST ?? 'dist', 'sesame.cjs');
   const cli = (argv, input) => {
     const r = spawnSync(process.execPath, [bin, ...argv], { env, input: input ?? '', encoding: 'utf8' });
@@ -51,7 +55,8 @@ function setup() {
   cli(['init', '--kdf-memory', '8', '--kdf-passes', '1']);
   cli(['set', KEY, '--raw'], VALUE);
   cli(['agent', 'start', '--background', '--idle', '10m', '--ttl', '1h']);
-  return { sock: path.join(env.SESAME_HOME, 'agent.sock'), done: () => (cli(['agent', 'stop']), fs.rmSync(base, { recursive: true, force: true })) };
+  const pid = Number(fs.readFileSync(path.join(env.SESAME_HOME, 'agent.pid'), 'utf8'));
+  return { sock: path.join(env.SESAME_HOME, 'agent.sock'), pid, done: () => (cli(['agent', 'stop']), fs.rmSync(base, { recursive: true, force: true })) };
 }
 
 const REQUEST = Buffer.from(`${JSON.stringify({ v: 1, op: 'get', project: 'default', key: KEY, pid: process.pid })}\n`);
@@ -102,7 +107,18 @@ async function connectClient(sock, until, record) {
   }
 }
 
-async function cell(sock, mode, n) {
+/** The agent's CPU time so far (user + system, µs), from /proc; NaN when unknown. */
+function cpuUs(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // clock ticks: 100 Hz on Linux
+  } catch {
+    return NaN;
+  }
+}
+
+async function cell(sock, mode, n, pid) {
+  const cpu0 = cpuUs(pid);
   const lat = [];
   const start = process.hrtime.bigint();
   const deadline = start + BigInt(Math.round(SECONDS * 1e9));
@@ -117,21 +133,38 @@ async function cell(sock, mode, n) {
   const secs = Number(process.hrtime.bigint() - start) / 1e9;
   lat.sort((a, b) => a - b);
   const q = (p) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] ?? NaN;
-  return { mode, clients: n, requests: count, seconds: +secs.toFixed(3), rps: Math.round(count / secs), p50_ms: +q(0.5).toFixed(3), p99_ms: +q(0.99).toFixed(3) };
+  const agentCpu = (cpuUs(pid) - cpu0) / count;
+  return {
+    mode,
+    clients: n,
+    requests: count,
+    seconds: +secs.toFixed(3),
+    rps: Math.round(count / secs),
+    p50_ms: +q(0.5).toFixed(3),
+    p99_ms: +q(0.99).toFixed(3),
+    agent_cpu_us_per_req: +agentCpu.toFixed(1),
+  };
 }
 
-const env = args.sock ? { sock: args.sock, done: () => {} } : setup();
+const kinds = AUDIT === 'paired' ? ['on', 'off'] : [AUDIT];
+const envs = new Map(kinds.map((k) => [k, args.sock ? { sock: args.sock, done: () => {} } : setup(k === 'off')]));
 const rows = [];
 try {
   for (const mode of MODES) {
-    await cell(env.sock, mode, 8); // warm-up, not reported
-    for (const n of CLIENTS) rows.push(await cell(env.sock, mode, n));
+    for (const k of kinds) await cell(envs.get(k).sock, mode, 8, envs.get(k).pid); // warm-up, not reported
+    for (const n of CLIENTS) for (const k of kinds) rows.push({ audit: k, ...(await cell(envs.get(k).sock, mode, n, envs.get(k).pid)) });
   }
 } finally {
-  env.done();
+  for (const e of envs.values()) e.done();
 }
-if (args.json) process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), nproc: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, seconds: SECONDS, rows }, null, 1)}\n`);
+if (args.json)
+  process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), nproc: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, seconds: SECONDS, rows }, null, 1)}\n`);
 else {
-  process.stdout.write(`${'mode'.padEnd(11)} ${'clients'.padStart(7)} ${'requests'.padStart(9)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)}\n`);
-  for (const r of rows) process.stdout.write(`${r.mode.padEnd(11)} ${String(r.clients).padStart(7)} ${String(r.requests).padStart(9)} ${String(r.rps).padStart(8)} ${r.p50_ms.toFixed(3).padStart(8)} ${r.p99_ms.toFixed(3).padStart(8)}\n`);
+  process.stdout.write(
+    `${'audit'.padEnd(5)} ${'mode'.padEnd(11)} ${'clients'.padStart(7)} ${'requests'.padStart(9)} ${'req/s'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'agent CPU µs/req'.padStart(16)}\n`,
+  );
+  for (const r of rows)
+    process.stdout.write(
+      `${r.audit.padEnd(5)} ${r.mode.padEnd(11)} ${String(r.clients).padStart(7)} ${String(r.requests).padStart(9)} ${String(r.rps).padStart(8)} ${r.p50_ms.toFixed(3).padStart(8)} ${r.p99_ms.toFixed(3).padStart(8)} ${String(r.agent_cpu_us_per_req).padStart(16)}\n`,
+    );
 }

@@ -7,9 +7,17 @@
  * writes the vault; it only appends to the audit log, keeping its descriptors open between
  * appends (log.ts `keepOpen`: the flock is still taken per append, so CLI writers interleave).
  *
- * Failing closed (log.ts `appendOrDeny`): a delegated read whose record cannot be written is
- * refused (`audit_unavailable`); an owner's read goes ahead with a note in the agent log (at
- * most one a minute, with the count of unrecorded reads since the last note).
+ * Durability and failing closed differ by who reads:
+ *  - a delegated read (token, profile, cell, MCP) is appended synchronously, before anything is
+ *    decrypted (log.ts `appendOrDeny`): if it cannot be written the read is refused
+ *    (`audit_unavailable`). Once the value leaves, its record is in the page cache (not fsync'd).
+ *  - an owner's read is queued and written by a group commit at the end of the event-loop turn
+ *    (one lock, one write(2) for every owner read of that turn, `AuditLog.appendMany`), before
+ *    any later delegated record, checkpoint or shutdown. The reply may reach the client a few
+ *    microseconds before its record is written: a kill -9 (or a power cut, nothing is fsync'd)
+ *    in that window loses the owner reads of that turn. A failed write goes to the agent log
+ *    (at most one note a minute, with the count of unrecorded reads since the last note).
+ *  - checkpoints are fdatasync'd.
  *
  * `SESAME_AUDIT=off` exists for the paired benchmark only (docs/benchmarks.md): owner reads
  * are then not recorded, delegated reads are refused (`audit_unavailable`) — never served
@@ -18,8 +26,9 @@
 import type { AccessEvent } from '../access.js';
 import { SesameError } from '../errors.js';
 import type { SecureKey } from '../crypto/sodium.js';
-import { accessRecord, auditHook, isDelegated, withAuditHook, type ReadDoor } from './access-hook.js';
-import { AuditKey, AuditLog } from './log.js';
+import { accessRecord, isDelegated, withAuditHook, type ReadDoor } from './access-hook.js';
+import { AuditKey, AuditLog, appendOrDeny, type Queued } from './log.js';
+import { checkInput } from './record.js';
 
 /** What the agent holds for the audit: its read hook, its door wrapper, its checkpoints. */
 export interface AgentAudit {
@@ -48,6 +57,9 @@ export function stopReason(reason: string): string {
   return code.slice(0, 64) || 'unknown';
 }
 
+/** Owner reads queued beyond this many are written at once, without waiting for the end of the turn. */
+const MAX_BATCH = 256;
+
 /** The agent's audit, keyed with the audit subkey of `master` (which the caller still owns). Never throws. */
 export function agentAudit(home: string, master: SecureKey, note: (msg: string) => void, opts: AgentAuditOptions = {}): AgentAudit {
   const key = AuditKey.fromMaster(master);
@@ -55,27 +67,59 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
   const peer = { uid: typeof process.getuid === 'function' ? process.getuid() : 0, pid: process.pid, exe: process.execPath };
   let unrecorded = 0;
   let lastNote = -Infinity;
-  const warn = (msg: string): void => {
-    unrecorded++;
+  const warn = (msg: string, n = 1): void => {
+    unrecorded += n;
     const now = Date.now();
     if (now - lastNote < 60_000) return;
     note(`AUDIT: ${msg}${unrecorded > 1 ? ` (${unrecorded} owner reads unrecorded since the last note)` : ''}`);
     lastNote = now;
     unrecorded = 0;
   };
-  const hook = opts.off
-    ? (e: AccessEvent): void => {
-        if (isDelegated(accessRecord(e).via))
-          throw new SesameError('DENIED', 'refused: the audit log is switched off (a benchmark setting), and a delegated read is never served unrecorded', {
-            hint: 'restart the agent without SESAME_AUDIT=off',
-            detail: { reason: 'audit_unavailable' },
-          });
-      }
-    : auditHook(log, warn);
+  const now = opts.now ?? (() => new Date());
+  let pending: Queued[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  /** Writes the queued owner reads (one write); a failure is noted, never thrown (owner reads are not refused). */
+  const flush = (): void => {
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = undefined;
+    if (!pending.length) return;
+    const batch = pending;
+    pending = [];
+    try {
+      log.appendMany(batch);
+    } catch (e) {
+      const why = e instanceof Error ? e.message : String(e);
+      warn(batch.length === 1 ? `this ${batch[0]!.input.event} was NOT recorded in the audit log: ${why}` : `${batch.length} reads were NOT recorded in the audit log: ${why}`, batch.length);
+    }
+  };
+  const hook = (e: AccessEvent): void => {
+    const rec = accessRecord(e);
+    if (isDelegated(rec.via)) {
+      if (opts.off)
+        throw new SesameError('DENIED', 'refused: the audit log is switched off (a benchmark setting), and a delegated read is never served unrecorded', {
+          hint: 'restart the agent without SESAME_AUDIT=off',
+          detail: { reason: 'audit_unavailable' },
+        });
+      flush(); // order: every earlier read first
+      appendOrDeny(log, rec, { delegated: true, warn }); // synchronous; throws audit_unavailable when it cannot be written
+      return;
+    }
+    if (opts.off) return;
+    try {
+      checkInput(rec); // a record that could not be written must not spoil its batch
+    } catch (err) {
+      warn(`this ${rec.event} was NOT recorded in the audit log: ${err instanceof Error ? err.message : 'error'}`);
+      return;
+    }
+    pending.push({ input: rec, time: now() });
+    if (pending.length >= MAX_BATCH) flush();
+    else scheduled ??= setImmediate(flush);
+  };
   let closed = false;
   return {
     door: (d) => withAuditHook(d, hook),
     checkpoint(event, reason) {
+      flush();
       const why = event === 'agent_start' ? (opts.off ? 'audit_off' : undefined) : stopReason(reason ?? 'stop');
       try {
         log.append({ event, outcome: 'ok', via: 'agent', peer, ...(why === undefined ? {} : { reason: why }) });
@@ -86,6 +130,7 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
     close() {
       if (closed) return;
       closed = true;
+      flush();
       log.setKey(undefined);
       log.close();
       key.dispose();

@@ -113,6 +113,14 @@ export interface AuditLogOptions {
   keepOpen?: boolean;
 }
 
+/** A record waiting to be appended, with the time it happened (default: when it is written). */
+export interface Queued {
+  readonly input: AuditInput;
+  readonly time?: Date;
+}
+
+const NEWLINE = Buffer.from('\n');
+
 /** Where an append left the chain: the new head. */
 export interface Head {
   readonly seq: number;
@@ -208,6 +216,7 @@ export class AuditLog {
   /** keepOpen: the log's descriptor, the lock file's, and the tail our last write left. */
   #fd = -1;
   #lockFd = -1;
+  #lockChecked = -Infinity;
   #tail: { ino: number; size: number; seq: number; hash: string } | undefined;
 
   constructor(home: string, key?: AuditKey, opts: AuditLogOptions = {}) {
@@ -232,6 +241,7 @@ export class AuditLog {
       }
     }
     this.#fd = this.#lockFd = -1;
+    this.#lockChecked = -Infinity;
     this.#tail = undefined;
   }
 
@@ -248,12 +258,23 @@ export class AuditLog {
    * the errno for a write that failed (ENOSPC, EROFS, EACCES, EIO).
    */
   append(input: AuditInput, opts: { sync?: boolean } = {}): Head {
-    checkInput(input); // before anything is opened or locked
-    const sync = opts.sync ?? !READ_EVENTS.has(input.event);
-    if (this.#opts.keepOpen) return this.#appendKept(input, sync);
+    return this.appendMany([{ input }], opts);
+  }
+
+  /**
+   * Appends several records, chained in order, with ONE write(2) under one lock (the
+   * agent's group commit of owner reads); each may carry the time it happened. All or
+   * nothing: the same errors as `append`, the log unchanged. `sync` defaults to true unless
+   * every record is a read.
+   */
+  appendMany(batch: readonly Queued[], opts: { sync?: boolean } = {}): Head {
+    if (!batch.length) throw new SesameError('ERROR', 'internal: an empty audit batch');
+    for (const q of batch) checkInput(q.input); // before anything is opened or locked
+    const sync = opts.sync ?? !batch.every((q) => READ_EVENTS.has(q.input.event));
+    if (this.#opts.keepOpen) return this.#appendKept(batch, sync);
     const lock = acquireLock(this.paths.lock, { timeoutMs: this.#opts.lockTimeoutMs, what: 'the audit log' });
     try {
-      return this.#appendLocked(input, sync);
+      return this.#appendLocked(batch, sync);
     } catch (e) {
       throw ioError(e, { path: this.paths.current, what: 'the audit log', after: 'the log was left as it was' }) ?? e;
     } finally {
@@ -262,11 +283,11 @@ export class AuditLog {
   }
 
   /** keepOpen: the same append, under a flock taken on the kept lock descriptor and released after. */
-  #appendKept(input: AuditInput, sync: boolean): Head {
+  #appendKept(batch: readonly Queued[], sync: boolean): Head {
     try {
       const lfd = this.#lockKept();
       try {
-        return this.#appendLocked(input, sync);
+        return this.#appendLocked(batch, sync);
       } finally {
         flockUnlock(lfd);
       }
@@ -294,31 +315,48 @@ export class AuditLog {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
         delay = Math.min(delay * 2, 50);
       }
-      if (sameFile(this.paths.lock, fs.fstatSync(this.#lockFd))) return this.#lockFd;
+      // Is the lock file still the one every writer opens? Checked at most once a second (a
+      // lock file replaced meanwhile would let two writers race for that second; sesame never
+      // removes it).
+      const now = Date.now();
+      if (now - this.#lockChecked < 1000) return this.#lockFd;
+      if (sameFile(this.paths.lock, fs.fstatSync(this.#lockFd))) {
+        this.#lockChecked = now;
+        return this.#lockFd;
+      }
       flockUnlock(this.#lockFd);
       fs.closeSync(this.#lockFd);
       this.#lockFd = -1;
     }
   }
 
-  #appendLocked(input: AuditInput, sync: boolean): Head {
+  /** The records `batch` as one write under the lock already held, chained in order; returns the last one's head. */
+  #appendLocked(batch: readonly Queued[], sync: boolean): Head {
     const keep = this.#opts.keepOpen;
-    let fd = keep && this.#fd >= 0 && sameFile(this.paths.current, fs.fstatSync(this.#fd)) ? this.#fd : -1;
+    let st: fs.Stats | undefined;
+    let fd = -1;
+    if (keep && this.#fd >= 0) {
+      st = fs.fstatSync(this.#fd);
+      if (sameFile(this.paths.current, st)) fd = this.#fd;
+      else {
+        fs.closeSync(this.#fd); // rotated or replaced by another writer
+        this.#fd = -1;
+        this.#tail = undefined;
+      }
+    }
     if (fd < 0) {
-      if (this.#fd >= 0) fs.closeSync(this.#fd); // rotated or replaced by another writer
-      this.#fd = -1;
-      this.#tail = undefined;
       fd = openLog(this.paths.current);
       if (keep) this.#fd = fd;
+      st = fs.fstatSync(fd);
     }
     try {
-      const st = fs.fstatSync(fd);
-      let size = st.size;
+      let ino = st?.ino ?? 0;
+      let size = st?.size ?? 0;
       const cached = this.#tail;
       this.#tail = undefined;
       let seq = 1;
       let prev = GENESIS;
-      if (cached && cached.ino === st.ino && cached.size === size) {
+      if (cached && cached.ino === ino && cached.size === size) {
         // Nobody appended since our last write (same file, same size): its seq and hash are the tail.
         seq = cached.seq + 1;
         prev = cached.hash;
@@ -340,10 +378,17 @@ export class AuditLog {
         }
       }
       const key = this.#key;
-      const body = recordBody(input, seq, prev, this.#opts.now(), key?.kid);
-      const line = Buffer.concat([withMac(body, key ? key.mac(body) : null), Buffer.from('\n')]);
-      if (line.length > MAX_LINE) throw new SesameError('INVALID', `an audit record of ${line.length} bytes is longer than ${MAX_LINE} bytes`);
-      if (size > 0 && size + line.length > this.#opts.maxBytes) {
+      const lines: Buffer[] = [];
+      for (const q of batch) {
+        const body = recordBody(q.input, seq, prev, q.time ?? this.#opts.now(), key?.kid);
+        const line = withMac(body, key ? key.mac(body) : null);
+        if (line.length + 1 > MAX_LINE) throw new SesameError('INVALID', `an audit record of ${line.length + 1} bytes is longer than ${MAX_LINE} bytes`);
+        prev = lineHash(line);
+        lines.push(line, NEWLINE);
+        seq++;
+      }
+      const out = Buffer.concat(lines);
+      if (size > 0 && size + out.length > this.#opts.maxBytes) {
         const to = nextRotatedName(this.paths.dir);
         fs.renameSync(this.paths.current, to);
         fsyncDir(this.paths.dir);
@@ -351,13 +396,14 @@ export class AuditLog {
         this.#fd = fd = -1;
         fd = openLog(this.paths.current);
         if (keep) this.#fd = fd;
+        ino = fs.fstatSync(fd).ino;
         size = 0;
       }
-      this.#writeOnce(fd, line, size);
+      this.#writeOnce(fd, out, size);
       if (sync) fs.fdatasyncSync(fd);
-      const hash = lineHash(line.subarray(0, line.length - 1));
-      if (keep) this.#tail = { ino: fs.fstatSync(fd).ino, size: size + line.length, seq, hash };
-      return { seq, hash };
+      const last = seq - 1;
+      if (keep) this.#tail = { ino, size: size + out.length, seq: last, hash: prev };
+      return { seq: last, hash: prev };
     } finally {
       if (!keep && fd >= 0) fs.closeSync(fd);
     }
