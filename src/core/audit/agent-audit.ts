@@ -11,11 +11,11 @@
  *  - a delegated read (token, profile, cell, MCP) is appended synchronously, before anything is
  *    decrypted (log.ts `appendOrDeny`): if it cannot be written the read is refused
  *    (`audit_unavailable`). Once the value leaves, its record is in the page cache (not fsync'd).
- *  - an owner's read is queued and written by a group commit at the end of the event-loop turn
- *    (one lock, one write(2) for every owner read of that turn, `AuditLog.appendMany`), before
- *    any later delegated record, checkpoint or shutdown. The reply may reach the client a few
- *    microseconds before its record is written: a kill -9 (or a power cut, nothing is fsync'd)
- *    in that window loses the owner reads of that turn. A failed write goes to the agent log
+ *  - an owner's read is queued and written by a group commit at most GROUP_COMMIT_MS later
+ *    (one lock, one write(2) for every owner read queued meanwhile, `AuditLog.appendMany`),
+ *    and always before any later delegated record, checkpoint or shutdown. The reply may
+ *    reach the client up to that long before its record is written: a kill -9 (or a power
+ *    cut, nothing is fsync'd) in that window loses those owner reads. A failed write goes to the agent log
  *    (at most one note a minute, with the count of unrecorded reads since the last note).
  *  - checkpoints are fdatasync'd.
  *
@@ -57,8 +57,10 @@ export function stopReason(reason: string): string {
   return code.slice(0, 64) || 'unknown';
 }
 
-/** Owner reads queued beyond this many are written at once, without waiting for the end of the turn. */
+/** Owner reads queued beyond this many are written at once, without waiting for the timer. */
 const MAX_BATCH = 256;
+/** How long an owner read's record may wait for its group commit (ms): what a kill -9 can lose. */
+export const GROUP_COMMIT_MS = 2;
 
 /** The agent's audit, keyed with the audit subkey of `master` (which the caller still owns). Never throws. */
 export function agentAudit(home: string, master: SecureKey, note: (msg: string) => void, opts: AgentAuditOptions = {}): AgentAudit {
@@ -77,10 +79,10 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
   };
   const now = opts.now ?? (() => new Date());
   let pending: Queued[] = [];
-  let scheduled: NodeJS.Immediate | undefined;
+  let scheduled: NodeJS.Timeout | undefined;
   /** Writes the queued owner reads (one write); a failure is noted, never thrown (owner reads are not refused). */
   const flush = (): void => {
-    if (scheduled) clearImmediate(scheduled);
+    if (scheduled) clearTimeout(scheduled);
     scheduled = undefined;
     if (!pending.length) return;
     const batch = pending;
@@ -113,7 +115,7 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
     }
     pending.push({ input: rec, time: now() });
     if (pending.length >= MAX_BATCH) flush();
-    else scheduled ??= setImmediate(flush);
+    else scheduled ??= setTimeout(flush, GROUP_COMMIT_MS);
   };
   let closed = false;
   return {
