@@ -3,7 +3,9 @@
  * schema, running, accessible, pid, socket, project, idle_remaining_s,
  * absolute_remaining_s, started_at, version, protocol (+ idle_s, ttl_s, error, and
  * `hardening` {dumpable, core_limit, key_mlocked, inspector_disabled, tracer_pid_at_start,
- * ptrace_scope} from an agent that reports it; see core/agent/doors.ts).
+ * ptrace_scope} from an agent that reports it; see core/agent/doors.ts; and from a v2 agent
+ * `require_token`, `listeners` [{kind, name?, socket}] and, for the owner, `tokens_last_used`
+ * {id8: time}; `require_token: true` also when the agent refused us for want of a token).
  * Fields an agent that is not running cannot tell are null. Never secret.
  */
 import type { Ctx } from './context.js';

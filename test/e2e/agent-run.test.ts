@@ -7,9 +7,18 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BIN, initHome, runProcess, sesame, setSecret, type TestHome } from '../helpers/cli.js';
-import { startAgent, stopAgent } from '../helpers/agent.js';
+import { createHash } from 'node:crypto';
+import { startAgent as startHomeAgent, stopAgent } from '../helpers/agent.js';
 
 const locked = (h: TestHome): NodeJS.ProcessEnv => ({ ...h.env, SESAME_PASSPHRASE_FILE: '', SESAME_AGENT_TOKEN: 'not-for-the-child' });
+
+/** Starts the agent with 'not-for-the-child' registered as an unrestricted token (the client sends SESAME_AGENT_TOKEN; issue 9). */
+async function startAgent(h: TestHome): Promise<number> {
+  const digest = createHash('sha256').update('not-for-the-child').digest('hex');
+  const line = JSON.stringify({ v: 1, id8: digest.slice(0, 8), digest, scope: {}, created_at: new Date().toISOString() });
+  fs.writeFileSync(path.join(h.dir, 'tokens'), `${line}\n`, { mode: 0o600 });
+  return startHomeAgent(h);
+}
 
 test('run through the agent injects the selection and strips every SESAME_ variable', async () => {
   const h = await initHome();

@@ -10,9 +10,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { initHome, requireTool, runProcess, sesame, setSecret, type TestHome } from '../helpers/cli.js';
 import { ask, exchange, logOf, startAgent, stopAgent, waitFor, type Reply } from '../helpers/agent.js';
+import { stagedBin } from '../helpers/stage.js';
 
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
 
@@ -200,6 +202,34 @@ test('a profile with peer = "any" is served inside a real bwrap sandbox running 
     const host = await onHost(sock, 4242);
     assert.match(host.out, /^connect error EACCES/, host.out + host.stderr);
     assert.doesNotMatch(logOf(h), /denied a connection: peer uid 65534/, 'nobody in the sandbox was served, not denied');
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test("the CLI inside a bwrap sandbox, as nobody, with what profile mount prints: gets the profile's key; a key outside it reads as missing", async (t) => {
+  if (!requireRoot(t) || !requireTool(t, 'bwrap', 'bubblewrap') || !requireTool(t, 'setpriv', 'util-linux')) return;
+  const h = await profileHome('sesame-prof-cli-', { box: 'projects = ["work"]\nkeys = ["API_*"]\nreveal = true\npeer = "any"\n' });
+  try {
+    await startAgent(h);
+    const bin = stagedBin();
+    const stage = path.join(os.tmpdir(), path.relative(os.tmpdir(), bin).split(path.sep)[0] ?? '');
+    const mount = await sesame(['profile', 'mount', 'box', '--for', 'bwrap', '--target', '/run/s.sock'], { env: h.env });
+    assert.equal(mount.code, 0, mount.stderr);
+    const cli = (key: string): ReturnType<typeof runProcess> => {
+      const inner = `setpriv --reuid=65534 --regid=65534 --clear-groups env HOME=/nonexistent ${process.execPath} ${bin} get ${key} --project work`;
+      // Pasted as printed, into a shell command line, as a user would.
+      const line = `bwrap --ro-bind / / --dev /dev --proc /proc --tmpfs /tmp --ro-bind ${stage} ${stage} --tmpfs /run --unshare-pid ${mount.out.trim()} -- ${inner}`;
+      return runProcess('sh', ['-c', line], { env: { PATH: process.env.PATH }, cwd: '/' });
+    };
+    const got = await cli('API_X');
+    assert.equal(got.code, 0, got.stderr);
+    assert.equal(got.out, 'value-api\n');
+    const out = await cli('DB_URL');
+    const missing = await cli('API_NOPE');
+    assert.equal(out.code, missing.code, out.stderr);
+    assert.equal(out.stderr.split('DB_URL').join('K'), missing.stderr.split('API_NOPE').join('K'));
   } finally {
     await stopAgent(h);
     h.cleanup();

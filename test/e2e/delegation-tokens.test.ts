@@ -358,3 +358,20 @@ test('a bad token file or profile refuses start naming file:line; a bad reload k
     h.cleanup();
   }
 });
+
+test('run never passes SESAME_AGENT_TOKEN to its child, and the token is never on argv', async () => {
+  const h = await delegationHome('sesame-deleg-run-');
+  try {
+    const t = await newToken(h, ['--project', 'work']);
+    await startAgent(h);
+    const r = await sesame(['run', '--project', 'work', '--', 'sh', '-c', 'env; cat /proc/$PPID/cmdline | tr "\\0" " "'], { env: tokenEnv(h, t.token) });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.out, /^API_X=value-api$/m, 'the child got the scoped keys');
+    assert.doesNotMatch(r.out, /SESAME_AGENT_TOKEN/, 'but not the token variable');
+    assert.ok(!r.out.includes(t.token), "nor the token, in its environment or its parent's argv");
+    assert.ok(!r.stderr.includes(t.token));
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});

@@ -99,11 +99,11 @@ test('profile mount prints the docker/podman and bubblewrap arguments', async ()
   try {
     const sock = path.join(h.dir, 'sockets', 'ci.sock');
     const docker = await sesame(['profile', 'mount', 'ci', '--for', 'docker'], { env: h.env });
-    assert.equal(docker.out, `-v ${sock}:/run/sesame/agent.sock -e SESAME_AGENT_SOCK=/run/sesame/agent.sock\n`);
+    assert.equal(docker.out, `-v ${sock}:/run/sesame/agent.sock -e SESAME_AGENT_SOCK=/run/sesame/agent.sock -e SESAME_AGENT_DELEGATED=1\n`);
     const j = await sesame(['profile', 'mount', 'ci', '--target', '/sesame.sock', '--json'], { env: h.env });
     const m = JSON.parse(j.out) as { socket: string; target: string; env: Record<string, string>; bwrap: string };
     assert.deepEqual([m.socket, m.target, m.env.SESAME_AGENT_SOCK], [sock, '/sesame.sock', '/sesame.sock']);
-    assert.equal(m.bwrap, `--bind ${sock} /sesame.sock --setenv SESAME_AGENT_SOCK /sesame.sock`);
+    assert.equal(m.bwrap, `--bind ${sock} /sesame.sock --setenv SESAME_AGENT_SOCK /sesame.sock --setenv SESAME_AGENT_DELEGATED 1`);
     const bad = await sesame(['profile', 'mount', 'ci', '--target', 'rel:x'], { env: h.env });
     assert.equal(bad.code, 2);
   } finally {

@@ -146,16 +146,17 @@ const mountCmd: Command = {
     const target = typeof flags.target === 'string' ? flags.target : DEFAULT_TARGET;
     if (!target.startsWith('/') || target.includes(':') || target.includes(',') || target.includes('\0'))
       throw usage('--target must be an absolute path without : or ,', 'e.g. /run/sesame/agent.sock');
-    const docker = `-v ${shq(`${socket}:${target}`)} -e ${shq(`SESAME_AGENT_SOCK=${target}`)}`;
-    const bwrap = `--bind ${shq(socket)} ${shq(target)} --setenv SESAME_AGENT_SOCK ${shq(target)}`;
+    // SESAME_AGENT_DELEGATED=1: the client inside trusts the socket it was given (client.ts).
+    const docker = `-v ${shq(`${socket}:${target}`)} -e ${shq(`SESAME_AGENT_SOCK=${target}`)} -e SESAME_AGENT_DELEGATED=1`;
+    const bwrap = `--bind ${shq(socket)} ${shq(target)} --setenv SESAME_AGENT_SOCK ${shq(target)} --setenv SESAME_AGENT_DELEGATED 1`;
     const tool = flags.for;
     if (tool !== undefined && tool !== 'docker' && tool !== 'podman' && tool !== 'bwrap') throw usage(`--for takes docker, podman or bwrap, not ${JSON.stringify(String(tool).slice(0, 32))}`);
-    if (ctx.json) outJson({ profile: p.name, socket, target, env: { SESAME_AGENT_SOCK: target }, docker, podman: docker, bwrap });
+    if (ctx.json) outJson({ profile: p.name, socket, target, env: { SESAME_AGENT_SOCK: target, SESAME_AGENT_DELEGATED: '1' }, docker, podman: docker, bwrap });
     else if (tool === 'bwrap') out(`${bwrap}\n`);
     else if (tool !== undefined) out(`${docker}\n`);
     else out(`# docker / podman run …\n${docker}\n# bwrap … (needs a writable parent for the target, e.g. --tmpfs /run)\n${bwrap}\n`);
     if (p.peer === 'same-uid') warn(`profile ${p.name} has peer = "same-uid": only processes of your own uid are served; a container running as another uid needs peer = "any" or its uid`);
-    if (!ctx.json) info('the socket exists while an agent serving this profile runs (profile sockets arrive with the agent wiring)');
+    if (!ctx.json) info('the socket exists while the agent runs (it serves every valid profile; SIGHUP picks up new ones)');
     return 0;
   },
 };

@@ -27,6 +27,14 @@
  *   never become strings here either. Callers wipe the Buffers they get.
  * - An error from the agent is rebuilt as the same SesameError ({code, message, hint,
  *   detail}); a denied peer therefore gets DENIED (exit 8).
+ * - Tokens: with SESAME_AGENT_TOKEN set, every request carries it as `token` (never printed,
+ *   never on argv; `run`'s child does not inherit it, exec.ts drops SESAME_*).
+ * - Delegated sockets (listeners.ts CLIENT_TRUST, `profile`): inside a container or sandbox
+ *   the profile socket was bind-mounted by its owner and is served by another uid, so the two
+ *   ownership checks above cannot hold. With SESAME_AGENT_DELEGATED=1 (what `profile mount`
+ *   prints) the client trusts the path it was given: it skips them, and sends no `pid` (its
+ *   pid namespace is not the agent's). It still sends only requests and its token — never a
+ *   passphrase — and still checks every reply. Set it only where the socket path is the trust.
  */
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -99,7 +107,8 @@ const REQUEST_TIMEOUT_MS = 30_000;
  */
 export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promise<AgentClient | null> {
   const token = agentToken(env);
-  if (Buffer.byteLength(sock) > MAX_SOCKET_PATH || !socketLooksOurs(sock)) return null;
+  const delegated = env.SESAME_AGENT_DELEGATED === '1';
+  if (Buffer.byteLength(sock) > MAX_SOCKET_PATH || !(delegated ? isSocket(sock) : socketLooksOurs(sock))) return null;
   const s = await new Promise<net.Socket | null>((resolve) => {
     const c = net.createConnection({ path: sock });
     const t = setTimeout(() => {
@@ -120,12 +129,21 @@ export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promis
   });
   if (!s) return null;
   try {
-    checkServer(s, sock);
+    if (!delegated) checkServer(s, sock);
   } catch (e) {
     s.destroy();
     throw e;
   }
-  return new Client(s, token);
+  return new Client(s, token, !delegated);
+}
+
+/** True when `sock` is a socket (a delegated client checks nothing else about the path). */
+function isSocket(sock: string): boolean {
+  try {
+    return fs.statSync(sock).isSocket();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -138,7 +156,7 @@ function agentToken(env: NodeJS.ProcessEnv): string | undefined {
   const t = env.SESAME_AGENT_TOKEN;
   if (t === undefined || t === '') return undefined;
   if (t.length > 512 || !/^[\x21-\x7e]+$/.test(t)) {
-    throw new SesameError('USAGE', 'SESAME_AGENT_TOKEN is not a token (1 to 512 printable characters, no spaces)', { hint: 'set it to the token `sesame token new` printed, or unset it' });
+    throw new SesameError('USAGE', 'SESAME_AGENT_TOKEN is not a token (1 to 512 printable characters, no spaces)', { hint: 'set it to the token the owner made for you, or unset it' });
   }
   return t;
 }
@@ -208,10 +226,12 @@ class Client implements AgentClient {
   #nextId = 1;
 
   readonly #token: string | undefined;
+  readonly #sendPid: boolean;
 
-  constructor(sock: net.Socket, token?: string) {
+  constructor(sock: net.Socket, token?: string, sendPid = true) {
     this.#sock = sock;
     this.#token = token;
+    this.#sendPid = sendPid;
     sock.on('data', (chunk: Buffer) => {
       const { lines, oversize } = this.#split.push(chunk);
       for (const l of lines) this.#onLine(l);
@@ -368,7 +388,7 @@ class Client implements AgentClient {
       };
       this.#flights.set(id, f);
       this.#arm(f, opts.timeoutMs ?? OP_TIMEOUT_MS[op] ?? REQUEST_TIMEOUT_MS);
-      this.#sock.write(`${JSON.stringify({ v: 2, id, ...fields, pid: process.pid, ...(this.#token !== undefined ? { token: this.#token } : {}) })}\n`);
+      this.#sock.write(`${JSON.stringify({ v: 2, id, ...fields, ...(this.#sendPid ? { pid: process.pid } : {}), ...(this.#token !== undefined ? { token: this.#token } : {}) })}\n`);
     });
   }
 
