@@ -25,7 +25,7 @@
  */
 import type { AccessEvent } from '../access.js';
 import { SesameError } from '../errors.js';
-import type { SecureKey } from '../crypto/sodium.js';
+import { openKeyWindow, type SecureKey } from '../crypto/sodium.js';
 import { accessRecord, isDelegated, withAuditHook, type ReadDoor } from './access-hook.js';
 import { AuditKey, AuditLog, appendOrDeny, type Queued } from './log.js';
 import { checkInput } from './record.js';
@@ -88,6 +88,7 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
     const batch = pending;
     pending = [];
     try {
+      openKeyWindow(); // the batch's MACs share two mprotect calls; closed by itself at the end of this turn
       log.appendMany(batch);
     } catch (e) {
       const why = e instanceof Error ? e.message : String(e);
