@@ -10,6 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { initHome, requireTool, runProcess, sesame, setSecret, type TestHome } from '../helpers/cli.js';
@@ -308,6 +309,38 @@ test('SIGHUP adds and removes profile sockets', async () => {
     await waitFor('the failed reload to be logged', () => /reload failed: .*c\.toml:2/.test(logOf(h)));
     assert.ok(fs.existsSync(sockIn(h, 'b')) && !fs.existsSync(sockIn(h, 'c')));
     assert.equal((await v2(sockIn(h, 'b'), { op: 'status' })).frame, 'ok');
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('a profile socket closes when its ttl runs out, and its open connections are refused', async () => {
+  const h = await profileHome('sesame-prof-ttl-', {
+    short: 'projects = ["work"]\nkeys = ["API_*"]\nreveal = true\nttl = "2s"\n',
+    long: 'projects = ["work"]\nkeys = ["API_*"]\nreveal = true\n',
+  });
+  try {
+    await startAgent(h);
+    const sock = sockIn(h, 'short');
+    // A connection opened while the socket lives.
+    const c = net.createConnection({ path: sock });
+    await new Promise((r) => c.once('connect', r));
+    let got = '';
+    c.on('data', (d: Buffer) => (got += d.toString()));
+    c.write(`${JSON.stringify({ v: 2, id: 1, op: 'status' })}\n`);
+    await waitFor('the first reply', () => got.includes('\n'));
+    assert.match(got, /"frame":"ok"/);
+    await waitFor("the short profile's socket to close", () => !fs.existsSync(sock), 10_000);
+    assert.match(logOf(h), /closed profile socket: short \(its ttl ran out\)/);
+    got = '';
+    c.write(`${JSON.stringify({ v: 2, id: 2, op: 'get', project: 'work', key: 'API_X' })}\n`);
+    await waitFor('the refusal', () => got.includes('\n'));
+    assert.match(got, /DENIED/);
+    assert.doesNotMatch(got, /value/);
+    c.destroy();
+    // Another profile is unaffected.
+    assert.equal((await v2(sockIn(h, 'long'), { op: 'status' })).frame, 'ok');
   } finally {
     await stopAgent(h);
     h.cleanup();

@@ -9,7 +9,9 @@
  * file:line. `reload()` (SIGHUP from the entry) swaps the policy atomically — or keeps the
  * old one and logs why — and then opens sockets for added profiles and closes those of
  * removed ones (or whose peer rule, hence mode, changed). A profile's `rate_limit` is a token
- * bucket (policy/rate.ts) on the agent's clock, one per profile and token; a token's last use
+ * bucket (policy/rate.ts) on the agent's clock, one per profile and token; a profile's `ttl`
+ * closes its socket that long after it opened (agent clock; checked at each tick) and refuses
+ * its open connections from their next request, until the agent restarts. A token's last use
  * is kept in memory only and reported to the owner by `status`.
  * From then on exactly one `shutdown(reason)` runs — for stop, idle, ttl, a signal, or a
  * crash — and it is synchronous, so it also works from an uncaughtException handler:
@@ -114,6 +116,10 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const session = new Session(o.limits, clock);
   const usage = new TokenUsage();
   const rates = new ProfileRates();
+  /** Profile name → when its socket closes (agent clock, ms), for profiles with a `ttl`. */
+  const deadlines = new Map<string, number>();
+  /** Profiles whose `ttl` ran out: their sockets stay closed until the agent restarts. */
+  const expired = new Set<string>();
   let open: OpenListener[] = [];
   let timer: NodeJS.Timeout | undefined;
   let closed = false;
@@ -175,8 +181,8 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     uid,
     closing: closing.signal,
     listener,
-    /** The snapshot in force; the connection takes it once per request. */
-    policy: () => store.current(),
+    /** The snapshot in force; the connection takes it once per request. A profile whose ttl ran out is no longer in it. */
+    policy: () => (listener.kind === 'profile' && listener.name !== undefined && expired.has(listener.name) ? withoutProfile(store.current(), listener.name) : store.current()),
     ...(o.connIdleMs !== undefined ? { idleMs: o.connIdleMs } : {}),
     activity: () => {
       if (closed) return false;
@@ -206,9 +212,32 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     c.on('close', () => sockets.delete(c));
     serveConnection(c, hooksFor(spec.ref));
   };
-  /** The profile listeners `policy` asks for (those `specs` does not already name). */
+  /** The profile listeners `policy` asks for (those `specs` does not already name, and none whose `ttl` ran out). */
   const profileSpecs = (policy: Policy): ListenerSpec[] =>
-    [...policy.profiles.values()].filter((p) => !specs.some((s) => s.ref.kind === 'profile' && s.ref.name === p.name)).map((p) => profileListener(o.paths.home, p.name, p.peer, o.env ?? {}));
+    [...policy.profiles.values()]
+      .filter((p) => !expired.has(p.name) && !specs.some((s) => s.ref.kind === 'profile' && s.ref.name === p.name))
+      .map((p) => profileListener(o.paths.home, p.name, p.peer, o.env ?? {}));
+  /** A profile socket opened: its `ttl`, if any, starts now (on the agent's clock). */
+  const opened = (l: OpenListener): void => {
+    const name = l.spec.ref.name;
+    const ttl = name === undefined ? undefined : (store.current().profiles.get(name) as Profile | undefined)?.ttlMs;
+    if (name !== undefined && ttl !== undefined) deadlines.set(name, clock() + ttl);
+  };
+  /** Closes the sockets of profiles whose `ttl` ran out; their connections are refused from their next request. */
+  const expireProfiles = (): void => {
+    const t = clock();
+    for (const [name, at] of deadlines) {
+      if (at > t) continue;
+      deadlines.delete(name);
+      expired.add(name);
+      const gone = open.filter((l) => l.spec.ref.kind === 'profile' && l.spec.ref.name === name);
+      open = open.filter((l) => !gone.includes(l));
+      gone.forEach((l) => live.delete(l.spec));
+      closeListeners(gone);
+      o.log(`closed profile socket: ${name} (its ttl ran out)`);
+    }
+  };
+  const nextProfileDeadline = (): number => Math.min(Infinity, ...[...deadlines.values()].map((at) => Math.max(1, at - clock())));
 
   // Wakes at the next session deadline, and at least every watchMs to notice an orphaned
   // agent: its socket removed or replaced (e.g. the home deleted) means nobody can reach it.
@@ -222,7 +251,8 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       shutdown('socket removed');
       return;
     }
-    timer = setTimeout(tick, Math.min(o.watchMs ?? 5000, Math.max(1, session.wakeInMs())));
+    expireProfiles();
+    timer = setTimeout(tick, Math.min(o.watchMs ?? 5000, Math.max(1, session.wakeInMs()), nextProfileDeadline()));
   };
 
   try {
@@ -235,6 +265,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
         onConnection(c, spec);
       })),
     ];
+    open.filter((l) => l.spec.ref.kind === 'profile').forEach(opened);
     writeFileAtomic(o.paths.agentPid, `${process.pid}\n`);
   } catch (e) {
     release();
@@ -259,7 +290,10 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     const added = want.filter((w) => !dynamic.some((l) => same(w, l.spec)));
     if (gone.length) {
       open = open.filter((l) => !gone.includes(l));
-      gone.forEach((l) => live.delete(l.spec));
+      gone.forEach((l) => {
+        live.delete(l.spec);
+        if (l.spec.ref.name !== undefined) deadlines.delete(l.spec.ref.name);
+      });
       closeListeners(gone);
       o.log(`closed profile socket${gone.length > 1 ? 's' : ''}: ${gone.map((l) => l.spec.ref.name ?? '?').join(', ')}`);
     }
@@ -273,6 +307,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
         if (closed) closeListeners([l]);
         else {
           open = [...open, l];
+          opened(l);
           o.log(`opened profile socket: ${spec.ref.name ?? '?'} ${spec.socket}`);
         }
       } catch (e) {
@@ -320,6 +355,11 @@ class ProfileRates {
   prune(policy: Policy): void {
     for (const name of [...this.#by.keys()]) if (!policy.profiles.has(name)) this.#by.delete(name);
   }
+}
+
+/** `policy` without profile `name` (its connections are then refused: no policy in force for the socket). */
+function withoutProfile(policy: Policy, name: string): Policy {
+  return Object.freeze({ ...policy, profiles: new Map([...policy.profiles].filter(([n]) => n !== name)) });
 }
 
 function removePidFile(p: string): void {
