@@ -346,3 +346,32 @@ test('a profile socket closes when its ttl runs out, and its open connections ar
     h.cleanup();
   }
 });
+
+test('a profile with require_token refuses a request without one, and a token narrows the profile further', async () => {
+  const h = await profileHome('sesame-prof-tok-', { locked: 'projects = ["work"]\nkeys = ["*"]\nreveal = true\nrequire_token = true\n' });
+  try {
+    const mk = async (args: string[]): Promise<string> => {
+      const r = await sesame(['token', 'new', ...args], { env: h.env });
+      assert.equal(r.code, 0, r.stderr);
+      return r.out.trimEnd();
+    };
+    const apiOnly = await mk(['--project', 'work', '--keys', 'API_*']);
+    const other = await mk(['--project', 'default']);
+    await startAgent(h);
+    const sock = sockIn(h, 'locked');
+    assert.deepEqual(((await v2(sock, { op: 'get', project: 'work', key: 'API_X' })).error as { detail: unknown }).detail, { reason: 'token_required' });
+    const ok = await v2(sock, { op: 'get', project: 'work', key: 'API_X', token: apiOnly });
+    assert.equal(Buffer.from(String(ok.value), 'base64').toString(), 'value-api');
+    // The profile allows DB_URL; the token does not: it reads as missing.
+    assert.equal(
+      errorShape(await v2(sock, { op: 'get', project: 'work', key: 'DB_URL', token: apiOnly }), { DB_URL: 'K' }),
+      errorShape(await v2(sock, { op: 'get', project: 'work', key: 'API_NOPE', token: apiOnly }), { API_NOPE: 'K' }),
+    );
+    // A token for another project and this profile's project do not meet: nothing is visible.
+    const listed = await v2(sock, { op: 'list', token: other });
+    assert.deepEqual(listed.projects, []);
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
