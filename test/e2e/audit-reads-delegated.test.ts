@@ -87,3 +87,25 @@ test('a delegated read with an unwritable log is denied', async () => {
     h.cleanup();
   }
 });
+
+test('a request the agent refuses before any op (an unknown token) is recorded as denied with its reason, never the token', async () => {
+  const { h, env } = await tokenHome('sesame-audit-token-refused-');
+  try {
+    await startAgent(h);
+    const unknown = `ses_${'Q'.repeat(43)}`;
+    try {
+      const r = await sesame(['get', 'ALPHA'], { env: { ...env, SESAME_AGENT_TOKEN: unknown } });
+      assert.notEqual(r.code, 0);
+      assert.ok(!r.out.includes(ALPHA));
+    } finally {
+      await stopAgent(h);
+    }
+    const recs = JSON.parse((await sesame(['audit', 'show', '--json', '--event', 'get'], { env: h.env })).out) as Rec[];
+    const last = recs.at(-1);
+    assert.ok(last, 'no get record');
+    assert.deepEqual([last.outcome, last.reason, last.keys], ['denied', 'token_unknown', ['ALPHA']]);
+    assert.ok(!fs.readFileSync(path.join(h.dir, 'audit.jsonl'), 'utf8').includes(unknown));
+  } finally {
+    h.cleanup();
+  }
+});

@@ -74,6 +74,11 @@ export interface ConnHooks {
   stopRequested(): void;
   /** A one-line note for the agent log (never secret). */
   log(msg: string): void;
+  /**
+   * Told of every request refused before an op runs (an open refusal, the rate limit): who,
+   * what (names only, never a token), why — for the audit log. A throw never changes the answer.
+   */
+  refused?(r: { caller: Caller; op: string; project?: string; keys: readonly string[]; reason: string; request?: string }): void;
   /** The agent-wide write budget shared by its connections (default: one per process). */
   budget?: WriteBudget;
   /** How the Caller reads /proc (tests). */
@@ -324,11 +329,13 @@ class Connection {
     const caller = req.v === 2 && req.tokenDigest ? this.#withToken(req.tokenDigest, policy) : this.caller;
     const decision = authorize(caller, { op: req.op, ...names(req), ...(req.pid !== undefined ? { pid: req.pid } : {}), tokenPresented }, policy);
     if (!decision.allow && !decision.hidden) {
+      this.#told(caller, req, decision.reason);
       this.#refuse(req, decision);
       return;
     }
     const rate = this.hooks.rate?.(caller);
     if (rate && !rate.ok) {
+      this.#told(caller, req, 'rate');
       this.#out.write(framer.error(rateLimitedError(rate.retryAfterS)), false);
       return;
     }
@@ -372,6 +379,18 @@ class Connection {
   }
 
   /** An open refusal: its error (v1: Part 1's DENIED without detail), then close if it says so. */
+  /** The audit's view of a refusal (`hooks.refused`): names only; a failing hook never changes the answer. */
+  #told(caller: Caller, req: AnyRequest, reason: string): void {
+    if (!this.hooks.refused) return;
+    const n = names(req);
+    const keys = n.key !== undefined ? [n.key] : req.op === 'getselected' && req.v === 2 && req.only ? req.only : [];
+    try {
+      this.hooks.refused({ caller, op: req.op, ...(n.project === undefined ? {} : { project: n.project }), keys, reason, ...(req.v === 2 ? { request: String(req.id) } : {}) });
+    } catch {
+      /* the refusal stands */
+    }
+  }
+
   #refuse(req: AnyRequest, d: OpenDeny): void {
     const e = denialError(d);
     const err = req.v === 1 && e.code === 'DENIED' ? new SesameError('DENIED', e.message, { hint: d.hint }) : e;

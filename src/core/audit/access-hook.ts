@@ -41,7 +41,7 @@ export function requestOf(id: string): string {
 }
 
 /** The peer's executable as recorded: an absolute path without control characters, else null. */
-function exeOf(exe: string | null): string | null {
+export function exeOf(exe: string | null): string | null {
   if (exe === null || !exe.startsWith('/') || exe.length > 4096) return null;
   for (let i = 0; i < exe.length; i++) if (exe.charCodeAt(i) < 0x20) return null;
   return exe;

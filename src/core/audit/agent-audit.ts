@@ -26,9 +26,11 @@
 import type { AccessEvent } from '../access.js';
 import { SesameError } from '../errors.js';
 import { openKeyWindow, type SecureKey } from '../crypto/sodium.js';
-import { accessRecord, isDelegated, withAuditHook, type ReadDoor } from './access-hook.js';
+import { accessRecord, exeOf, isDelegated, requestOf, viaOf, withAuditHook, type ReadDoor } from './access-hook.js';
+import type { Caller } from '../policy/caller.js';
+import { isValidKeyName, isValidProjectName } from '../names.js';
 import { AuditKey, AuditLog, appendOrDeny, type Queued } from './log.js';
-import { checkInput } from './record.js';
+import { checkInput, type AuditInput } from './record.js';
 
 /** What the agent holds for the audit: its read hook, its door wrapper, its checkpoints. */
 export interface AgentAudit {
@@ -36,6 +38,13 @@ export interface AgentAudit {
   door(d: ReadDoor): ReadDoor;
   /** A keyed `agent_start` / `agent_stop` record (reason: stop, idle, ttl, signal:NAME, crash, …). Never throws. */
   checkpoint(event: 'agent_start' | 'agent_stop', reason?: string): void;
+  /**
+   * Records a request the connection refused before any op ran (conn.ts `hooks.refused`: a
+   * bad or unknown token, an op out of scope, the peer, the rate limit): `denied` with the
+   * reason and the names asked for. Group-committed like an owner read (nothing was
+   * released); never throws.
+   */
+  refused(r: { caller: Caller; op: string; project?: string; keys: readonly string[]; reason: string; request?: string }): void;
   /** Wipes the audit subkey and closes the log (idempotent). Later appends are unkeyed. */
   close(): void;
 }
@@ -95,6 +104,19 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
       warn(batch.length === 1 ? `this ${batch[0]!.input.event} was NOT recorded in the audit log: ${why}` : `${batch.length} reads were NOT recorded in the audit log: ${why}`, batch.length);
     }
   };
+  /** Queues a record for the group commit; one that could not be written is noted, never thrown. */
+  const queue = (rec: AuditInput): void => {
+    if (opts.off) return;
+    try {
+      checkInput(rec); // a record that could not be written must not spoil its batch
+    } catch (err) {
+      warn(`this ${rec.event} was NOT recorded in the audit log: ${err instanceof Error ? err.message : 'error'}`);
+      return;
+    }
+    pending.push({ input: rec, time: now() });
+    if (pending.length >= MAX_BATCH) flush();
+    else scheduled ??= setTimeout(flush, GROUP_COMMIT_MS);
+  };
   const hook = (e: AccessEvent): void => {
     const rec = accessRecord(e);
     if (isDelegated(rec.via)) {
@@ -107,20 +129,27 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
       appendOrDeny(log, rec, { delegated: true, warn }); // synchronous; throws audit_unavailable when it cannot be written
       return;
     }
-    if (opts.off) return;
-    try {
-      checkInput(rec); // a record that could not be written must not spoil its batch
-    } catch (err) {
-      warn(`this ${rec.event} was NOT recorded in the audit log: ${err instanceof Error ? err.message : 'error'}`);
-      return;
-    }
-    pending.push({ input: rec, time: now() });
-    if (pending.length >= MAX_BATCH) flush();
-    else scheduled ??= setTimeout(flush, GROUP_COMMIT_MS);
+    queue(rec);
   };
   let closed = false;
   return {
     door: (d) => withAuditHook(d, hook),
+    refused(r) {
+      try {
+        queue({
+          event: /^[a-z][a-z0-9_.-]{0,31}$/.test(r.op) ? r.op : 'request',
+          outcome: 'denied',
+          reason: /^[a-z0-9][a-z0-9_.:-]{0,63}$/.test(r.reason) ? r.reason : 'denied',
+          via: viaOf(r.caller),
+          ...(r.project !== undefined && isValidProjectName(r.project) ? { project: r.project } : {}),
+          keys: [...new Set(r.keys)].filter(isValidKeyName),
+          peer: { uid: r.caller.uid, pid: r.caller.pid, exe: exeOf(r.caller.exe) },
+          ...(r.request !== undefined ? { request: requestOf(r.request) } : {}),
+        });
+      } catch {
+        /* never fails the refusal */
+      }
+    },
     checkpoint(event, reason) {
       flush();
       const why = event === 'agent_start' ? (opts.off ? 'audit_off' : undefined) : stopReason(reason ?? 'stop');
