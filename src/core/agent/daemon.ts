@@ -195,6 +195,9 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       shutdown('stop');
     },
     log: o.log,
+    refused: (r: Parameters<typeof audit.refused>[0]) => {
+      audit.refused(r);
+    },
     now,
     rate: (c: Caller) => rates.take(c, store.current(), clock()),
     tokenUsed: (id8: string) => {
