@@ -375,3 +375,29 @@ test('a profile with require_token refuses a request without one, and a token na
     h.cleanup();
   }
 });
+
+test('a stale socket of a removed profile is cleaned at start; a live one is left alone', async () => {
+  const h = await profileHome('sesame-prof-stale-', { a: 'projects = ["default"]\nkeys = ["*"]\n' });
+  const dir = path.join(h.dir, 'sockets');
+  fs.mkdirSync(dir, { mode: 0o700 });
+  const stale = path.join(dir, 'gone.sock');
+  const liveSock = path.join(dir, 'other.sock');
+  // A dead socket: its server was killed (SIGKILL leaves the file behind).
+  const dead = await import('node:child_process').then((cp) => cp.spawn(process.execPath, ['-e', `require('net').createServer().listen(${JSON.stringify(stale)})`], { stdio: 'ignore' }));
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(liveSock, r));
+  try {
+    await waitFor('the stale socket', () => fs.existsSync(stale));
+    dead.kill('SIGKILL');
+    await new Promise((r) => dead.once('exit', r));
+    assert.ok(fs.lstatSync(stale).isSocket());
+    await startAgent(h);
+    assert.ok(!fs.existsSync(stale), 'the dead socket is removed');
+    assert.ok(fs.existsSync(liveSock), 'a live socket is left alone');
+    assert.match(logOf(h), /removed a stale profile socket: .*gone\.sock/);
+  } finally {
+    server.close();
+    await stopAgent(h);
+    h.cleanup();
+  }
+});

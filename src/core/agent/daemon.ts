@@ -27,6 +27,7 @@
  * which keeps counting while the machine is suspended.
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type * as net from 'node:net';
 import type { ListenerRef } from '../policy/caller.js';
 import { PolicyStore, reloadLogLine, type ReloadResult } from '../policy/store.js';
@@ -42,6 +43,7 @@ import type { HomePaths } from '../paths.js';
 import { bootTimeMs, requireHardening } from '../os/native.js';
 import { hardeningNow, type HardeningReport } from './doors.js';
 import { serveConnection } from './conn.js';
+import { prepareSocketPath } from './socket.js';
 import { dispatch, type DispatchDeps, type RequestContext } from './dispatch.js';
 import type { AnyRequest } from './protocol-v2.js';
 import { listVisible, readOne, readSelected } from '../access.js';
@@ -269,6 +271,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       })),
     ];
     open.filter((l) => l.spec.ref.kind === 'profile').forEach(opened);
+    await removeStaleSockets(path.join(o.paths.home, 'sockets'), new Set(open.map((l) => l.spec.socket)), o.log);
     writeFileAtomic(o.paths.agentPid, `${process.pid}\n`);
   } catch (e) {
     release();
@@ -357,6 +360,32 @@ class ProfileRates {
   /** Drops the buckets of profiles no longer in `policy`. */
   prune(policy: Policy): void {
     for (const name of [...this.#by.keys()]) if (!policy.profiles.has(name)) this.#by.delete(name);
+  }
+}
+
+/**
+ * Removes dead sockets left in `dir` (`sockets/` in the home) by an agent that did not stop
+ * cleanly, for profiles no longer defined: each `*.sock` not in `keep` goes through
+ * socket.ts `prepareSocketPath` (a dead socket of ours is removed; anything else — a live
+ * socket, another owner, not a socket — is left alone). Never throws.
+ */
+async function removeStaleSockets(dir: string, keep: ReadonlySet<string>, log: AgentLog): Promise<void> {
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir).filter((n) => n.endsWith('.sock'));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    const p = path.join(dir, n);
+    if (keep.has(p)) continue;
+    try {
+      if (!fs.lstatSync(p).isSocket()) continue;
+      await prepareSocketPath(p);
+      if (!fs.existsSync(p)) log(`removed a stale profile socket: ${p}`);
+    } catch {
+      /* live, not ours, or gone: left alone */
+    }
   }
 }
 
