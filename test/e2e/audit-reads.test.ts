@@ -114,7 +114,7 @@ test('every get, env and run is recorded on the direct path and through the agen
   }
 });
 
-test('the agent writes a keyed checkpoint at start and stop with the reason', async () => {
+test('the agent writes a keyed checkpoint at start and stop with the reason (stop, signal, idle)', async () => {
   const h = await homeWithKeys('sesame-audit-ckpt-');
   try {
     await startAgent(h);
@@ -122,6 +122,8 @@ test('the agent writes a keyed checkpoint at start and stop with the reason', as
     const pid = await startAgent(h);
     process.kill(pid, 'SIGTERM');
     await waitFor('the agent to exit', () => !alive(pid));
+    const idle = await startAgent(h, ['--idle', '1s']);
+    await waitFor('the idle agent to exit', () => !alive(idle), 8000);
     const ck = (await records(h)).filter((r) => r.event.startsWith('agent_'));
     assert.deepEqual(
       ck.map((r) => [r.event, r.outcome, r.reason ?? '', r.via]),
@@ -130,6 +132,8 @@ test('the agent writes a keyed checkpoint at start and stop with the reason', as
         ['agent_stop', 'ok', 'stop', 'agent'],
         ['agent_start', 'ok', '', 'agent'],
         ['agent_stop', 'ok', 'signal:sigterm', 'agent'],
+        ['agent_start', 'ok', '', 'agent'],
+        ['agent_stop', 'ok', 'idle', 'agent'],
       ],
     );
     assert.ok(
