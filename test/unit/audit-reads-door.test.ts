@@ -10,7 +10,8 @@ import { ownerOnlyPolicy } from '../../src/core/policy/authorize.js';
 import type { Caller } from '../../src/core/policy/caller.js';
 import { UnlockedVault } from '../../src/core/vault/vault.js';
 import { listVisible, readOne, readSelected, vaultSource, type AccessContext } from '../../src/core/access.js';
-import { AuditLog, auditFiles } from '../../src/core/audit/log.js';
+import { AuditKey, AuditLog, auditFiles } from '../../src/core/audit/log.js';
+import { SecureKey } from '../../src/core/crypto/sodium.js';
 import { auditHook, requestOf, withAuditHook } from '../../src/core/audit/access-hook.js';
 import { agentAudit, stopReason } from '../../src/core/audit/agent-audit.js';
 import { readRecords, verifyChain } from '../../src/core/audit/verify.js';
@@ -137,5 +138,24 @@ test('withAuditHook keeps an audit hook already in the context and runs both', a
     assert.deepEqual(seen, ['inner:get', 'outer:get']);
   } finally {
     v.dispose();
+  }
+});
+
+test('an unkeyed get, getselected or agent_stop after keyed records is reported as forged (both read paths always have the key)', () => {
+  for (const event of ['get', 'getselected', 'agent_stop']) {
+    const dir = tmp();
+    const key = AuditKey.fromMaster(SecureKey.random());
+    try {
+      const log = new AuditLog(dir, key);
+      log.append({ event: 'get', outcome: 'ok', via: 'cli', keys: ['API_KEY'] });
+      log.setKey(undefined);
+      log.append({ event, outcome: 'ok', via: 'agent', keys: [] });
+      const r = verifyChain(auditFiles(dir), key);
+      assert.equal(r.ok, false, event);
+      assert.equal(r.bad?.kind, 'unkeyed_after_keyed', event);
+    } finally {
+      key.dispose();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   }
 });
