@@ -32,6 +32,8 @@ export interface ServeOptions {
   hardening?: HardeningReport;
   /** `--require-token`: the owner socket then needs SESAME_AGENT_TOKEN too. */
   requireToken?: boolean;
+  /** `--session`: the hex SHA-256 of the session token (the token itself never reaches the agent process). */
+  sessionDigest?: string;
   /** The environment profile sockets are placed with (XDG_RUNTIME_DIR; paths.ts `placeSocket`). */
   env?: NodeJS.ProcessEnv;
 }
@@ -50,6 +52,7 @@ export async function serveHere(paths: HomePaths, master: SecureKey, lock: Agent
     version: VERSION,
     log,
     requireToken: opts.requireToken === true,
+    ...(opts.sessionDigest !== undefined ? { session: (await import('../core/policy/tokens.js')).sessionRecord(opts.sessionDigest) } : {}),
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.hardening ? { hardening: opts.hardening } : {}),
   });

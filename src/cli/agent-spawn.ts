@@ -43,7 +43,13 @@ const READY_TIMEOUT_MS = 15_000;
  * Takes ownership of `master` (wiped here) and `lock` (handed to the child). Returns the
  * exit code once the child answers on its socket; throws the child's own start error.
  */
-export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLock, limits: SessionLimits, opts: { allowDebugger?: boolean; requireToken?: boolean } = {}): Promise<number> {
+export async function startBackground(
+  ctx: Ctx,
+  master: SecureKey,
+  lock: AgentLock,
+  limits: SessionLimits,
+  opts: { allowDebugger?: boolean; requireToken?: boolean; sessionDigest?: string } = {},
+): Promise<number> {
   const { openKeyOffer } = await import('../core/agent/handoff.js');
   let offer: Awaited<ReturnType<typeof openKeyOffer>>;
   try {
@@ -59,7 +65,15 @@ export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLo
       ...nodeFlags(process.execArgv),
       `--max-old-space-size=${AGENT_HEAP_MB}`,
       agentEntry(),
-      ...daemonArgv({ home: ctx.paths.home, idleMs: limits.idleMs, ttlMs: limits.ttlMs, handoff: offer.path, allowDebugger: opts.allowDebugger === true, requireToken: opts.requireToken === true }),
+      ...daemonArgv({
+        home: ctx.paths.home,
+        idleMs: limits.idleMs,
+        ttlMs: limits.ttlMs,
+        handoff: offer.path,
+        allowDebugger: opts.allowDebugger === true,
+        requireToken: opts.requireToken === true,
+        ...(opts.sessionDigest !== undefined ? { sessionDigest: opts.sessionDigest } : {}),
+      }),
     ];
     child = spawn(process.execPath, args, { detached: true, cwd: '/', env: childEnv(ctx), stdio: ['ignore', 'ignore', 'ignore', 'pipe', lock.fd] });
   } catch (e) {
@@ -88,7 +102,7 @@ export async function startBackground(ctx: Ctx, master: SecureKey, lock: AgentLo
   try {
     // With --require-token and no SESAME_AGENT_TOKEN, a denial is still the agent answering.
     await client.status().catch((e: unknown) => {
-      if (!(opts.requireToken && e instanceof SesameError && e.code === 'DENIED')) throw e;
+      if (!((opts.requireToken || opts.sessionDigest !== undefined) && e instanceof SesameError && e.code === 'DENIED')) throw e;
     });
   } finally {
     client.close();

@@ -14,6 +14,8 @@ export interface DaemonArgs {
   allowDebugger: boolean;
   /** `agent start --require-token`. */
   requireToken?: boolean;
+  /** `agent start --session`: the session token's hex SHA-256 (not a secret: it cannot be presented). */
+  sessionDigest?: string;
 }
 
 /** Parses the daemon's argv (without node and the script). Strict: throws USAGE on anything else. */
@@ -36,13 +38,25 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     else if (a === '--handoff') out.handoff = value();
     else if (a === '--allow-debugger') out.allowDebugger = true;
     else if (a === '--require-token') out.requireToken = true;
-    else throw new SesameError('USAGE', `sesame-agent: unexpected argument ${JSON.stringify(String(a).slice(0, 40))}`, { hint: 'it is started by `sesame agent start --background`' });
+    else if (a === '--session-digest') {
+      const v = value();
+      if (!/^[0-9a-f]{64}$/.test(v)) throw new SesameError('USAGE', 'sesame-agent: --session-digest must be 64 lowercase hex digits');
+      out.sessionDigest = v;
+    } else throw new SesameError('USAGE', `sesame-agent: unexpected argument ${JSON.stringify(String(a).slice(0, 40))}`, { hint: 'it is started by `sesame agent start --background`' });
   }
   const { home, idleMs, ttlMs, handoff, allowDebugger } = out;
   if (home === undefined || idleMs === undefined || ttlMs === undefined || handoff === undefined || ttlMs <= 0) {
     throw new SesameError('USAGE', 'sesame-agent needs --home, --idle-ms, --ttl-ms (> 0) and --handoff', { hint: 'it is started by `sesame agent start --background`' });
   }
-  return { home, idleMs, ttlMs, handoff, allowDebugger: allowDebugger === true, requireToken: out.requireToken === true };
+  return {
+    home,
+    idleMs,
+    ttlMs,
+    handoff,
+    allowDebugger: allowDebugger === true,
+    requireToken: out.requireToken === true,
+    ...(out.sessionDigest !== undefined ? { sessionDigest: out.sessionDigest } : {}),
+  };
 }
 
 /** The argv agent-spawn.ts passes for `a` (the inverse of `parseDaemonArgs`). */
@@ -58,5 +72,6 @@ export function daemonArgv(a: DaemonArgs): string[] {
     a.handoff,
     ...(a.allowDebugger ? ['--allow-debugger'] : []),
     ...(a.requireToken ? ['--require-token'] : []),
+    ...(a.sessionDigest !== undefined ? ['--session-digest', a.sessionDigest] : []),
   ];
 }

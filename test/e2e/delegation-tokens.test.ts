@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { initHome, sesame, setSecret, type TestHome } from '../helpers/cli.js';
+import { BIN, initHome, runProcess, sesame, setSecret, type TestHome } from '../helpers/cli.js';
 import { alive, ask, logOf, sleep, sockOf, startAgent, stopAgent, waitFor, type Reply } from '../helpers/agent.js';
 
 /** A home with projects default (A_KEY, B_KEY) and work (API_X, DB_URL). */
@@ -370,6 +370,40 @@ test('run never passes SESAME_AGENT_TOKEN to its child, and the token is never o
     assert.doesNotMatch(r.out, /SESAME_AGENT_TOKEN/, 'but not the token variable');
     assert.ok(!r.out.includes(t.token), "nor the token, in its environment or its parent's argv");
     assert.ok(!r.stderr.includes(t.token));
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('agent start --session: the shell that evals it reads; a process without its token is denied (exit 8); sesame lock there ends it; the token is stored nowhere', async () => {
+  const h = await delegationHome('sesame-deleg-session-');
+  try {
+    const script = [
+      'eval "$(sesame agent start --session)" || exit 90',
+      'SESAME_PASSPHRASE_FILE= sesame get A_KEY || exit 91',
+      '(unset SESAME_AGENT_TOKEN; SESAME_PASSPHRASE_FILE= sesame get A_KEY >/dev/null 2>&1; echo "other=$?")',
+      'sesame agent status --json | tr -d " \\n"; echo',
+      'printf "%s" "$SESAME_AGENT_TOKEN" > "$TOKEN_OUT"',
+      'sesame lock >/dev/null 2>&1 || exit 92',
+      'sesame agent status >/dev/null 2>&1; echo "after=$?"',
+    ].join('\n');
+    const bin = path.join(path.dirname(h.dir), 'bin');
+    fs.mkdirSync(bin, { mode: 0o700 });
+    fs.writeFileSync(path.join(bin, 'sesame'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(BIN)} "$@"\n`, { mode: 0o700 });
+    const tokenOut = path.join(path.dirname(h.dir), 'session-token');
+    const r = await runProcess('bash', ['-c', script], { env: { ...h.env, PATH: `${bin}:${process.env.PATH ?? ''}`, TOKEN_OUT: tokenOut } });
+    assert.equal(r.code, 0, `${r.out}\n${r.stderr}`);
+    const lines = r.out.split('\n');
+    assert.equal(lines[0], 'value-a', 'the shell that evaluated it reads');
+    assert.equal(lines[1], 'other=8', 'a process without the token is denied');
+    const st = JSON.parse(lines[2] ?? '') as { session?: boolean; require_token?: boolean };
+    assert.deepEqual([st.session, st.require_token], [true, true], 'agent status says it is session-bound');
+    assert.equal(lines[3], 'after=3', 'sesame lock in that shell ended the agent');
+    const token = fs.readFileSync(tokenOut, 'utf8');
+    assert.match(token, /^ses_[A-Za-z0-9_-]{43}$/);
+    fs.rmSync(tokenOut);
+    for (const f of filesUnder(path.dirname(h.dir))) assert.equal(fs.readFileSync(f).indexOf(token), -1, `the session token is in ${f}`);
   } finally {
     await stopAgent(h);
     h.cleanup();

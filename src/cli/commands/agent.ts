@@ -10,6 +10,7 @@ import type { SecureKey } from '../../core/crypto/sodium.js';
 import type { SessionLimits } from '../../core/agent/session.js';
 import type { HomePaths } from '../../core/paths.js';
 import { parseDuration, usage } from '../args.js';
+import { allocSecret } from '../../core/bytes.js';
 import { info, json, out } from '../output.js';
 import { agentStatusBlock, agentStatusExit } from '../agent-status.js';
 
@@ -37,7 +38,20 @@ async function unlockMaster(ctx: Ctx): Promise<SecureKey> {
 }
 
 const ALLOW_DEBUGGER = { 'allow-debugger': { type: 'boolean', help: 'start even when a tracer (debugger, strace) is attached' } } as const;
-const REQUIRE_TOKEN = { 'require-token': { type: 'boolean', help: 'the owner socket requires a token too (SESAME_AGENT_TOKEN; see sesame token new)' } } as const;
+const REQUIRE_TOKEN = {
+  'require-token': { type: 'boolean', help: 'the owner socket requires a token too (SESAME_AGENT_TOKEN; see sesame token new)' },
+  session: { type: 'boolean', help: 'start in the background bound to this shell: prints SESAME_AGENT_SOCK and a fresh SESAME_AGENT_TOKEN for eval; other processes are denied' },
+} as const;
+
+/** `NAME=value; export NAME;` lines for eval, the token kept off-heap; the caller wipes the result. */
+function sessionAssignments(sock: string, token: Buffer): Buffer {
+  const q = `'${sock.replace(/'/g, `'\\''`)}'`;
+  const parts = [Buffer.from(`SESAME_AGENT_SOCK=${q}; export SESAME_AGENT_SOCK;\nSESAME_AGENT_TOKEN=`), token, Buffer.from('; export SESAME_AGENT_TOKEN;\n')];
+  const all = allocSecret(parts.reduce((n, b) => n + b.length, 0));
+  let o = 0;
+  for (const b of parts) o += b.copy(all, o);
+  return all;
+}
 
 /**
  * Drops SESAME_PASSPHRASE once the chain has read it: unset, and its bytes in the initial
@@ -52,12 +66,15 @@ async function forgetEnvPassphrase(ctx: Ctx): Promise<void> {
 }
 
 const start: Command = {
-  usage: 'agent start [--idle DUR] [--ttl DUR] [--background] [--allow-debugger] [--require-token]\n\nexample:\n  sesame agent start --background --idle 30m --ttl 8h',
+  usage:
+    'agent start [--idle DUR] [--ttl DUR] [--background] [--allow-debugger] [--require-token] [--session]\n\nexamples:\n  sesame agent start --background --idle 30m --ttl 8h\n  eval "$(sesame agent start --session)"',
   summary: 'unlock once, then serve reads over a private socket (foreground; Ctrl-C stops it)',
   flags: { ...LIMIT_FLAGS, ...ALLOW_DEBUGGER, ...REQUIRE_TOKEN, background: { type: 'boolean', help: 'return once a detached agent answers' } },
   async run(ctx, { flags }) {
     await import('../early.js'); // SIGUSR1 ignored (already, through the executable; here for the ES-module entry)
     const limits = limitsFrom(flags);
+    const session = flags.session === true;
+    if (session && ctx.json) throw usage('--session prints shell assignments, not JSON', 'use eval "$(sesame agent start --session)"');
     // Before any passphrase is read or derived: no debugger option, hardening that took
     // effect (fail closed), no tracer attached.
     const { agentPreflight } = await import('../../core/agent/doors.js');
@@ -78,6 +95,23 @@ const start: Command = {
       throw e;
     } finally {
       await forgetEnvPassphrase(ctx);
+    }
+    if (session) {
+      const { startBackground } = await import('../agent-spawn.js');
+      const { newSessionToken } = await import('../../core/policy/tokens.js');
+      const t = newSessionToken();
+      let line: Buffer | undefined;
+      try {
+        const code = await startBackground(ctx, master, lock, limits, { allowDebugger, requireToken, sessionDigest: t.digest });
+        if (code === 0) {
+          line = sessionAssignments(ctx.paths.agentSock, t.token);
+          out(line);
+        }
+        return code;
+      } finally {
+        line?.fill(0);
+        t.token.fill(0);
+      }
     }
     if (flags.background) {
       const { startBackground } = await import('../agent-spawn.js');
@@ -126,6 +160,7 @@ function human(b: Record<string, unknown>, paths: HomePaths): string {
     `socket:    ${socketLine(b, paths)}`,
     ...listenerLines(b),
     ...(typeof b.require_token === 'boolean' ? [`token:     ${b.require_token ? 'required on the owner socket (SESAME_AGENT_TOKEN)' : 'not required on the owner socket'}`] : []),
+    ...(b.session === true ? ['session:   bound to the shell that started it (eval "$(sesame agent start --session)"); sesame lock there ends it'] : []),
   ];
   if (b.accessible) {
     lines.push(

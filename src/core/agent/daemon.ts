@@ -32,7 +32,7 @@ import type * as net from 'node:net';
 import type { ListenerRef } from '../policy/caller.js';
 import { PolicyStore, reloadLogLine, type ReloadResult } from '../policy/store.js';
 import type { Caller } from '../policy/caller.js';
-import type { Policy } from '../policy/authorize.js';
+import type { Policy, TokenRecord } from '../policy/authorize.js';
 import type { Profile } from '../policy/profiles.js';
 import { profilesLoader } from '../policy/profiles.js';
 import { RateLimiter, type RateDecision, type RateLimit } from '../policy/rate.js';
@@ -82,6 +82,8 @@ export interface AgentOptions {
   env?: NodeJS.ProcessEnv;
   /** Wall clock, ms since the epoch, for token expiry and last use (default Date.now). */
   now?: () => number;
+  /** `agent start --session`: the session token's record (never stored); the owner socket then requires a token. */
+  session?: TokenRecord;
 }
 
 export interface AgentHandle {
@@ -175,6 +177,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   // v2 status extras; the op shows the last-use map only to the owner without a scoped token.
   const statusV2 = (): Record<string, unknown> => ({
     require_token: store.current().requireToken,
+    session: o.session !== undefined,
     tokens_last_used: Object.fromEntries([...usage.snapshot()].map(([id8, ms]) => [id8, new Date(ms).toISOString()])),
   });
   const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible }), status, listeners, statusV2 };
@@ -262,7 +265,14 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
 
   try {
     requireHardening('the agent');
-    store = o.policy ?? PolicyStore.open({ agentUid: uid, requireToken: o.requireToken ?? false, loaders: [tokensLoader(o.paths), profilesLoader(o.paths)] });
+    store =
+      o.policy ??
+      PolicyStore.open({
+        agentUid: uid,
+        requireToken: (o.requireToken ?? false) || o.session !== undefined,
+        loaders: [tokensLoader(o.paths), profilesLoader(o.paths)],
+        ...(o.session ? { tokens: [o.session] } : {}),
+      });
     const all = [...specs, ...profileSpecs(store.current())];
     all.forEach((x) => live.add(x));
     open = [

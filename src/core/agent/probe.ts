@@ -34,6 +34,8 @@ export interface AgentReport {
   error?: { code: string; message: string; hint?: string };
   /** `agent start --require-token` (true also when the agent refused us for want of a token). */
   require_token?: boolean;
+  /** `agent start --session`: bound to the shell that started it. */
+  session?: boolean;
   /** Every socket the agent serves (v2 status; a delegated caller sees only its own). */
   listeners?: Array<{ kind: string; name?: string; socket: string }>;
   /**
@@ -103,6 +105,7 @@ function pick(st: Record<string, unknown>): Partial<AgentReport> {
     out.hardening = { ...keep };
   }
   if (typeof st.require_token === 'boolean') out.require_token = st.require_token;
+  if (typeof st.session === 'boolean') out.session = st.session;
   if (Array.isArray(st.listeners)) {
     out.listeners = st.listeners.flatMap((l: unknown) => {
       if (typeof l !== 'object' || l === null) return [];

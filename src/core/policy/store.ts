@@ -103,8 +103,8 @@ export class PolicyStore {
    * Builds the first snapshot. Throws what the failing loader threw, with its file and line
    * in the message (INVALID), so the agent refuses to start on a bad policy file.
    */
-  static open(opts: { agentUid: number; requireToken?: boolean; loaders?: readonly PolicyLoader[] }): PolicyStore {
-    const base: Policy = Object.freeze({ ...ownerOnlyPolicy(opts.agentUid), requireToken: opts.requireToken ?? false });
+  static open(opts: { agentUid: number; requireToken?: boolean; loaders?: readonly PolicyLoader[]; tokens?: readonly TokenRecord[] }): PolicyStore {
+    const base: Policy = Object.freeze({ ...ownerOnlyPolicy(opts.agentUid), requireToken: opts.requireToken ?? false, tokens: Object.freeze([...(opts.tokens ?? [])]) });
     const loaders = Object.freeze([...(opts.loaders ?? [])]);
     const store = new PolicyStore(base, loaders, base);
     const r = store.#build();

@@ -280,6 +280,22 @@ export function newToken(file: string, opts: NewTokenOptions): { token: Buffer; 
   });
 }
 
+/**
+ * A session token (`agent start --session`): a fresh unrestricted token that is never
+ * stored — only the agent started with it knows its digest (`sessionRecord`). Returns the
+ * token (off-heap; the caller prints it once and wipes it) and its SHA-256 in hex.
+ */
+export function newSessionToken(): { token: Buffer; digest: string } {
+  const token = makeTokenText();
+  return { token, digest: createHash('sha256').update(token).digest('hex') };
+}
+
+/** The in-memory record of a session token from its hex digest; INVALID unless 64 lowercase hex digits. */
+export function sessionRecord(digest: string): TokenRecord {
+  if (!/^[0-9a-f]{64}$/.test(digest)) throw new SesameError('INVALID', 'a session token digest is 64 lowercase hex digits');
+  return Object.freeze({ id8: digest.slice(0, 8), digest, scope: Object.freeze({}), name: 'session' });
+}
+
 /** `ses_` + base64url(32 random bytes), built byte by byte in off-heap memory (never a string). */
 function makeTokenText(): Buffer {
   const raw = allocSecret(TOKEN_BYTES);
