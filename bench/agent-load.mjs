@@ -7,11 +7,15 @@
 // --seconds (default 2) or --max requests (default 200000), whichever comes first.
 // Local only: a Unix socket, nothing on the network.
 //
-//   node bench/agent-load.mjs [--clients 1,8,32,128] [--modes persistent,connect] [--seconds 2] [--json] [--sock PATH] [--audit on|off|paired]
+//   node bench/agent-load.mjs [--clients 1,8,32,128] [--modes persistent,connect] [--seconds 2] [--json] [--sock PATH] [--audit on|off|paired] [--token paired]
 //
 // --audit paired starts two agents on two throwaway homes, one with every read audited (the
 // default) and one with SESAME_AUDIT=off (a switch that exists for this benchmark only: owner
 // reads unrecorded, delegated reads refused), and runs each cell on both, alternately.
+// --token paired runs every cell twice on the same agent, alternately: a protocol v2 `get`
+// carrying a capability token (minted with `token new` for the project, before the agent
+// starts; checked by digest, scope-decided, and audited as a delegated read) against the same
+// v2 `get` with no token (the owner).
 // Without --sock it makes a throwaway home with the built CLI ($SESAME_DIST or dist/),
 // stores one 32-byte value, starts an agent, measures, and stops it.
 import { spawnSync } from 'node:child_process';
@@ -28,6 +32,7 @@ const SECONDS = Number(args.seconds ?? 2);
 const MAX = Number(args.max ?? 200_000);
 const MODES = (args.modes ?? 'persistent,connect').split(',');
 const AUDIT = args.audit ?? 'on';
+const TOKEN = args.token === 'paired';
 const KEY = 'BENCH_KEY';
 const VALUE = 'b'.repeat(32);
 
@@ -54,13 +59,30 @@ function setup(auditOff = false) {
   };
   cli(['init', '--kdf-memory', '8', '--kdf-passes', '1']);
   cli(['set', KEY, '--raw'], VALUE);
+  let token;
+  if (TOKEN) {
+    const r = spawnSync(process.execPath, [bin, 'token', 'new', '--project', 'default', '--name', 'bench'], { env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`sesame token new failed: ${r.stderr}`);
+    token = r.stdout.trim();
+  }
   cli(['agent', 'start', '--background', '--idle', '10m', '--ttl', '1h']);
   const pid = Number(fs.readFileSync(path.join(env.SESAME_HOME, 'agent.pid'), 'utf8'));
-  return { sock: path.join(env.SESAME_HOME, 'agent.sock'), pid, done: () => (cli(['agent', 'stop']), fs.rmSync(base, { recursive: true, force: true })) };
+  return { sock: path.join(env.SESAME_HOME, 'agent.sock'), pid, token, done: () => (cli(['agent', 'stop']), fs.rmSync(base, { recursive: true, force: true })) };
 }
 
-const REQUEST = Buffer.from(`${JSON.stringify({ v: 1, op: 'get', project: 'default', key: KEY, pid: process.pid })}\n`);
-const EXPECTED = Buffer.from(`{"v":1,"ok":true,"value":"${Buffer.from(VALUE).toString('base64')}"}\n`);
+const V1 = {
+  request: Buffer.from(`${JSON.stringify({ v: 1, op: 'get', project: 'default', key: KEY, pid: process.pid })}\n`),
+  expected: Buffer.from(`{"v":1,"ok":true,"value":"${Buffer.from(VALUE).toString('base64')}"}\n`),
+};
+/** A v2 get (id 1, reused once its final frame is out), with or without a token. */
+function v2Get(token) {
+  return {
+    request: Buffer.from(`${JSON.stringify({ v: 2, id: 1, op: 'get', project: 'default', key: KEY, ...(token ? { token } : {}) })}\n`),
+    expected: Buffer.from(`{"v":2,"id":1,"frame":"ok","value":"${Buffer.from(VALUE).toString('base64')}"}\n`),
+  };
+}
+let REQUEST = V1.request;
+let EXPECTED = V1.expected;
 
 /** One persistent client: request, wait for the reply line, repeat until `until()`. */
 function persistentClient(sock, until, record) {
@@ -146,16 +168,29 @@ async function cell(sock, mode, n, pid) {
   };
 }
 
-const kinds = AUDIT === 'paired' ? ['on', 'off'] : [AUDIT];
-const envs = new Map(kinds.map((k) => [k, args.sock ? { sock: args.sock, done: () => {} } : setup(k === 'off')]));
+const kinds = TOKEN ? ['owner', 'token'] : AUDIT === 'paired' ? ['on', 'off'] : [AUDIT];
+const shared = TOKEN ? setup(AUDIT === 'off') : undefined;
+const envs = new Map(kinds.map((k) => [k, shared ?? (args.sock ? { sock: args.sock, done: () => {} } : setup(k === 'off'))]));
+/** Before each cell: the request line its kind sends. */
+function use(k) {
+  if (!TOKEN) return;
+  ({ request: REQUEST, expected: EXPECTED } = v2Get(k === 'token' ? shared.token : undefined));
+}
 const rows = [];
 try {
   for (const mode of MODES) {
-    for (const k of kinds) await cell(envs.get(k).sock, mode, 8, envs.get(k).pid); // warm-up, not reported
-    for (const n of CLIENTS) for (const k of kinds) rows.push({ audit: k, ...(await cell(envs.get(k).sock, mode, n, envs.get(k).pid)) });
+    for (const k of kinds) {
+      use(k);
+      await cell(envs.get(k).sock, mode, 8, envs.get(k).pid); // warm-up, not reported
+    }
+    for (const n of CLIENTS)
+      for (const k of kinds) {
+        use(k);
+        rows.push({ audit: k, ...(await cell(envs.get(k).sock, mode, n, envs.get(k).pid)) });
+      }
   }
 } finally {
-  for (const e of envs.values()) e.done();
+  for (const e of new Set(envs.values())) e.done();
 }
 if (args.json)
   process.stdout.write(`${JSON.stringify({ date: new Date().toISOString(), nproc: os.cpus().length, cpu: os.cpus()[0]?.model, node: process.version, seconds: SECONDS, rows }, null, 1)}\n`);
