@@ -13,6 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { BIN, initHome, runProcess, sesame, setSecret, type TestHome } from '../helpers/cli.js';
 import { alive, ask, logOf, sleep, sockOf, startAgent, stopAgent, waitFor, type Reply } from '../helpers/agent.js';
+import { filesUnder } from '../helpers/files.js';
 
 /** A home with projects default (A_KEY, B_KEY) and work (API_X, DB_URL). */
 async function delegationHome(prefix: string): Promise<TestHome> {
@@ -255,21 +256,6 @@ test("--require-token refuses the owner's CLI without SESAME_AGENT_TOKEN", async
     h.cleanup();
   }
 });
-
-/** Every regular file under `dir` (not following links). */
-function filesUnder(dir: string): string[] {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries.flatMap((d) => {
-    const p = path.join(dir, d.name);
-    if (d.isDirectory()) return filesUnder(p);
-    return d.isFile() ? [p] : [];
-  });
-}
 
 test('the raw token appears in no file the test wrote (home, logs, audit)', async () => {
   const started = Date.now();

@@ -10,23 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { initHome, sesame } from '../helpers/cli.js';
 import { alive, logOf, startAgent, stopAgent, waitFor } from '../helpers/agent.js';
+import { filesUnder } from '../helpers/files.js';
 
 const TOKEN_LINE = /^ses_[A-Za-z0-9_-]{43}\n$/;
-
-/** Every regular file under `dir` (not following links). */
-function filesUnder(dir: string): string[] {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch {
-    return [];
-  }
-  return entries.flatMap((d) => {
-    const p = path.join(dir, d.name);
-    if (d.isDirectory()) return filesUnder(p);
-    return d.isFile() ? [p] : [];
-  });
-}
 
 /** Files written since `sinceMs` under the temp directory (the CLI's and this test's), and everything under `base`. */
 function writtenFiles(base: string, sinceMs: number): string[] {
