@@ -117,10 +117,10 @@ test('a listener never binds in a directory other users can enter', async () => 
   }
 });
 
-// Known gap: libuv unlinks a pipe server's path by name when the server closes
-// (uv__pipe_close), so unlinkIfOurs's inode check cannot protect a socket that replaced ours.
-// Fixing it needs a socket bound outside libuv (the native door) and handed to net.Server.
-test('closing never unlinks a socket that replaced ours at the path', { todo: 'libuv unlinks the bound path on close, whatever it names now' }, async () => {
+// libuv unlinks a pipe server's bound path by name when the server closes (uv__pipe_close);
+// listenPrivate binds under a private temporary name and renames the socket onto its path, so
+// that unlink never reaches the path and only unlinkIfOurs (by inode) removes it.
+test('closing never unlinks a socket that replaced ours at the path', async () => {
   const { home, cleanup } = tmpHome();
   const spec = ownerListener(homePaths(home, {}));
   try {

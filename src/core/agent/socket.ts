@@ -7,7 +7,8 @@
  * - Something that is not a socket at the path is refused and left alone; a socket there
  *   is probed: live means "already running", dead (ECONNREFUSED) is removed.
  * - listen() runs under umask 0177, so the socket is 0600 the instant it exists (no
- *   listen-then-chmod race); after bind it is lstat'ed and must be a socket, ours, 0600.
+ *   listen-then-chmod race); after bind it is lstat'ed and must be a socket, ours, 0600,
+ *   and only then renamed onto its path (so libuv's unlink at close can never hit the path).
  *
  * - A socket relocated under $XDG_RUNTIME_DIR (paths.ts `placeSocket`, when the home's path
  *   is too long) needs that runtime directory to exist and be ours and 0700 first; it is
@@ -18,6 +19,7 @@
  * Call `prepareSocketPath` only while holding the agent lock, so no other agent of this
  * home can be binding at the same time.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -148,15 +150,23 @@ export interface Listening {
 /**
  * Binds and listens with a socket of `rules.mode` (default 0600) from birth (umask), then
  * verifies it: a socket, ours, exactly that mode. Throws INSECURE (nothing served) if not.
+ *
+ * The socket is bound under a short random name in the same private directory and then
+ * renamed onto `sock`. libuv unlinks a pipe server's *bound* path by name when it closes,
+ * whatever that path names by then; binding under a name nobody else uses means that unlink
+ * hits nothing, and the only removal of `sock` is ours (`unlinkIfOurs`, by inode), so a
+ * socket that replaced ours at the path is never deleted by our shutdown.
  */
 export async function listenPrivate(sock: string, onConnection: (c: net.Socket) => void, rules: SocketRules = {}): Promise<Listening> {
   const mode = rules.mode ?? 0o600;
+  // Never longer than the final name (the shortest socket name is "a.sock"), so it fits too.
+  const bound = path.join(path.dirname(sock), `.${randomBytes(3).toString('hex').slice(0, 5)}`);
   const server = net.createServer({ allowHalfOpen: false, pauseOnConnect: false }, onConnection);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     const old = process.umask(0o777 & ~mode);
     try {
-      server.listen({ path: sock, backlog: 511 }, () => {
+      server.listen({ path: bound, backlog: 511 }, () => {
         server.off('error', reject);
         resolve();
       });
@@ -164,13 +174,19 @@ export async function listenPrivate(sock: string, onConnection: (c: net.Socket) 
       process.umask(old);
     }
   });
-  const st = fs.lstatSync(sock);
+  const st = fs.lstatSync(bound);
   const me = uid();
   if (!st.isSocket() || (me >= 0 && st.uid !== me) || (st.mode & 0o777) !== mode) {
     server.close();
     throw new SesameError('INSECURE', `the agent socket ${sock} is not a private socket after bind (mode ${(st.mode & 0o777).toString(8)}, uid ${st.uid})`, {
       hint: 'check the directory for interference; nothing was served',
     });
+  }
+  try {
+    fs.renameSync(bound, sock);
+  } catch (e) {
+    server.close();
+    throw e;
   }
   return { server, ino: st.ino };
 }
