@@ -22,6 +22,7 @@ import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { daemonArgv } from '../daemon/args.js';
 import { SesameError, isErrorCode } from '../core/errors.js';
+import { isDebuggerFlag } from '../core/agent/doors.js';
 import type { SecureKey } from '../core/crypto/sodium.js';
 import type { AgentLock } from '../core/agent/lockfile.js';
 import type { SessionLimits } from '../core/agent/session.js';
@@ -150,13 +151,14 @@ function handoffBase(ctx: Ctx): string {
 
 /** Our node flags minus any debugger: an inspector port would undo the agent's hardening. */
 function nodeFlags(flags: string[]): string[] {
-  return flags.filter((f) => !/^--(inspect|debug)/.test(f));
+  return flags.filter((f) => !isDebuggerFlag(f));
 }
 
 function childEnv(ctx: Ctx): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...ctx.env, SESAME_HOME: ctx.paths.home };
   delete env.SESAME_PASSPHRASE;
   delete env.SESAME_PASSPHRASE_FILE;
+  delete env.SESAME_AGENT_TOKEN; // a bearer token the agent never uses
   if (env.NODE_OPTIONS) env.NODE_OPTIONS = nodeFlags(env.NODE_OPTIONS.split(/\s+/)).join(' ');
   if (ctx.env.SESAME_AGENT_SOCK) env.SESAME_AGENT_SOCK = ctx.paths.agentSock; // absolute: the child runs in /
   return env;

@@ -4,6 +4,7 @@
  * Writes are synchronous so nothing is lost when the process exits.
  */
 import * as fs from 'node:fs';
+import { allocSecret } from '../core/bytes.js';
 import { SesameError, ioError, setHintRenderer, type ErrorCode } from '../core/errors.js';
 import { ioHint, renderRemedy } from './hints.js';
 
@@ -57,7 +58,7 @@ export function out(data: Buffer | string): void {
 
 /** A secret value and one newline for stdout; wipes the value and the line once written. */
 export function outValueLine(v: Buffer): void {
-  const line = Buffer.alloc(v.length + 1);
+  const line = allocSecret(v.length + 1); // off V8's movable heap, so the wipe below reaches the only copy
   v.copy(line);
   line[v.length] = 0x0a;
   v.fill(0);
