@@ -1,7 +1,7 @@
 /**
  * unlockDirect that also keeps the audit subkey, for commands whose core call unlocks
  * through a callback (import): their record is then keyed. Kept apart from audit-event.ts,
- * which unlock.ts imports (no cycle).
+ * which direct-unlock.ts imports (no cycle).
  */
 import type { Ctx } from './context.js';
 import type { UnlockedVault } from '../core/vault/vault.js';

@@ -6,8 +6,7 @@
  * `ioHint` does the same for I/O errors, by errno. Never suggests loosening a permission.
  */
 import type { Remedy } from '../core/errors.js';
-
-const DEFAULT_PROJECT = 'default';
+import { DEFAULT_PROJECT } from '../core/names.js';
 
 const WRONG_PASSPHRASE_BY_TIER: Readonly<Record<string, string>> = {
   session: 'run `sesame lock`, then `sesame unlock` with the right passphrase',

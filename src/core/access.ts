@@ -130,7 +130,8 @@ export async function readOne(ctx: AccessContext, src: VaultSource, project: str
 }
 
 /**
- * The synchronous form of `readOne` for handlers that cannot wait (the v1 connection).
+ * The synchronous form of `readOne`, for callers that cannot wait (tests and their helpers;
+ * the agent and the CLI use `readOne`).
  * Refuses (ERROR) a context with an approval hook, so an approval can never be skipped.
  */
 export function readOneNow(ctx: AccessContext, src: VaultSource, project: string, key: string): Buffer {

@@ -13,87 +13,55 @@
  * Contract: a message or hint NEVER contains a secret value or a passphrase. Name keys,
  * projects and paths; never values.
  */
-export type ErrorCode =
-  | 'ERROR' // generic failure (exit 1)
-  | 'USAGE' // the caller used a command wrongly (exit 2)
-  | 'LOCKED' // no way to unlock without a TTY (exit 3)
-  | 'NOT_FOUND' // key, project, token... missing (exit 4)
-  | 'NOT_INITIALIZED' // no vault at this home (exit 5)
-  | 'WRONG_PASSPHRASE' // the passphrase does not open the vault (exit 6)
-  | 'BUSY' // a lock was held too long (exit 7)
-  | 'DENIED' // refused by policy: peer, token, profile, approval (exit 8)
-  | 'INTEGRITY' // the vault file is damaged or was tampered with (exit 1)
-  | 'INSECURE' // a file or directory has unsafe ownership or permissions (exit 1)
-  | 'INVALID' // bad input data: key name, file format, value (exit 1)
-  | 'KEY_CHANGED' // the vault's key changed under a running agent (exit 1)
-  | 'PROTOCOL' // agent protocol violation (exit 1)
-  | 'UNAVAILABLE'; // a component (agent, keyring, tool) cannot be reached (exit 1)
+/** Every error code, in declaration order (the CLI maps each to an exit code). */
+export const ERROR_CODES = [
+  'ERROR', // generic failure (exit 1)
+  'USAGE', // the caller used a command wrongly (exit 2)
+  'LOCKED', // no way to unlock without a TTY (exit 3)
+  'NOT_FOUND', // key, project, token... missing (exit 4)
+  'NOT_INITIALIZED', // no vault at this home (exit 5)
+  'WRONG_PASSPHRASE', // the passphrase does not open the vault (exit 6)
+  'BUSY', // a lock was held too long (exit 7)
+  'DENIED', // refused by policy: peer, token, profile, approval (exit 8)
+  'INTEGRITY', // the vault file is damaged or was tampered with (exit 1)
+  'INSECURE', // a file or directory has unsafe ownership or permissions (exit 1)
+  'INVALID', // bad input data: key name, file format, value (exit 1)
+  'KEY_CHANGED', // the vault's key changed under a running agent (exit 1)
+  'PROTOCOL', // agent protocol violation (exit 1)
+  'UNAVAILABLE', // a component (agent, keyring, tool) cannot be reached (exit 1)
+] as const;
 
-/** Every error code, in declaration order. */
-export const ERROR_CODES: readonly ErrorCode[] = [
-  'ERROR',
-  'USAGE',
-  'LOCKED',
-  'NOT_FOUND',
-  'NOT_INITIALIZED',
-  'WRONG_PASSPHRASE',
-  'BUSY',
-  'DENIED',
-  'INTEGRITY',
-  'INSECURE',
-  'INVALID',
-  'KEY_CHANGED',
-  'PROTOCOL',
-  'UNAVAILABLE',
-];
+/** A stable error code: callers branch on it; the wire carries it. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
 
 /**
  * What a user can do about an error, when the fix is a sesame command. The renderer words
  * it; parameters come from the error's `detail` (named below). Never secret.
  */
-export type Remedy =
-  | 'init' // create a vault at this home
-  | 'init_home' // the home directory does not exist yet
-  | 'status' // look at `status`
-  | 'list_keys' // list the keys of the project
-  | 'projects_list' // list the projects
-  | 'projects_create' // list the projects, or create one
-  | 'project_create' // create the missing project (detail.project)
-  | 'import_lenient' // fix the refused lines, or import the rest leniently
-  | 'rm_keys' // empty a project key by key (detail.project)
-  | 'agent_start' // start the agent again
-  | 'agent_restart' // the vault was re-initialised under the agent: stop, then start it
-  | 'agent_upgrade' // the agent speaks another version (or is an impostor)
-  | 'agent_running' // an agent holds the lock: see its status, or stop it
-  | 'agent_socket_taken' // a live agent listens on the socket path
-  | 'agent_status' // the agent did not answer: see its status, or bypass it
-  | 'unlock_from_terminal' // no tier answered and there is no terminal
-  | 'wrong_passphrase' // a tier gave a wrong passphrase (detail.tier)
-  | 'passphrase_reseal' // the sealed passphrase cannot be unsealed on this machine
-  | 'passphrase_acknowledge'; // a machine-bound tier needs the passphrase saved elsewhere first
+export const REMEDIES = [
+  'init', // create a vault at this home
+  'init_home', // the home directory does not exist yet
+  'status', // look at `status`
+  'list_keys', // list the keys of the project
+  'projects_list', // list the projects
+  'projects_create', // list the projects, or create one
+  'project_create', // create the missing project (detail.project)
+  'import_lenient', // fix the refused lines, or import the rest leniently
+  'rm_keys', // empty a project key by key (detail.project)
+  'agent_start', // start the agent again
+  'agent_restart', // the vault was re-initialised under the agent: stop, then start it
+  'agent_upgrade', // the agent speaks another version (or is an impostor)
+  'agent_running', // an agent holds the lock: see its status, or stop it
+  'agent_socket_taken', // a live agent listens on the socket path
+  'agent_status', // the agent did not answer: see its status, or bypass it
+  'unlock_from_terminal', // no tier answered and there is no terminal
+  'wrong_passphrase', // a tier gave a wrong passphrase (detail.tier)
+  'passphrase_reseal', // the sealed passphrase cannot be unsealed on this machine
+  'passphrase_acknowledge', // a machine-bound tier needs the passphrase saved elsewhere first
+] as const;
 
-/** Every remedy, for checking one that arrived from another process (the agent's error frames). */
-export const REMEDIES: readonly Remedy[] = [
-  'init',
-  'init_home',
-  'status',
-  'list_keys',
-  'projects_list',
-  'projects_create',
-  'project_create',
-  'import_lenient',
-  'rm_keys',
-  'agent_start',
-  'agent_restart',
-  'agent_upgrade',
-  'agent_running',
-  'agent_socket_taken',
-  'agent_status',
-  'unlock_from_terminal',
-  'wrong_passphrase',
-  'passphrase_reseal',
-  'passphrase_acknowledge',
-];
+/** One of REMEDIES. */
+export type Remedy = (typeof REMEDIES)[number];
 
 /** True when `s` is one of sesame's remedies. */
 export function isRemedy(s: unknown): s is Remedy {

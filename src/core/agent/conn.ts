@@ -138,7 +138,6 @@ function deny(sock: net.Socket, hooks: ConnHooks, why: string, message: string, 
 /** A request started and not yet answered. */
 interface Flight {
   readonly ac: AbortController;
-  readonly v: 1 | 2;
   /** The v2 request's id (for a shutdown frame). */
   readonly id?: RequestId;
 }
@@ -340,7 +339,7 @@ class Connection {
       return;
     }
     // Allowed, or refused on a name: the op's door answers that exactly as nonexistence.
-    const flight: Flight = req.v === 2 ? { ac: new AbortController(), v: 2, id: req.id } : { ac: new AbortController(), v: 1 };
+    const flight: Flight = req.v === 2 ? { ac: new AbortController(), id: req.id } : { ac: new AbortController() };
     if (req.v === 2) this.#flights.set(keyOf(req.id), flight);
     else this.#v1 = flight;
     this.#disarmDeadline();
@@ -378,7 +377,6 @@ class Connection {
     return this.caller;
   }
 
-  /** An open refusal: its error (v1: Part 1's DENIED without detail), then close if it says so. */
   /** The audit's view of a refusal (`hooks.refused`): names only; a failing hook never changes the answer. */
   #told(caller: Caller, req: AnyRequest, reason: string): void {
     if (!this.hooks.refused) return;
@@ -391,6 +389,7 @@ class Connection {
     }
   }
 
+  /** An open refusal: its error (v1: Part 1's DENIED without detail), then close if it says so. */
   #refuse(req: AnyRequest, d: OpenDeny): void {
     const e = denialError(d);
     const err = req.v === 1 && e.code === 'DENIED' ? new SesameError('DENIED', e.message, { hint: d.hint }) : e;

@@ -28,10 +28,15 @@ export interface HardeningReport {
   ptrace_scope: number | null;
 }
 
+/** True for a node option that opens a debugger or inspector (--inspect*, --debug*). */
+export function isDebuggerFlag(flag: string): boolean {
+  return /^--(inspect|debug)/.test(flag);
+}
+
 /** The first --inspect* / --debug* option among node's flags and NODE_OPTIONS, or null. */
 export function debuggerOption(execArgv: readonly string[], nodeOptions: string | undefined): string | null {
   const all = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
-  return all.find((f) => /^--(inspect|debug)/.test(f))?.split('=')[0] ?? null;
+  return all.find(isDebuggerFlag)?.split('=')[0] ?? null;
 }
 
 /** A field of /proc/self/status as a number, or null (not Linux, absent). */

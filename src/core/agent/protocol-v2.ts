@@ -19,6 +19,7 @@
 import { createHash } from 'node:crypto';
 import { SesameError } from '../errors.js';
 import {
+  ARGS,
   badArgs,
   decodeV1,
   errorJson,
@@ -44,7 +45,7 @@ export type OpV2 = (typeof OPS_V2)[number];
 export const MAX_IN_FLIGHT = 32;
 const MAX_TOKEN = 512;
 
-const FIELDS: Record<OpV2, readonly string[]> = { status: [], stop: [], get: ['project', 'key'], getselected: ['project', 'only', 'prefix'], list: ['project', 'prefix'] };
+const FIELDS: Record<OpV2, readonly string[]> = { ...ARGS, list: ['project', 'prefix'] };
 
 /**
  * What every v2 request carries besides its op. The token itself is never kept (see the

@@ -49,7 +49,8 @@ export type Decoded = { ok: true; req: Request } | { ok: false; error: SesameErr
 
 const PREFIX_RE = /^[A-Za-z0-9_]{0,256}$/;
 const MAX_ONLY = 4096;
-const ARGS: Record<Op, readonly string[]> = { status: [], stop: [], get: ['project', 'key'], getselected: ['project', 'only', 'prefix'] };
+/** Each v1 op's own fields (version 2 adds `list`). */
+export const ARGS: Record<Op, readonly string[]> = { status: [], stop: [], get: ['project', 'key'], getselected: ['project', 'only', 'prefix'] };
 
 /** A protocol error with its machine-readable reason. */
 export function protocolError(reason: ProtocolReason, message: string, hint?: string): SesameError {
@@ -112,7 +113,7 @@ export function decodeV1(o: Record<string, unknown>): Decoded {
   if (id !== undefined) common.id = id;
   if (o.pid !== undefined) common.pid = o.pid as number;
   try {
-    return { ok: true, req: { ...common, ...args(op, o) } as Request };
+    return { ok: true, req: { ...common, ...opArgs(op, o) } as Request };
   } catch (e) {
     return fail(e as SesameError);
   }
@@ -125,14 +126,10 @@ export function validId(v: unknown): RequestId | undefined {
   return undefined;
 }
 
-/** The op's own fields, validated (Part 1's forms); throws the bad_args SesameError. */
-export function opArgs(op: Op | 'list', o: Record<string, unknown>): Record<string, unknown> {
-  return args(op, o);
-}
-
 const badProject = (): SesameError => badArgs('project must be a project name ([A-Za-z0-9][A-Za-z0-9_.-]*, at most 64 characters)');
 
-function args(op: Op | 'list', o: Record<string, unknown>): Record<string, unknown> {
+/** The op's own fields, validated (Part 1's forms); throws the bad_args SesameError. */
+export function opArgs(op: Op | 'list', o: Record<string, unknown>): Record<string, unknown> {
   if (op === 'status' || op === 'stop') return { op };
   if (op === 'list') {
     const out: Record<string, unknown> = { op };

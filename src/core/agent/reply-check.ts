@@ -21,7 +21,6 @@
 import { SesameError, isErrorCode, isRemedy, type Remedy } from '../errors.js';
 import { isValidKeyName, isValidProjectName } from '../names.js';
 import type { Selection } from '../vault/vault.js';
-import { PROTOCOL_VERSION } from './protocol.js';
 
 export type Reply = Record<string, unknown>;
 
@@ -37,15 +36,6 @@ export function badReply(what: string): SesameError {
 
 function isPlainObject(v: unknown): v is Reply {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && !Buffer.isBuffer(v);
-}
-
-/** The envelope of the reply to request `id`; a reply to another id is refused. */
-export function fields(doc: unknown, id: number): Reply {
-  if (!isPlainObject(doc)) throw badReply('it is not a JSON object');
-  if (doc.v !== PROTOCOL_VERSION) throw badReply(`its protocol version is not ${PROTOCOL_VERSION}`);
-  if (typeof doc.ok !== 'boolean') throw badReply('"ok" is missing or not a boolean');
-  if (doc.id === undefined ? doc.ok : doc.id !== id) throw badReply('it does not carry the id of the request it answers');
-  return doc;
 }
 
 function exactly(r: Reply, names: readonly string[], what: string): void {
@@ -101,19 +91,6 @@ function errorOf(e: unknown): SesameError {
   return new SesameError(e.code, e.message, opts);
 }
 
-/** `get`: the value's bytes (the caller wipes them). */
-export function checkGet(r: Reply): Buffer {
-  exactly(r, ['v', 'id', 'ok', 'value'], 'get reply');
-  if (!Buffer.isBuffer(r.value)) throw badReply('"value" is not base64');
-  return r.value;
-}
-
-/** `getselected`: the secrets (the caller wipes them) and the missing names, as asked by `sel`. */
-export function checkSelected(r: Reply, sel: Selection): { secrets: Array<[string, Buffer]>; missing: string[] } {
-  exactly(r, ['v', 'id', 'ok', 'secrets', 'missing'], 'getselected reply');
-  return selected(r, sel);
-}
-
 function selected(r: Reply, sel: Selection): { secrets: Array<[string, Buffer]>; missing: string[] } {
   if (!Array.isArray(r.secrets) || !Array.isArray(r.missing)) throw badReply('"secrets" and "missing" must be arrays');
   const inScope = (k: string): boolean => sel.prefix === undefined || k.startsWith(sel.prefix);
@@ -137,19 +114,6 @@ function selected(r: Reply, sel: Selection): { secrets: Array<[string, Buffer]>;
   const missing = (r.missing as unknown[]).map((k) => name(k, 'missing'));
   if (asked && seen.size !== asked.size) throw badReply('a key that was asked for is neither in "secrets" nor in "missing"');
   return { secrets, missing };
-}
-
-/** `status`: the agent's self-description (never secret). */
-export function checkStatus(r: Reply): Reply {
-  exactly(r, ['v', 'id', 'ok', 'status'], 'status reply');
-  if (!isPlainObject(r.status) || !printableTree(r.status)) throw badReply('"status" is not an object of printable data');
-  return r.status;
-}
-
-/** `stop`: the agent acknowledged. */
-export function checkStop(r: Reply): void {
-  exactly(r, ['v', 'id', 'ok', 'stopping'], 'stop reply');
-  if (r.stopping !== true) throw badReply('"stopping" is not true');
 }
 
 // ---- version 2 frames (docs/spec/agent-protocol.md, "Frames") ----
@@ -198,7 +162,7 @@ export function checkGetFrame(r: Reply): Buffer {
   return r.value;
 }
 
-/** `getselected` (v2 `ok` frame): as `checkSelected`. */
+/** `getselected` (v2 `ok` frame): the secrets (the caller wipes them) and the missing names, as asked by `sel`. */
 export function checkSelectedFrame(r: Reply, sel: Selection): { secrets: Array<[string, Buffer]>; missing: string[] } {
   frameHas(r, ['secrets', 'missing'], 'getselected frame');
   return selected(r, sel);
