@@ -396,6 +396,7 @@ test('a stale socket of a removed profile is cleaned at start; a live one is lef
     assert.ok(fs.existsSync(liveSock), 'a live socket is left alone');
     assert.match(logOf(h), /removed a stale profile socket: .*gone\.sock/);
   } finally {
+    if (dead.exitCode === null && dead.signalCode === null) dead.kill('SIGKILL');
     server.close();
     await stopAgent(h);
     h.cleanup();

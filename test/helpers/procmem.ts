@@ -11,8 +11,8 @@ const CHUNK = 16 * 1024 * 1024;
 export const canReadForeignMemory = (): boolean => process.getuid?.() === 0;
 
 /**
- * Counts the occurrences of each needle in every readable mapping of `pid`. Regions the
- * kernel refuses (EIO, e.g. guard pages, [vvar]) are skipped and counted in `skipped`.
+ * Counts the occurrences of each needle in every readable mapping of `pid`. `regions` counts
+ * the mappings read whole; those the kernel refuses (EIO, e.g. guard pages) are counted in `skipped`.
  */
 export function countInMemory(pid: number, needles: Buffer[]): { counts: number[]; regions: number; skipped: number; where: string[][] } {
   const maps = fs.readFileSync(`/proc/${pid}/maps`, 'utf8').trim().split('\n');
@@ -27,7 +27,6 @@ export function countInMemory(pid: number, needles: Buffer[]): { counts: number[
     for (const line of maps) {
       const m = /^([0-9a-f]+)-([0-9a-f]+) r/.exec(line);
       if (!m?.[1] || !m[2] || line.endsWith('[vvar]') || line.endsWith('[vsyscall]')) continue;
-      regions++;
       const start = Number.parseInt(m[1], 16);
       const end = Number.parseInt(m[2], 16);
       try {
@@ -44,6 +43,7 @@ export function countInMemory(pid: number, needles: Buffer[]): { counts: number[
             }
           });
         }
+        regions++; // counted only once read whole: a scan whose reads all fail finds nothing and says so
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code !== 'EIO' && (e as NodeJS.ErrnoException).code !== 'EFAULT') throw e;
         skipped++;

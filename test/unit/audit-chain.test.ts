@@ -251,7 +251,9 @@ test('a delegated read that cannot be audited is denied (audit_unavailable); an 
 
 test('refuses a log that is not a private regular file (a symlink, group-readable)', () => {
   const dir = home();
-  fs.symlinkSync('/etc/hostname', path.join(dir, 'audit.jsonl'));
+  // A symlink to a file of our own: a regression must not make the test write outside its dir.
+  fs.writeFileSync(path.join(dir, 'elsewhere'), 'x\n', { mode: 0o600 });
+  fs.symlinkSync(path.join(dir, 'elsewhere'), path.join(dir, 'audit.jsonl'));
   assert.throws(() => new AuditLog(dir).append(ev('list')));
   fs.rmSync(path.join(dir, 'audit.jsonl'));
   fs.writeFileSync(path.join(dir, 'audit.jsonl'), '', { mode: 0o644 });
