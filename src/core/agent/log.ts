@@ -8,6 +8,7 @@
  * because its log is unwritable.
  */
 import * as fs from 'node:fs';
+import { openPrivateFd } from '../fs/secure.js';
 
 const MAX_BYTES = 1024 * 1024;
 
@@ -18,13 +19,7 @@ export function openAgentLog(file: string, clock: () => Date = () => new Date())
   return (msg) => {
     try {
       rotate(file);
-      const old = process.umask(0o077);
-      let fd: number;
-      try {
-        fd = fs.openSync(file, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-      } finally {
-        process.umask(old);
-      }
+      const fd = openPrivateFd(file, fs.constants.O_WRONLY | fs.constants.O_APPEND);
       try {
         fs.fchmodSync(fd, 0o600);
         fs.writeSync(fd, `${clock().toISOString()} pid=${process.pid} ${msg.replace(/[\r\n]+/g, ' ')}\n`);

@@ -28,7 +28,7 @@ import * as path from 'node:path';
 import { SesameError, ioError } from '../errors.js';
 import { acquireLock } from '../fs/lock.js';
 import { flockTryExclusive, flockUnlock } from '../os/native.js';
-import { fsyncDir } from '../fs/secure.js';
+import { fsyncDir, openPrivateFd } from '../fs/secure.js';
 import { deriveSubkey, mac, type SecureKey } from '../crypto/sodium.js';
 import { GENESIS, MAX_LINE, checkInput, lineHash, parseLine, recordBody, withMac, type AuditInput } from './record.js';
 
@@ -155,13 +155,7 @@ function readTail(fd: number, size: number): { line: Buffer | null; end: number 
 }
 
 function openLog(file: string): number {
-  const old = process.umask(0o077);
-  let fd: number;
-  try {
-    fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-  } finally {
-    process.umask(old);
-  }
+  const fd = openPrivateFd(file, fs.constants.O_RDWR | fs.constants.O_APPEND);
   const st = fs.fstatSync(fd);
   const me = typeof process.getuid === 'function' ? process.getuid() : -1;
   if (!st.isFile() || (me >= 0 && st.uid !== me) || st.mode & 0o077) {
@@ -301,14 +295,7 @@ export class AuditLog {
   #lockKept(): number {
     const deadline = Date.now() + this.#opts.lockTimeoutMs;
     for (;;) {
-      if (this.#lockFd < 0) {
-        const old = process.umask(0o077);
-        try {
-          this.#lockFd = fs.openSync(this.paths.lock, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-        } finally {
-          process.umask(old);
-        }
-      }
+      if (this.#lockFd < 0) this.#lockFd = openPrivateFd(this.paths.lock, fs.constants.O_RDWR);
       let delay = 1;
       while (!flockTryExclusive(this.#lockFd)) {
         if (Date.now() >= deadline) throw new SesameError('BUSY', `the audit log is busy: the lock ${this.paths.lock} is held`, { hint: 'wait for the other sesame process to finish and try again' });

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
-import { readRegularFile } from './secure.js';
+import { openPrivateFd, readRegularFile } from './secure.js';
 import { flockTryExclusive, flockUnlock } from '../os/native.js';
 
 export interface HeldLock {
@@ -35,12 +35,7 @@ export function lockHolder(lockPath: string): number | null {
 }
 
 function openLockFile(lockPath: string): number {
-  const old = process.umask(0o077);
-  try {
-    return fs.openSync(lockPath, fs.constants.O_RDWR | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
-  } finally {
-    process.umask(old);
-  }
+  return openPrivateFd(lockPath, fs.constants.O_RDWR);
 }
 
 /** Records our pid in a lock file we hold (what "busy … pid N" messages name). */

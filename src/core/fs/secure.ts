@@ -34,6 +34,20 @@ export function ensurePrivateDir(dir: string, opts: { create: boolean; what?: st
   checkOwnerAndMode(dir, st, what, '700');
 }
 
+/**
+ * Opens `p` for a private file of ours: created 0600 under umask 077, never through a
+ * symlink (O_NOFOLLOW). `flags` adds the access mode and e.g. O_APPEND. The caller checks
+ * what it opened (fstat) where an existing file's owner or mode matters. Throws the errno error.
+ */
+export function openPrivateFd(p: string, flags: number): number {
+  const old = process.umask(0o077);
+  try {
+    return fs.openSync(p, flags | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, 0o600);
+  } finally {
+    process.umask(old);
+  }
+}
+
 const SYSTEM_DIRS = new Set(['/dev/shm', '/var/tmp', '/run/user', '/run/lock', '/var/run', '/var/lock']);
 
 /**
