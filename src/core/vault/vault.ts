@@ -315,12 +315,10 @@ export class UnlockedVault {
         if (version !== undefined && version !== e.version) {
           const h = (e.history ?? []).find((r) => r.version === version);
           if (!h) throw versionNotFound(project, n, version);
-          secrets.push([n, this.#openHistory(project, n, h)]);
+          secrets.push([n, this.#unseal(project, n, h, h.version)]);
           continue;
         }
-        const v = open(this.#projectKey(project), dec(e.nonce), dec(e.ct), AD.entry(this.vaultId, project, n));
-        if (!v) throw integrity(`the value of ${n} in project ${project} does not decrypt`);
-        secrets.push([n, v]);
+        secrets.push([n, this.#unseal(project, n, e)]);
       }
     } catch (e) {
       for (const [, v] of secrets) wipe(v);
@@ -413,7 +411,7 @@ export class UnlockedVault {
         ? new SesameError('NOT_FOUND', `${key} in project ${project} has no earlier version to roll back to`, { hint: `sesame history ${key}` })
         : versionNotFound(project, key, to);
     }
-    const value = this.#openHistory(project, key, h);
+    const value = this.#unseal(project, key, h, h.version);
     try {
       this.set(project, key, value);
     } finally {
@@ -495,21 +493,23 @@ export class UnlockedVault {
     return this.historyLimit <= 0 ? [] : h.slice(-this.historyLimit);
   }
 
-  #openHistory(project: string, key: string, h: HistoryRecord): Buffer {
-    const v = open(this.#projectKey(project), dec(h.nonce), dec(h.ct), AD.history(this.vaultId, project, key, h.version));
-    if (!v) throw integrity(`version ${h.version} of ${key} in project ${project} does not decrypt`);
-    return v;
-  }
-
-  #openCurrent(project: string, key: string, e: EntryRecord): Buffer {
-    const v = open(this.#projectKey(project), dec(e.nonce), dec(e.ct), AD.entry(this.vaultId, project, key));
-    if (!v) throw integrity(`the value of ${key} in project ${project} does not decrypt`);
+  /**
+   * The one place a value is opened (libsodium `open`): the current value (`version`
+   * undefined, entry AD) or a history record (history AD, bound to its version). Called only
+   * by [DECRYPT] — whose callers are the plaintext door — and by the writes that re-seal a
+   * value inside this class without returning it (#toHistory, #plains, rollback);
+   * test/unit/access-layer.test.ts holds that list. INTEGRITY when it does not decrypt.
+   */
+  #unseal(project: string, key: string, rec: { nonce: string; ct: string }, version?: number): Buffer {
+    const ad = version === undefined ? AD.entry(this.vaultId, project, key) : AD.history(this.vaultId, project, key, version);
+    const v = open(this.#projectKey(project), dec(rec.nonce), dec(rec.ct), ad);
+    if (!v) throw integrity(version === undefined ? `the value of ${key} in project ${project} does not decrypt` : `version ${version} of ${key} in project ${project} does not decrypt`);
     return v;
   }
 
   /** The current value of an entry as a history record (decrypted and re-sealed with the history AD). */
   #toHistory(project: string, key: string, e: EntryRecord): HistoryRecord {
-    const v = this.#openCurrent(project, key, e);
+    const v = this.#unseal(project, key, e);
     try {
       const s = seal(this.#projectKey(project), v, AD.history(this.vaultId, project, key, e.version));
       return { nonce: enc(s.nonce), ct: enc(s.ct), version: e.version, updated_at: e.updated_at, high_value: e.high_value };
@@ -522,8 +522,8 @@ export class UnlockedVault {
   #plains(project: string, key: string, e: EntryRecord): Plain[] {
     const out: Plain[] = [];
     try {
-      for (const h of e.history ?? []) out.push({ value: this.#openHistory(project, key, h), version: h.version, updated_at: h.updated_at, high_value: h.high_value });
-      out.push({ value: this.#openCurrent(project, key, e), version: e.version, updated_at: e.updated_at, high_value: e.high_value });
+      for (const h of e.history ?? []) out.push({ value: this.#unseal(project, key, h, h.version), version: h.version, updated_at: h.updated_at, high_value: h.high_value });
+      out.push({ value: this.#unseal(project, key, e), version: e.version, updated_at: e.updated_at, high_value: e.high_value });
     } catch (err) {
       for (const x of out) wipe(x.value);
       throw err;
