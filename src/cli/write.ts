@@ -45,9 +45,7 @@ export async function runWrite(ctx: Ctx, w: WriteOp): Promise<WriteResult> {
     v = await unlockDirect(ctx);
   } catch (e) {
     if (readOnlyAgent && e instanceof SesameError && e.code === 'LOCKED') {
-      throw new SesameError('LOCKED', 'the agent is read-only; start it with --writes, or type the passphrase', {
-        hint: 'sesame agent stop && sesame agent start --writes (or run this on a terminal, or give a passphrase source)',
-      });
+      throw new SesameError('LOCKED', 'the agent is read-only; start it with --writes, or type the passphrase', { remedy: 'agent_writes' });
     }
     throw e;
   }

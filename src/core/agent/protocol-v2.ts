@@ -37,7 +37,7 @@ import {
   type Request,
   type RequestId,
 } from './protocol.js';
-import { WRITE_FIELDS, decodeWriteArgs } from './ops/write.js';
+import { WRITE_FIELDS, decodeWriteArgs } from './ops/write-wire.js';
 import type { WriteOp } from '../vault/writes.js';
 
 /** The ops version 2 serves on every listener of this version, in byte order. */

@@ -6,7 +6,7 @@
 import { SesameError } from '../errors.js';
 import type { WriteOp, WriteResult } from '../vault/writes.js';
 import type { AgentClient } from './client.js';
-import { writeFields } from './ops/write.js';
+import { writeFields } from './ops/write-wire.js';
 
 /** How long the CLI waits for a write (a lock wait on the agent's side included), ms. */
 export const WRITE_TIMEOUT_MS = 60_000;

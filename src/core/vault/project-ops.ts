@@ -90,7 +90,7 @@ export function checkProjectRename(paths: HomePaths, from: string, to: string): 
   const doc = readVault(paths);
   if (!Object.hasOwn(doc.projects, from)) throw new SesameError('NOT_FOUND', `project ${from} does not exist`, { remedy: 'projects_list' });
   if (from === DEFAULT_PROJECT) {
-    throw new SesameError('USAGE', `project ${DEFAULT_PROJECT} cannot be renamed: it is where every command goes without --project`, { hint: `copy its keys with \`sesame cp KEY --to-project ${to}\`` });
+    throw new SesameError('USAGE', `project ${DEFAULT_PROJECT} cannot be renamed: it is where every command goes without --project`, { remedy: 'project_copy_keys' });
   }
   if (Object.hasOwn(doc.projects, to)) throw new SesameError('INVALID', `project ${to} already exists; nothing was changed`, { hint: 'choose another name (projects are never merged by a rename)' });
 }

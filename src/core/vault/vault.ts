@@ -388,7 +388,7 @@ export class UnlockedVault {
     const p = this.#project(project);
     upgradeDoc(this.#doc);
     if (Object.hasOwn(p.entries, key)) {
-      throw new SesameError('USAGE', `${key} in project ${project} is not removed; purge erases only removed keys`, { hint: `run \`sesame rm ${key}\` first, then \`sesame purge ${key}\`` });
+      throw new SesameError('USAGE', `${key} in project ${project} is not removed; purge erases only removed keys`, { remedy: 'rm_then_purge', detail: { key, project } });
     }
     if (!Object.hasOwn(p.removed!, key)) throw removedNotFound(project, key);
     Reflect.deleteProperty(p.removed!, key);
@@ -406,9 +406,9 @@ export class UnlockedVault {
     const hist = e.history ?? [];
     const h = to === undefined ? hist[hist.length - 1] : hist.find((r) => r.version === to);
     if (!h) {
-      if (to === e.version) throw new SesameError('USAGE', `version ${to} is already the current value of ${key}`, { hint: `sesame history ${key}` });
+      if (to === e.version) throw new SesameError('USAGE', `version ${to} is already the current value of ${key}`, { remedy: 'key_history', detail: { key, project } });
       throw to === undefined
-        ? new SesameError('NOT_FOUND', `${key} in project ${project} has no earlier version to roll back to`, { hint: `sesame history ${key}` })
+        ? new SesameError('NOT_FOUND', `${key} in project ${project} has no earlier version to roll back to`, { remedy: 'key_history', detail: { key, project } })
         : versionNotFound(project, key, to);
     }
     const value = this.#unseal(project, key, h, h.version);
@@ -473,7 +473,7 @@ export class UnlockedVault {
     checkProjectName(to);
     const p = this.#project(from);
     if (from === DEFAULT_PROJECT) {
-      throw new SesameError('USAGE', `project ${DEFAULT_PROJECT} cannot be renamed: it is where every command goes without --project`, { hint: `copy its keys with \`sesame cp KEY --to-project ${to}\`` });
+      throw new SesameError('USAGE', `project ${DEFAULT_PROJECT} cannot be renamed: it is where every command goes without --project`, { remedy: 'project_copy_keys' });
     }
     if (this.hasProject(to)) throw new SesameError('INVALID', `project ${to} already exists; nothing was changed`, { hint: 'choose another name (projects are never merged by a rename)' });
     upgradeDoc(this.#doc);
@@ -573,12 +573,12 @@ export class UnlockedVault {
 
 /** The error for a version a key's history does not hold. */
 export function versionNotFound(project: string, key: string, version: number): SesameError {
-  return new SesameError('NOT_FOUND', `${key} in project ${project} has no version ${version}`, { hint: `\`sesame history ${key}\` lists the versions kept` });
+  return new SesameError('NOT_FOUND', `${key} in project ${project} has no version ${version}`, { remedy: 'key_history', detail: { key, project } });
 }
 
 /** The error for a name with no removed key behind it (restore, purge). */
 export function removedNotFound(project: string, key: string): SesameError {
-  return new SesameError('NOT_FOUND', `no removed key ${key} in project ${project}`, { hint: `\`sesame history ${key}\` lists the removed keys kept` });
+  return new SesameError('NOT_FOUND', `no removed key ${key} in project ${project}`, { remedy: 'key_history', detail: { key, project } });
 }
 
 function entryInfo(key: string, e: EntryRecord): EntryInfo {
