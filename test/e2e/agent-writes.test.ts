@@ -132,7 +132,9 @@ test('a profile socket never serves writes, even on an agent started with --writ
 
 test('--writes is refused with --require-token or --session (writes never carry a token)', async (t) => {
   const h = await initHome('sesame-wcombo-');
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   for (const extra of ['--require-token', '--session']) {
     const r = await sesame(['agent', 'start', '--background', '--writes', extra], { env: h.env });
     assert.equal(r.code, 2, r.stderr);

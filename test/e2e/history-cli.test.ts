@@ -16,7 +16,9 @@ const noPass = (h: TestHome): NodeJS.ProcessEnv => ({ ...h.env, SESAME_PASSPHRAS
 
 test('set keeps the previous value: history lists every version with its time and never a value', async (t) => {
   const h = await initHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   for (const v of ['first-secret', 'second-secret', 'third-secret']) await setSecret(h, 'K', v);
   const r = await sesame(['history', 'K'], { env: noPass(h) }); // names and times need no unlock
   assert.equal(r.code, 0, r.stderr);
@@ -36,7 +38,9 @@ test('set keeps the previous value: history lists every version with its time an
 
 test('get --version names a version the history does not keep (exit 4) before asking for any passphrase', async (t) => {
   const h = await initHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   await setSecret(h, 'K', 'v1');
   const r = await sesame(['get', 'K', '--version', '7'], { env: noPass(h) });
   assert.equal(r.code, 4, r.stderr);
@@ -48,7 +52,9 @@ test('get --version names a version the history does not keep (exit 4) before as
 
 test('history = 0 in config.toml keeps no versions and makes rm final; history = 1 keeps exactly one', async (t) => {
   const h = await initHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   fs.writeFileSync(path.join(h.dir, 'config.toml'), 'history = 1\n', { mode: 0o600 });
   for (const v of ['a', 'b', 'c']) await setSecret(h, 'K', v);
   const j = JSON.parse((await sesame(['history', 'K', '--json'], { env: h.env })).out) as { versions: Array<{ version: number }> };
@@ -69,7 +75,9 @@ test('history = 0 in config.toml keeps no versions and makes rm final; history =
 
 test('rollback makes the previous value current as a new version, and the replaced value stays in the history', async (t) => {
   const h = await initHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   await setSecret(h, 'K', 'good');
   await setSecret(h, 'K', 'typo');
   const r = await sesame(['rollback', 'K'], { env: h.env });
@@ -84,7 +92,9 @@ test('rollback makes the previous value current as a new version, and the replac
 
 test('rm keeps the key recoverable: restore brings it back with its history, purge erases it for good', async (t) => {
   const h = await initHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   await setSecret(h, 'K', 'old');
   await setSecret(h, 'K', 'new');
   assert.equal((await sesame(['rm', 'K'], { env: h.env })).code, 0);
@@ -108,7 +118,9 @@ test('rm keeps the key recoverable: restore brings it back with its history, pur
 
 test('a key set again after rm keeps the removed value in its history', async (t) => {
   const h = await initHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   await setSecret(h, 'K', 'before-rm');
   assert.equal((await sesame(['rm', 'K'], { env: h.env })).code, 0);
   await setSecret(h, 'K', 'after-rm');
@@ -118,7 +130,9 @@ test('a key set again after rm keeps the removed value in its history', async (t
 
 test('mv renames a key with its history, refuses an existing target (file unchanged) unless --force, which keeps the target versions', async (t) => {
   const h = await initHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   await setSecret(h, 'A', 'a1');
   await setSecret(h, 'A', 'a2');
   await setSecret(h, 'B', 'b1');
@@ -140,7 +154,9 @@ test('mv renames a key with its history, refuses an existing target (file unchan
 
 test('cp copies a key with its history to another project and refuses to overwrite there without --force', async (t) => {
   const h = await initHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   await setSecret(h, 'K', 'k1');
   await setSecret(h, 'K', 'k2');
   assert.equal((await sesame(['projects', 'create', 'work'], { env: h.env })).code, 0);
@@ -156,7 +172,9 @@ test('cp copies a key with its history to another project and refuses to overwri
 
 test('projects rename moves every key and its history, follows the current project, and refuses default or an existing name', async (t) => {
   const h = await initHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   assert.equal((await sesame(['projects', 'create', 'web'], { env: h.env })).code, 0);
   assert.equal((await sesame(['projects', 'create', 'other'], { env: h.env })).code, 0);
   assert.equal((await sesame(['projects', 'use', 'web'], { env: h.env })).code, 0);
@@ -177,7 +195,9 @@ test('projects rename moves every key and its history, follows the current proje
 
 test('a version-1 vault opens and reads through the CLI, and after one write it is version 2 with its history', async (t) => {
   const h = makeHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   fs.mkdirSync(h.dir, { mode: 0o700 });
   fs.copyFileSync(path.join(ROOT, 'test', 'vectors', 'vault-v1.json'), path.join(h.dir, 'vault.json'));
   fs.chmodSync(path.join(h.dir, 'vault.json'), 0o600);
@@ -192,7 +212,9 @@ test('a version-1 vault opens and reads through the CLI, and after one write it 
 
 test('a history entry swapped on disk is refused as damage, and its value is never printed', async (t) => {
   const h = await initHome();
-  t.after(h.cleanup);
+  t.after(() => {
+    h.cleanup();
+  });
   await setSecret(h, 'K', 'one');
   await setSecret(h, 'K', 'two');
   await setSecret(h, 'K', 'three');

@@ -30,7 +30,9 @@ const cmd: Command = {
       outJson(h);
       return 0;
     }
-    const lines = h.versions.map((v) => `v${String(v.version).padEnd(4)} ${v.updated_at}${v.high_value ? '  high-value' : ''}${v.current ? (h.removed_at ? `  (removed ${h.removed_at})` : '  (current)') : ''}\n`);
+    const lines = h.versions.map(
+      (v) => `v${String(v.version).padEnd(4)} ${v.updated_at}${v.high_value ? '  high-value' : ''}${v.current ? (h.removed_at ? `  (removed ${h.removed_at})` : '  (current)') : ''}\n`,
+    );
     out(lines.reverse().join(''));
     return 0;
   },

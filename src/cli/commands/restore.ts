@@ -30,7 +30,8 @@ const cmd: Command = {
     const project = ctx.project().name;
     const { historyOf } = await import('../../core/vault/history.js');
     const h = historyOf(await docForChecks(ctx), project, key);
-    if (!h.removed_at) throw new SesameError('USAGE', `${key} in project ${project} is not removed; there is nothing to restore`, { hint: `to bring back an earlier value: \`sesame rollback ${key}\`` });
+    if (!h.removed_at)
+      throw new SesameError('USAGE', `${key} in project ${project} is not removed; there is nothing to restore`, { hint: `to bring back an earlier value: \`sesame rollback ${key}\`` });
     const r = await runWrite(ctx, { op: 'restore', project, key });
     if (ctx.json) outJson({ restored: key, project, version: r.version });
     else info(`restored ${key} in project ${project} (v${r.version})`);

@@ -21,7 +21,10 @@ const cmd: Command = {
     if (!Object.hasOwn(p.entries, key)) throw new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { detail: { key, project } });
     const r = await (await import('../write.js')).runWrite(ctx, { op: 'rm', project, key });
     if (ctx.json) outJson({ removed: key, project, recoverable: r.result === 'removed' });
-    else info(`removed ${key} from project ${project}${r.result === 'removed' ? ` (recoverable: \`sesame restore ${key}\`, erased by \`sesame purge ${key}\`)` : ' (history = 0: it cannot be restored)'}`);
+    else
+      info(
+        `removed ${key} from project ${project}${r.result === 'removed' ? ` (recoverable: \`sesame restore ${key}\`, erased by \`sesame purge ${key}\`)` : ' (history = 0: it cannot be restored)'}`,
+      );
     return 0;
   },
 };

@@ -28,7 +28,7 @@ export function agentWrite(client: AgentClient, w: WriteOp): Promise<WriteResult
       if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw bad('keys');
       if (version !== null && !Number.isSafeInteger(version)) throw bad('version');
       if (from !== null && !Number.isSafeInteger(from)) throw bad('from');
-      return { result, event, project, keys: keys as string[], ...(version === null ? {} : { version: version as number }), ...(from === null ? {} : { from: from as number }) };
+      return { result, event, project, keys, ...(version === null ? {} : { version: version as number }), ...(from === null ? {} : { from: from as number }) };
     },
     { timeoutMs: WRITE_TIMEOUT_MS, ...(w.op === 'set' ? { value: w.value } : {}) },
   );

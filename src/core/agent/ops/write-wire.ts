@@ -108,4 +108,3 @@ export function writeFields(w: WriteOp): Record<string, unknown> {
       return { op: 'write', write: 'project_rename', project: w.project, to: w.to };
   }
 }
-

@@ -28,7 +28,10 @@ export function write(ctx: OpContext, w: WriteOp, writer: AgentWriter | undefine
     }
     const c = ctx.access.caller;
     if (c.listener.kind !== 'owner' || c.token || ctx.access.tokenPresented) {
-      throw new SesameError('DENIED', 'denied: writes go only through the owner socket, without a token', { hint: 'run the command as the owner, without SESAME_AGENT_TOKEN', detail: { reason: 'owner_only' } });
+      throw new SesameError('DENIED', 'denied: writes go only through the owner socket, without a token', {
+        hint: 'run the command as the owner, without SESAME_AGENT_TOKEN',
+        detail: { reason: 'owner_only' },
+      });
     }
     const r = writer(w, ctx);
     return Promise.resolve({ line: ctx.framer.ok({ result: r.result, event: r.event, project: r.project, keys: r.keys, version: r.version ?? null, from: r.from ?? null }), secret: false });
