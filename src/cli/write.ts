@@ -11,6 +11,9 @@ import type { WriteOp, WriteResult } from '../core/vault/writes.js';
 import type { VaultDoc } from '../core/vault/format.js';
 import { SesameError } from '../core/errors.js';
 
+/** The largest value `set` sends through a --writes agent (its base64 must fit a 64 KiB request line); larger ones unlock directly. */
+export const MAX_AGENT_VALUE = 45 * 1024;
+
 /** The vault document for name checks before unlocking (NOT_INITIALIZED, no prompt). */
 export async function docForChecks(ctx: Ctx): Promise<VaultDoc> {
   const { readVault } = await import('../core/vault/store.js');
@@ -24,7 +27,9 @@ export async function docForChecks(ctx: Ctx): Promise<VaultDoc> {
  */
 export async function runWrite(ctx: Ctx, w: WriteOp): Promise<WriteResult> {
   let readOnlyAgent = false;
-  if (!ctx.noAgent && ctx.env.SESAME_AGENT_TOKEN === undefined && ctx.env.SESAME_AGENT_DELEGATED !== '1') {
+  // A request line is at most 64 KiB (protocol.ts MAX_REQUEST_BYTES): a larger value is written directly.
+  const fits = w.op !== 'set' || w.value.length <= MAX_AGENT_VALUE;
+  if (fits && !ctx.noAgent && ctx.env.SESAME_AGENT_TOKEN === undefined && ctx.env.SESAME_AGENT_DELEGATED !== '1') {
     const { connectAgent } = await import('../core/agent/client.js');
     const client = await connectAgent(ctx.paths.agentSock, ctx.env);
     if (client) {
