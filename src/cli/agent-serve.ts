@@ -36,6 +36,8 @@ export interface ServeOptions {
   sessionDigest?: string;
   /** The environment profile sockets are placed with (XDG_RUNTIME_DIR; paths.ts `placeSocket`). */
   env?: NodeJS.ProcessEnv;
+  /** `--writes`: the owner socket serves the owner's writes (core/agent/ops/write.ts). */
+  writes?: boolean;
 }
 
 /** Serves until the agent stops; returns the exit code (1 after a crash). */
@@ -52,6 +54,7 @@ export async function serveHere(paths: HomePaths, master: SecureKey, lock: Agent
     version: VERSION,
     log,
     requireToken: opts.requireToken === true,
+    writes: opts.writes === true,
     ...(opts.sessionDigest !== undefined ? { session: (await import('../core/policy/tokens.js')).sessionRecord(opts.sessionDigest) } : {}),
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.hardening ? { hardening: opts.hardening } : {}),
@@ -61,7 +64,7 @@ export async function serveHere(paths: HomePaths, master: SecureKey, lock: Agent
   if (opts.foreground) {
     for (const l of handle.listeners) if (l.kind === 'profile') info(`sesame agent: profile ${l.name ?? '?'} on ${l.socket}`);
     info(
-      `sesame agent: listening on ${handle.socket} (pid ${handle.pid})${opts.requireToken ? ', token required' : ''}; idle ${fmtDuration(limits.idleMs)}, ttl ${fmtDuration(limits.ttlMs)}; Ctrl-C stops it`,
+      `sesame agent: listening on ${handle.socket} (pid ${handle.pid})${opts.requireToken ? ', token required' : ''}${opts.writes ? ', writes on' : ''}; idle ${fmtDuration(limits.idleMs)}, ttl ${fmtDuration(limits.ttlMs)}; Ctrl-C stops it`,
     );
   }
   const reason = await handle.done;

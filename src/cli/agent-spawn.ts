@@ -49,7 +49,7 @@ export async function startBackground(
   master: SecureKey,
   lock: AgentLock,
   limits: SessionLimits,
-  opts: { allowDebugger?: boolean; requireToken?: boolean; sessionDigest?: string } = {},
+  opts: { allowDebugger?: boolean; requireToken?: boolean; sessionDigest?: string; writes?: boolean } = {},
 ): Promise<number> {
   const { openKeyOffer } = await import('../core/agent/handoff.js');
   let offer: Awaited<ReturnType<typeof openKeyOffer>>;
@@ -74,6 +74,7 @@ export async function startBackground(
         allowDebugger: opts.allowDebugger === true,
         requireToken: opts.requireToken === true,
         ...(opts.sessionDigest !== undefined ? { sessionDigest: opts.sessionDigest } : {}),
+        ...(opts.writes ? { writes: true } : {}),
       }),
     ];
     child = spawn(process.execPath, args, { detached: true, cwd: '/', env: childEnv(ctx), stdio: ['ignore', 'ignore', 'ignore', 'pipe', lock.fd] });

@@ -14,7 +14,7 @@ const WRONG_PASSPHRASE_BY_TIER: Readonly<Record<string, string>> = {
   keyring: 'store the right passphrase (`sesame passphrase to-keyring`) or remove it (`sesame passphrase destroy`)',
 };
 
-const FIXED: Readonly<Record<Exclude<Remedy, 'rm_keys' | 'wrong_passphrase' | 'project_create'>, string>> = {
+const FIXED: Readonly<Record<Exclude<Remedy, 'rm_keys' | 'wrong_passphrase' | 'project_create' | 'key_history' | 'rm_then_purge'>, string>> = {
   init: 'run `sesame init` to create one (or pass --home / set SESAME_HOME)',
   init_home: 'run `sesame init` first',
   status: 'see `sesame status`',
@@ -31,6 +31,8 @@ const FIXED: Readonly<Record<Exclude<Remedy, 'rm_keys' | 'wrong_passphrase' | 'p
   agent_status: 'see `sesame agent status`; --no-agent bypasses the agent',
   unlock_from_terminal: 'start the agent from a terminal (`sesame agent start`), run `sesame unlock` in a terminal, or set SESAME_PASSPHRASE_FILE to a 0600 file',
   passphrase_reseal: 'seal it again on this machine (`sesame passphrase seal`), or remove it (`sesame passphrase destroy`) to use the other sources',
+  project_copy_keys: 'copy its keys to another project with `sesame cp KEY --to-project NAME`',
+  agent_writes: 'run `sesame agent stop`, then `sesame agent start --writes`; or run this on a terminal, or give a passphrase source',
   passphrase_acknowledge: 'store it somewhere safe (`sesame passphrase reveal`), then run `sesame passphrase acknowledge`; or pass --yes',
 };
 
@@ -43,6 +45,11 @@ export function renderRemedy(remedy: Remedy, detail: Readonly<Record<string, unk
   if (remedy === 'rm_keys') {
     const project = typeof detail.project === 'string' ? detail.project : DEFAULT_PROJECT;
     return `remove its keys one by one with \`sesame rm KEY --project ${project}\` if you want it empty`;
+  }
+  if (remedy === 'key_history') return `\`sesame history${typeof detail.key === 'string' ? ` ${detail.key}` : ''}\` lists the versions and removed keys kept`;
+  if (remedy === 'rm_then_purge') {
+    const k = typeof detail.key === 'string' ? detail.key : 'KEY';
+    return `run \`sesame rm ${k}\` first, then \`sesame purge ${k}\``;
   }
   if (remedy === 'project_create') return typeof detail.project === 'string' ? `create it with \`sesame projects create ${detail.project}\`` : FIXED.projects_create;
   if (remedy === 'wrong_passphrase') return typeof detail.tier === 'string' && Object.hasOwn(WRONG_PASSPHRASE_BY_TIER, detail.tier) ? WRONG_PASSPHRASE_BY_TIER[detail.tier] : undefined;

@@ -15,6 +15,13 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   get: () => import('./commands/get.js'),
   list: () => import('./commands/list.js'),
   rm: () => import('./commands/rm.js'),
+  history: () => import('./commands/history.js'),
+  rollback: () => import('./commands/rollback.js'),
+  restore: () => import('./commands/restore.js'),
+  purge: () => import('./commands/purge.js'),
+  mv: () => import('./commands/mv.js'),
+  rename: () => import('./commands/mv.js'),
+  cp: () => import('./commands/cp.js'),
   import: () => import('./commands/import.js'),
   projects: () => import('./commands/projects.js'),
   env: () => import('./commands/env.js'),
@@ -119,7 +126,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       commandHelp(cmd);
       return 0;
     }
-    if (parsed.flags.version) {
+    if (parsed.flags.version === true) {
+      // (a command's own string --version, as `get KEY --version N`, is not this one)
       out(`sesame ${VERSION}\n`);
       return 0;
     }

@@ -130,6 +130,15 @@ export async function readOne(ctx: AccessContext, src: VaultSource, project: str
 }
 
 /**
+ * One earlier value: version `version` of `key` as its history keeps it (or the current value
+ * when `version` is the current one). Same steps and errors as `readOne`; NOT_FOUND
+ * (vault.ts `versionNotFound`) when the history does not hold that version. The caller wipes it.
+ */
+export async function readVersion(ctx: AccessContext, src: VaultSource, project: string, key: string, version: number): Promise<Buffer> {
+  return run(ctx, src, planOne(ctx, project, key, version));
+}
+
+/**
  * The synchronous form of `readOne`, for callers that cannot wait (tests and their helpers;
  * the agent and the CLI use `readOne`).
  * Refuses (ERROR) a context with an approval hook, so an approval can never be skipped.
@@ -201,6 +210,8 @@ interface Read<T> {
   readonly what: AccessWhat;
   readonly hidden: readonly string[];
   readonly missing: readonly string[];
+  /** An earlier version to decrypt instead of the current value (readVersion). */
+  readonly version?: number;
   /** Builds the answer from what step 5 decrypted (`gone`: names no longer in the vault). */
   answer(secrets: Array<[string, Buffer]>, gone: readonly string[]): T;
 }
@@ -220,12 +231,13 @@ function runNow<T>(ctx: AccessContext, src: VaultSource, start: (v: UnlockedVaul
 }
 
 /** Step 1 for `get` (open refusals thrown here, before the vault is looked at); the rest runs on the vault. */
-function planOne(ctx: AccessContext, project: string, key: string): (v: UnlockedVault) => Read<Buffer> {
+function planOne(ctx: AccessContext, project: string, key: string, version?: number): (v: UnlockedVault) => Read<Buffer> {
   const what: AccessWhat = Object.freeze({ op: 'get', project, keys: Object.freeze([key]) });
   const hidden = gate(ctx, what, key);
   return (v) => {
     if (hidden) answerHidden(ctx, v, what, hidden);
-    return startOne(ctx, v, what, project, key);
+    const read = startOne(ctx, v, what, project, key);
+    return version === undefined ? read : { ...read, version };
   };
 }
 
@@ -328,7 +340,7 @@ function finish<T>(ctx: AccessContext, v: UnlockedVault, read: Read<T>): T {
   audit(ctx, { ...read.what, outcome: 'allow', hidden: read.hidden, missing: read.missing });
   cancelled(ctx, read.what);
   if (!read.what.keys.length) return read.answer([], []);
-  const { secrets, missing } = v[DECRYPT](read.what.project ?? '', read.what.keys);
+  const { secrets, missing } = v[DECRYPT](read.what.project ?? '', read.what.keys, read.version);
   try {
     return read.answer(secrets, missing);
   } catch (e) {

@@ -3,6 +3,7 @@
  *
  *   passphrase_command = ["pass", "show", "sesame"]   # or one string, split without a shell
  *   passphrase_command_timeout = 30                    # seconds (0.1 to 600), default 30
+ *   history = 10                                       # earlier versions kept per key (0 to 1000; 0: none, rm is final)
  *
  * Strict: an unknown field, a wrong type or a bad value is an error naming the field, so a
  * typo never silently disables a setting. Because the file decides which program sesame
@@ -18,11 +19,15 @@ export interface Config {
   /** argv of the passphrase command; undefined when not configured. */
   passphraseCommand: string[] | undefined;
   passphraseCommandTimeoutMs: number;
+  /** How many earlier versions a write keeps per key (`history`, default 10; 0 disables history and makes rm final). */
+  history: number;
 }
 
 /** How long passphrase_command may run when config.toml sets no passphrase_command_timeout (ms). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
-const KNOWN = ['passphrase_command', 'passphrase_command_timeout'] as const;
+const KNOWN = ['passphrase_command', 'passphrase_command_timeout', 'history'] as const;
+/** Earlier versions kept per key when config.toml has no `history` (vault.ts DEFAULT_HISTORY, restated here to keep config free of the vault). */
+export const DEFAULT_HISTORY_VERSIONS = 10;
 const MAX_CONFIG = 64 * 1024;
 
 const invalid = (p: string, msg: string): SesameError => new SesameError('INVALID', `${p}: ${msg}`, { hint: `fix ${p} (see docs/spec/passphrase-chain.md for its fields)` });
@@ -30,7 +35,7 @@ const invalid = (p: string, msg: string): SesameError => new SesameError('INVALI
 /** Reads and validates the config; defaults when the file does not exist. */
 export function loadConfig(paths: HomePaths): Config {
   const text = readConfigText(paths.config);
-  if (text === null) return { passphraseCommand: undefined, passphraseCommandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS };
+  if (text === null) return { passphraseCommand: undefined, passphraseCommandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS, history: DEFAULT_HISTORY_VERSIONS };
   return parseConfig(text, paths.config);
 }
 
@@ -48,7 +53,15 @@ export function parseConfig(text: string, where: string): Config {
   return {
     passphraseCommand: commandField(doc.passphrase_command, where),
     passphraseCommandTimeoutMs: timeoutField(doc.passphrase_command_timeout, where),
+    history: historyField(doc.history, where),
   };
+}
+
+function historyField(v: unknown, where: string): number {
+  if (v === undefined) return DEFAULT_HISTORY_VERSIONS;
+  if (typeof v === 'bigint') v = Number(v);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0 || v > 1000) throw invalid(where, 'history must be a whole number of versions from 0 to 1000');
+  return v;
 }
 
 function commandField(v: unknown, where: string): string[] | undefined {

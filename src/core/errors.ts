@@ -58,6 +58,10 @@ export const REMEDIES = [
   'wrong_passphrase', // a tier gave a wrong passphrase (detail.tier)
   'passphrase_reseal', // the sealed passphrase cannot be unsealed on this machine
   'passphrase_acknowledge', // a machine-bound tier needs the passphrase saved elsewhere first
+  'key_history', // look at the versions and removed keys kept (detail.key)
+  'rm_then_purge', // purge erases only a removed key: remove it first (detail.key)
+  'project_copy_keys', // the default project is not renamed: copy its keys instead
+  'agent_writes', // the agent is read-only: restart it with --writes, or give the passphrase
 ] as const;
 
 /** One of REMEDIES. */

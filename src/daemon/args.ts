@@ -16,6 +16,8 @@ export interface DaemonArgs {
   requireToken?: boolean;
   /** `agent start --session`: the session token's hex SHA-256 (not a secret: it cannot be presented). */
   sessionDigest?: string;
+  /** `agent start --writes`: the owner socket serves the owner's writes. */
+  writes?: boolean;
 }
 
 /** Parses the daemon's argv (without node and the script). Strict: throws USAGE on anything else. */
@@ -38,6 +40,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     else if (a === '--handoff') out.handoff = value();
     else if (a === '--allow-debugger') out.allowDebugger = true;
     else if (a === '--require-token') out.requireToken = true;
+    else if (a === '--writes') out.writes = true;
     else if (a === '--session-digest') {
       const v = value();
       if (!/^[0-9a-f]{64}$/.test(v)) throw new SesameError('USAGE', 'sesame-agent: --session-digest must be 64 lowercase hex digits');
@@ -56,6 +59,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     allowDebugger: allowDebugger === true,
     requireToken: out.requireToken === true,
     ...(out.sessionDigest !== undefined ? { sessionDigest: out.sessionDigest } : {}),
+    ...(out.writes ? { writes: true } : {}),
   };
 }
 
@@ -73,5 +77,6 @@ export function daemonArgv(a: DaemonArgs): string[] {
     ...(a.allowDebugger ? ['--allow-debugger'] : []),
     ...(a.requireToken ? ['--require-token'] : []),
     ...(a.sessionDigest !== undefined ? ['--session-digest', a.sessionDigest] : []),
+    ...(a.writes ? ['--writes'] : []),
   ];
 }

@@ -112,10 +112,15 @@ test('every remedy has CLI words, with its parameters from detail', () => {
     wrong_passphrase: { tier: 'session' },
     passphrase_reseal: {},
     passphrase_acknowledge: {},
+    key_history: { key: 'K' },
+    rm_then_purge: { key: 'K' },
+    project_copy_keys: {},
+    agent_writes: {},
   };
   for (const [r, d] of Object.entries(all)) assert.ok((renderRemedy(r as Remedy, d) ?? '').length > 10, r);
   assert.equal(renderRemedy('rm_keys', { project: 'default' }), 'remove its keys one by one with `sesame rm KEY --project default` if you want it empty');
   assert.equal(renderRemedy('project_create', { project: 'work' }), 'create it with `sesame projects create work`');
+  assert.equal(renderRemedy('rm_then_purge', { key: 'K' }), 'run `sesame rm K` first, then `sesame purge K`');
   for (const tier of ['session', 'sealed', 'keyring']) assert.match(renderRemedy('wrong_passphrase', { tier }) ?? '', /`sesame /, tier);
   assert.equal(renderRemedy('wrong_passphrase', { tier: '__proto__' }), undefined, 'an unknown tier has no words, never a prototype member');
   assert.equal(renderRemedy('toString' as Remedy, {}), undefined, 'an unknown remedy from a newer core has no words, never a prototype member');

@@ -67,6 +67,13 @@ const TABLE: ReadonlyArray<[string, Caller, AuthRequest, Policy, Expect]> = [
   ['the owner selects a project', owner, sel('work'), today, 'allow'],
   ['the owner lists', owner, { op: 'list' }, today, 'allow'],
   ['the owner stops the agent', owner, { op: 'stop' }, today, 'allow'],
+  // writes (agent start --writes): the owner on the owner socket, without a token, and no one else
+  ['the owner writes on the owner socket', owner, { op: 'write', project: 'default', key: 'K' }, today, 'allow'],
+  ['a write with a full-scope token is refused', ownerFullToken, { op: 'write', project: 'default', key: 'K' }, today, { deny: 'owner_only' }],
+  ['a write with a scoped token is refused', ownerScoped, { op: 'write', project: 'default', key: 'DATA_X' }, today, { deny: 'owner_only' }],
+  ['a write on a profile socket is refused', onCi, { op: 'write', project: 'work', key: 'API_X' }, withProfiles, { deny: 'owner_only' }],
+  ['a write on the cell socket is refused', onCell, { op: 'write', project: 'default', key: 'K' }, { ...today, cells: { peer: 'same-uid' } } as Policy, { deny: 'owner_only' }],
+  ['a write from a foreign uid is refused and closed', foreign, { op: 'write', project: 'default', key: 'K' }, today, { deny: 'peer', close: true }],
   ['a foreign uid on the owner socket is refused and closed', foreign, get('default', 'DATABASE_URL'), today, { deny: 'peer', close: true }],
   ['a foreign uid may not even ask status', foreign, { op: 'status' }, today, { deny: 'peer', close: true }],
   ['a foreign uid may not stop', foreign, { op: 'stop' }, today, { deny: 'peer', close: true }],

@@ -149,7 +149,7 @@ test('rejects unknown fields and unsupported versions', () => {
   v.dispose();
   const d = JSON.parse(bytes.toString());
   assert.throws(() => parseVault(forge({ ...d, extra: 1 })), /unknown field "extra"/);
-  assert.throws(() => parseVault(forge({ ...d, version: 2 })), /unsupported vault format version 2/);
+  assert.throws(() => parseVault(forge({ ...d, version: 3 })), /unsupported vault format version 3/);
   assert.throws(() => parseVault(Buffer.from(JSON.stringify(d))), /does not end with its MAC/);
   assert.throws(() => parseVault(Buffer.from('{"format":"x"')), /not valid JSON/);
 });

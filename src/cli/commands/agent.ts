@@ -67,9 +67,15 @@ async function forgetEnvPassphrase(ctx: Ctx): Promise<void> {
 
 const start: Command = {
   usage:
-    'agent start [--idle DUR] [--ttl DUR] [--background] [--allow-debugger] [--require-token] [--session]\n\nexamples:\n  sesame agent start --background --idle 30m --ttl 8h\n  eval "$(sesame agent start --session)"',
+    'agent start [--idle DUR] [--ttl DUR] [--background] [--allow-debugger] [--require-token] [--session] [--writes]\n\nexamples:\n  sesame agent start --background --idle 30m --ttl 8h\n  eval "$(sesame agent start --session)"',
   summary: 'unlock once, then serve reads over a private socket (foreground; Ctrl-C stops it)',
-  flags: { ...LIMIT_FLAGS, ...ALLOW_DEBUGGER, ...REQUIRE_TOKEN, background: { type: 'boolean', help: 'return once a detached agent answers' } },
+  flags: {
+    ...LIMIT_FLAGS,
+    ...ALLOW_DEBUGGER,
+    ...REQUIRE_TOKEN,
+    background: { type: 'boolean', help: 'return once a detached agent answers' },
+    writes: { type: 'boolean', help: "also serve the owner's writes (set, rm, mv…) without the passphrase; owner socket only, never with a token" },
+  },
   async run(ctx, { flags }) {
     await import('../early.js'); // SIGUSR1 ignored (already, through the executable; here for the ES-module entry)
     const limits = limitsFrom(flags);
@@ -80,6 +86,8 @@ const start: Command = {
     const { agentPreflight } = await import('../../core/agent/doors.js');
     const allowDebugger = flags['allow-debugger'] === true;
     const requireToken = flags['require-token'] === true;
+    const writes = flags.writes === true;
+    if (writes && (requireToken || session)) throw usage('--writes cannot be combined with --require-token or --session', 'writes are never accepted with a token: start a separate agent for them');
     const hardening = agentPreflight({ execArgv: process.execArgv, env: process.env, allowDebugger });
     const { readVault } = await import('../../core/vault/store.js');
     readVault(ctx.paths); // NOT_INITIALIZED before taking a lock or prompting
@@ -115,10 +123,10 @@ const start: Command = {
     }
     if (flags.background) {
       const { startBackground } = await import('../agent-spawn.js');
-      return startBackground(ctx, master, lock, limits, { allowDebugger, requireToken });
+      return startBackground(ctx, master, lock, limits, { allowDebugger, requireToken, writes });
     }
     const { serveHere } = await import('../agent-serve.js');
-    return serveHere(ctx.paths, master, lock, limits, { foreground: true, hardening, requireToken, env: ctx.env });
+    return serveHere(ctx.paths, master, lock, limits, { foreground: true, hardening, requireToken, env: ctx.env, writes });
   },
 };
 

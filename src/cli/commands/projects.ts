@@ -80,5 +80,25 @@ const del: Command = {
   },
 };
 
-const group: Group = { summary: 'manage projects', subcommands: { list, create, use, delete: del } };
+const rename: Command = {
+  usage: 'projects rename OLD NEW\n\nexample:\n  sesame projects rename web website',
+  summary: 'rename a project with all its keys and their history (atomic)',
+  flags: {},
+  maxPositionals: 2,
+  async run(ctx, { positionals }) {
+    const [from, to] = positionals;
+    if (!from || !to) throw usage('projects rename needs OLD and NEW names');
+    checkProjectName(from);
+    checkProjectName(to);
+    const { checkProjectRename, followProjectRename } = await import('../../core/vault/project-ops.js');
+    checkProjectRename(ctx.paths, from, to);
+    await (await import('../write.js')).runWrite(ctx, { op: 'project_rename', project: from, to });
+    followProjectRename(ctx.paths, from, to);
+    if (ctx.json) outJson({ renamed: from, to });
+    else info(`renamed project ${from} to ${to}`);
+    return 0;
+  },
+};
+
+const group: Group = { summary: 'manage projects', subcommands: { list, create, use, rename, delete: del } };
 export default group;

@@ -13,24 +13,18 @@ const cmd: Command = {
     if (!key) throw usage('rm needs a KEY');
     checkKeyName(key);
     const project = ctx.project().name;
-    const { readVault, mutateVault } = await import('../../core/vault/store.js');
+    const { readVault } = await import('../../core/vault/store.js');
     const doc = readVault(ctx.paths);
     const { SesameError } = await import('../../core/errors.js');
     const p = Object.hasOwn(doc.projects, project) ? doc.projects[project] : undefined;
     if (!p) throw new SesameError('NOT_FOUND', `project ${project} does not exist`);
     if (!Object.hasOwn(p.entries, key)) throw new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { detail: { key, project } });
-    const { unlockDirect } = await import('../direct-unlock.js');
-    const v = await unlockDirect(ctx);
-    try {
-      mutateVault(ctx.paths, v.master, ctx.env, (w) => {
-        w.rm(project, key);
-      });
-      await (await import('../audit-event.js')).auditEvent(ctx, { event: 'rm', outcome: 'ok', project, keys: [key] }, v.master);
-    } finally {
-      v.dispose();
-    }
-    if (ctx.json) outJson({ removed: key, project });
-    else info(`removed ${key} from project ${project}`);
+    const r = await (await import('../write.js')).runWrite(ctx, { op: 'rm', project, key });
+    if (ctx.json) outJson({ removed: key, project, recoverable: r.result === 'removed' });
+    else
+      info(
+        `removed ${key} from project ${project}${r.result === 'removed' ? ` (recoverable: \`sesame restore ${key}\`, erased by \`sesame purge ${key}\`)` : ' (history = 0: it cannot be restored)'}`,
+      );
     return 0;
   },
 };

@@ -89,17 +89,11 @@ const cmd: Command = {
       });
     }
     try {
-      const { unlockDirect } = await import('../direct-unlock.js');
-      const v = await unlockDirect(ctx);
-      const { mutateVault } = await import('../../core/vault/store.js');
-      try {
-        const result = mutateVault(ctx.paths, v.master, ctx.env, (w) => w.set(project, key, value, flags['high-value'] ? { highValue: true } : {}));
-        await (await import('../audit-event.js')).auditEvent(ctx, { event: 'set', outcome: 'ok', reason: result, project, keys: [key] }, v.master);
-        if (ctx.json) outJson({ key, project, result });
-        else info(`${result === 'added' ? 'added' : 'updated'} ${key} in project ${project}`);
-      } finally {
-        v.dispose();
-      }
+      // One write path: through a --writes agent, else a direct unlock (cli/write.ts).
+      const r = await (await import('../write.js')).runWrite(ctx, { op: 'set', project, key, value, ...(flags['high-value'] ? { highValue: true } : {}) });
+      const result = r.result as 'added' | 'updated';
+      if (ctx.json) outJson({ key, project, result });
+      else info(`${result === 'added' ? 'added' : 'updated'} ${key} in project ${project}`);
     } finally {
       value.fill(0);
     }

@@ -44,7 +44,7 @@ import type { Selection } from '../vault/vault.js';
 import { peerCred } from '../os/native.js';
 import { parseJsonSecrets } from './secret-json.js';
 import { LineSplitter } from './line-splitter.js';
-import { MAX_SOCKET_PATH } from './protocol.js';
+import { MAX_SOCKET_PATH, valueAfter } from './protocol.js';
 import { socketDirHint } from './socket.js';
 import {
   badReply,
@@ -91,6 +91,12 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Called with every intermediate frame (`pending`, `chunk`, or a type this client does not know), in order. */
   onFrame?(frame: Readonly<Reply>): void;
+  /**
+   * A secret sent as the request's last member, `"value":"<base64>"`, encoded byte by byte into
+   * an off-heap line that is wiped once written (protocol.ts `valueAfter`); never a JS string.
+   * The caller still owns and wipes `value` itself.
+   */
+  value?: Buffer;
 }
 
 /** Per-op timeouts, ms: how long the client waits for the final frame (a `pending` frame extends it). */
@@ -388,7 +394,11 @@ class Client implements AgentClient {
       };
       this.#flights.set(id, f);
       this.#arm(f, opts.timeoutMs ?? OP_TIMEOUT_MS[op] ?? REQUEST_TIMEOUT_MS);
-      this.#sock.write(`${JSON.stringify({ v: 2, id, ...fields, ...(this.#sendPid ? { pid: process.pid } : {}), ...(this.#token !== undefined ? { token: this.#token } : {}) })}\n`);
+      const head = JSON.stringify({ v: 2, id, ...fields, ...(this.#sendPid ? { pid: process.pid } : {}), ...(this.#token !== undefined ? { token: this.#token } : {}) });
+      if (opts.value) {
+        const line = valueAfter(head.slice(0, -1), opts.value);
+        this.#sock.write(line, () => line.fill(0));
+      } else this.#sock.write(`${head}\n`);
     });
   }
 

@@ -70,6 +70,8 @@ export interface ConnHooks {
   activity(): boolean;
   /** Answers one validated, authorized request; resolves with exactly one reply (see dispatch.ts). */
   handle(req: AnyRequest, rc: RequestContext): Promise<Reply>;
+  /** The ops this listener serves, byte order (default OPS_V2; OPS_V2_WRITES on the owner socket of an agent started with --writes). */
+  ops?: readonly string[];
   /** Called once a `stop` reply is queued; the agent shuts down (and ends this connection). */
   stopRequested(): void;
   /** A one-line note for the agent log (never secret). */
@@ -256,7 +258,7 @@ class Connection {
       let item = this.#queue[this.#head] ?? EMPTY;
       if (Buffer.isBuffer(item)) {
         const raw = item;
-        item = decodeLine(raw, OPS_V2);
+        item = decodeLine(raw, this.hooks.ops ?? OPS_V2);
         raw.fill(0); // the line may have carried a token
         this.#queue[this.#head] = item;
       }
@@ -298,29 +300,36 @@ class Connection {
     });
   }
 
+  /** Starts one decoded line; a `write` set's value (ops/write.ts) is wiped here when the request is refused before its op runs. */
   #start(d: DecodedLine): void {
+    const value = d.ok && d.req.v === 2 && d.req.op === 'write' && d.req.write.op === 'set' ? d.req.write.value : undefined;
+    if (!this.#startOne(d)) value?.fill(0);
+  }
+
+  /** true when the request was handed to its op. */
+  #startOne(d: DecodedLine): boolean {
     if (!this.#busy) this.#armDeadline();
     if (!this.hooks.activity()) {
       this.#fail(errorLine(undefined, new SesameError('UNAVAILABLE', 'the agent is shutting down', { remedy: 'agent_start' })));
-      return;
+      return false;
     }
     if (!d.ok) {
       this.#out.write(d.form === 'v1' ? errorLine(d.id, d.error) : errorFrame(d.id, d.error), false);
-      return;
+      return false;
     }
     const req = d.req;
     const framer = framerFor(req);
     if (req.v === 2) {
       if (this.#flights.size >= MAX_IN_FLIGHT) {
         this.#out.write(framer.error(protocolError('too_many', `more than ${MAX_IN_FLIGHT} requests in flight on this connection`, 'wait for a final frame before sending more')), false);
-        return;
+        return false;
       }
       if (this.#flights.has(keyOf(req.id))) {
         this.#out.write(
           framer.error(protocolError('duplicate_id', `request id ${JSON.stringify(req.id)} is already in flight on this connection`, 'wait for its final frame, or use another id')),
           false,
         );
-        return;
+        return false;
       }
     }
     const policy = this.policy();
@@ -330,20 +339,20 @@ class Connection {
     if (!decision.allow && !decision.hidden) {
       this.#told(caller, req, decision.reason);
       this.#refuse(req, decision);
-      return;
+      return false;
     }
     const rate = this.hooks.rate?.(caller);
     if (rate && !rate.ok) {
       this.#told(caller, req, 'rate');
       this.#out.write(framer.error(rateLimitedError(rate.retryAfterS)), false);
-      return;
+      return false;
     }
     // Allowed, or refused on a name: the op's door answers that exactly as nonexistence.
     const flight: Flight = req.v === 2 ? { ac: new AbortController(), id: req.id } : { ac: new AbortController() };
     if (req.v === 2) this.#flights.set(keyOf(req.id), flight);
     else this.#v1 = flight;
     this.#disarmDeadline();
-    const rc: RequestContext = { caller, policy, signal: flight.ac.signal, framer, ops: OPS_V2, tokenPresented };
+    const rc: RequestContext = { caller, policy, signal: flight.ac.signal, framer, ops: this.hooks.ops ?? OPS_V2, tokenPresented };
     let p: Promise<Reply>;
     try {
       p = this.hooks.handle(req, rc);
@@ -359,6 +368,7 @@ class Connection {
         this.#finish(req, flight, { line: framer.error(new SesameError('ERROR', 'the agent failed to answer this request', { hint: 'see agent.log' })), secret: false });
       },
     );
+    return true;
   }
 
   /**

@@ -45,7 +45,9 @@ import { hardeningNow, type HardeningReport } from './doors.js';
 import { serveConnection } from './conn.js';
 import { prepareSocketPath } from './socket.js';
 import { dispatch, type DispatchDeps, type RequestContext } from './dispatch.js';
-import type { AnyRequest } from './protocol-v2.js';
+import { OPS_V2, OPS_V2_WRITES, type AnyRequest } from './protocol-v2.js';
+import type { AgentWriter } from './ops/write.js';
+import { writeVault } from '../vault/writes.js';
 import { listVisible, readOne, readSelected } from '../access.js';
 import { agentAudit } from '../audit/agent-audit.js';
 import { VaultKeeper } from './keeper.js';
@@ -84,6 +86,8 @@ export interface AgentOptions {
   now?: () => number;
   /** `agent start --session`: the session token's record (never stored); the owner socket then requires a token. */
   session?: TokenRecord;
+  /** `agent start --writes`: the owner socket also serves `write` (ops/write.ts); default read-only. */
+  writes?: boolean;
 }
 
 export interface AgentHandle {
@@ -178,9 +182,26 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const statusV2 = (): Record<string, unknown> => ({
     require_token: store.current().requireToken,
     session: o.session !== undefined,
+    writes: o.writes === true,
     tokens_last_used: Object.fromEntries([...usage.snapshot()].map(([id8, ms]) => [id8, new Date(ms).toISOString()])),
   });
-  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible }), status, listeners, statusV2 };
+  // --writes: the owner's writes run the CLI's own write path (core/vault/writes.ts) with the
+  // agent's key, under the vault lock, and are audited like direct writes.
+  const writer: AgentWriter | undefined = o.writes
+    ? (w, ctx) => {
+        const request = ctx.access.request;
+        try {
+          const r = keeper.with((v) => writeVault(o.paths, v.master, process.env, w));
+          audit.wrote({ caller: ctx.access.caller, event: r.event, outcome: 'ok', reason: r.result, project: r.project, keys: r.keys, ...(request === undefined ? {} : { request }) });
+          return r;
+        } catch (e) {
+          const code = e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code.toLowerCase() : 'error';
+          audit.wrote({ caller: ctx.access.caller, event: w.op, outcome: 'error', reason: code, project: w.project, keys: 'key' in w ? [w.key] : [], ...(request === undefined ? {} : { request }) });
+          throw e;
+        }
+      }
+    : undefined;
+  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible }), status, listeners, statusV2, ...(writer ? { writer } : {}) };
 
   const hooksFor = (listener: ListenerRef) => ({
     uid,
@@ -196,6 +217,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       return false;
     },
     handle: (req: AnyRequest, rc: RequestContext) => dispatch(req, rc, deps),
+    ops: listener.kind === 'owner' && o.writes ? OPS_V2_WRITES : OPS_V2,
     stopRequested: () => {
       shutdown('stop');
     },

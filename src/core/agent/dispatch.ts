@@ -18,6 +18,7 @@ import { getSelected } from './ops/getselected.js';
 import { list } from './ops/list.js';
 import { status } from './ops/status.js';
 import { stop } from './ops/stop.js';
+import { write, type AgentWriter } from './ops/write.js';
 
 export type { Reply } from './ops/context.js';
 
@@ -31,6 +32,8 @@ export interface DispatchDeps {
   listeners?(): readonly unknown[];
   /** More v2 status members (`require_token`, `tokens_last_used`); ops/status.ts decides who sees which. Never secret. */
   statusV2?(): Record<string, unknown>;
+  /** The owner's writes (`agent start --writes`; ops/write.ts); absent on a read-only agent. */
+  readonly writer?: AgentWriter;
 }
 
 /** What the connection knows about one request. */
@@ -69,6 +72,8 @@ export async function dispatch(req: AnyRequest, rc: RequestContext, deps: Dispat
         return await getSelected(ctx, req.project, selection(req.only, req.prefix));
       case 'list':
         return await list(ctx, req.project, req.prefix);
+      case 'write':
+        return await write(ctx, req.write, deps.writer);
     }
   } catch (e) {
     if (e instanceof SesameError) return { line: rc.framer.error(e), secret: false };

@@ -37,15 +37,19 @@ import {
   type Request,
   type RequestId,
 } from './protocol.js';
+import { WRITE_FIELDS, decodeWriteArgs } from './ops/write-wire.js';
+import type { WriteOp } from '../vault/writes.js';
 
 /** The ops version 2 serves on every listener of this version, in byte order. */
 export const OPS_V2 = ['get', 'getselected', 'list', 'status', 'stop'] as const;
 export type OpV2 = (typeof OPS_V2)[number];
+/** The ops of an agent started with --writes (`write` for the owner alone: ops/write.ts), in byte order. */
+export const OPS_V2_WRITES = [...OPS_V2, 'write'] as const;
 /** The most v2 requests one connection may have in flight. */
 export const MAX_IN_FLIGHT = 32;
 const MAX_TOKEN = 512;
 
-const FIELDS: Record<OpV2, readonly string[]> = { ...ARGS, list: ['project', 'prefix'] };
+const FIELDS: Record<OpV2 | 'write', readonly string[]> = { ...ARGS, list: ['project', 'prefix'], write: WRITE_FIELDS };
 
 /**
  * What every v2 request carries besides its op. The token itself is never kept (see the
@@ -64,7 +68,8 @@ export type RequestV2 =
   | (V2Head & { op: 'status' | 'stop' })
   | (V2Head & { op: 'get'; project: string; key: string })
   | (V2Head & { op: 'getselected'; project: string; only?: string[]; prefix?: string })
-  | (V2Head & { op: 'list'; project?: string; prefix?: string });
+  | (V2Head & { op: 'list'; project?: string; prefix?: string })
+  | (V2Head & { op: 'write'; write: WriteOp });
 
 /** A v1 request tagged with its version. */
 export type RequestV1 = Request & { v: 1 };
@@ -96,14 +101,14 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
   if (id === undefined) return v2fail(null, badArgs('id must be a whole number or a string of at most 64 characters'));
   if (typeof o.op !== 'string') return v2fail(id, badArgs('every request needs op (a string)'));
   if (!served.includes(o.op)) return v2fail(id, protocolError('unknown_op', `unknown op ${JSON.stringify(o.op.slice(0, 32))}`, `this agent serves: ${served.join(', ')}`));
-  const op = o.op as OpV2;
+  const op = o.op as OpV2 | 'write';
   for (const k of Object.keys(o)) {
     if (!['v', 'op', 'id', 'pid', 'token', ...FIELDS[op]].includes(k)) return v2fail(id, badArgs(`op ${op} takes no field ${JSON.stringify(k.slice(0, 32))}`));
   }
   if (o.pid !== undefined && !(Number.isSafeInteger(o.pid) && (o.pid as number) > 0)) return v2fail(id, badArgs('pid must be a positive whole number'));
   if (o.token !== undefined && !validToken(o.token)) return v2fail(id, badArgs('token must be 1 to 512 printable ASCII characters without spaces'));
   try {
-    const args = opArgs(op, o);
+    const args = op === 'write' ? decodeWriteArgs(o) : opArgs(op, o);
     // Hashed here and dropped: from now on only the digest travels (the module comment's residual).
     const tokenDigest = typeof o.token === 'string' ? createHash('sha256').update(o.token, 'latin1').digest() : undefined;
     delete o.token;

@@ -45,6 +45,12 @@ export interface AgentAudit {
    * released); never throws.
    */
   refused(r: { caller: Caller; op: string; project?: string; keys: readonly string[]; reason: string; request?: string }): void;
+  /**
+   * Records a write the agent made for the owner (`agent start --writes`): event (set, rm,
+   * mv…), outcome, what happened as the reason, the names. Written at once (after any queued
+   * reads); a failure is noted, never thrown (the write is already made, as a direct write's).
+   */
+  wrote(r: { caller: Caller; event: string; outcome: 'ok' | 'error'; reason: string; project: string; keys: readonly string[]; request?: string }): void;
   /** Wipes the audit subkey and closes the log (idempotent). Later appends are unkeyed. */
   close(): void;
 }
@@ -148,6 +154,24 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
         });
       } catch {
         /* never fails the refusal */
+      }
+    },
+    wrote(r) {
+      if (opts.off) return;
+      flush();
+      try {
+        log.append({
+          event: r.event,
+          outcome: r.outcome,
+          reason: /^[a-z0-9][a-z0-9_.:-]{0,63}$/.test(r.reason) ? r.reason : 'error',
+          via: viaOf(r.caller),
+          ...(isValidProjectName(r.project) ? { project: r.project } : {}),
+          keys: [...new Set(r.keys)].filter(isValidKeyName),
+          peer: { uid: r.caller.uid, pid: r.caller.pid, exe: exeOf(r.caller.exe) },
+          ...(r.request !== undefined ? { request: requestOf(r.request) } : {}),
+        });
+      } catch (e) {
+        warn(`this ${r.event} was NOT recorded in the audit log: ${e instanceof Error ? e.message : 'error'}`);
       }
     },
     checkpoint(event, reason) {

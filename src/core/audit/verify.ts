@@ -17,7 +17,7 @@ import type { AuditKey, Head } from './log.js';
 import { GENESIS, lineHash, parseLine, type AuditRecord } from './record.js';
 
 /** Events that can only happen with the vault key: an unkeyed one after keyed records is a forgery. */
-export const KEYED_EVENTS: ReadonlySet<string> = new Set(['set', 'rm', 'import', 'agent_start', 'agent_stop', 'get', 'getselected']);
+export const KEYED_EVENTS: ReadonlySet<string> = new Set(['set', 'rm', 'import', 'restore', 'purge', 'rollback', 'mv', 'cp', 'project_rename', 'agent_start', 'agent_stop', 'get', 'getselected']);
 
 export type BadKind = 'unreadable' | 'edited' | 'deleted' | 'reordered' | 'inserted' | 'duplicated' | 'bad_mac' | 'unkeyed_after_keyed' | 'foreign_key' | 'truncated' | 'not_genesis';
 

@@ -136,7 +136,7 @@ export type Deny = OpenDeny | HiddenDeny;
 /** What `authorize` answers. */
 export type Decision = Allow | Deny;
 
-type OpClass = 'status' | 'stop' | 'reveal' | 'names' | 'use';
+type OpClass = 'status' | 'stop' | 'reveal' | 'names' | 'use' | 'write';
 /** The ops this policy knows. Anything else is denied (`unknown_op`). */
 const OP_CLASS: ReadonlyMap<string, OpClass> = new Map<string, OpClass>([
   ['status', 'status'],
@@ -146,6 +146,7 @@ const OP_CLASS: ReadonlyMap<string, OpClass> = new Map<string, OpClass>([
   ['list', 'names'],
   ['exec', 'use'],
   ['check', 'use'],
+  ['write', 'write'],
 ]);
 
 const open = (reason: DenyReason, message: string, hint: string, close = false, code: 'DENIED' | 'PROTOCOL' = 'DENIED'): OpenDeny =>
@@ -199,6 +200,13 @@ export function authorize(caller: Caller, req: AuthRequest, policy: Policy): Dec
   if (cls === 'stop') {
     if (caller.listener.kind !== 'owner' || (caller.token && !unrestricted(caller.token.scope))) {
       return open('owner_only', 'denied: only the owner may stop the agent', 'run sesame agent stop as the owner, on the owner socket');
+    }
+    return conn;
+  }
+  // The owner's writes (agent start --writes): the owner socket, no token, whatever the token's scope.
+  if (cls === 'write') {
+    if (caller.listener.kind !== 'owner' || caller.token || req.tokenPresented) {
+      return open('owner_only', 'denied: writes go only through the owner socket, without a token', 'run the command as the owner, without SESAME_AGENT_TOKEN');
     }
     return conn;
   }

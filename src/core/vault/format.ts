@@ -1,6 +1,7 @@
 /**
- * The vault file, version 1 (docs/spec/vault-format.md): parsing, strict validation and
- * canonical serialisation. No keys here: everything in this module is public metadata
+ * The vault file, version 2 (docs/spec/vault-format.md): parsing, strict validation and
+ * canonical serialisation. Version 1 (no history, no removed keys) is still read; a writer
+ * always writes version 2 (`upgradeDoc`, called by the vault on its first write). No keys here: everything in this module is public metadata
  * or ciphertext.
  */
 import { isAscii } from 'node:buffer';
@@ -9,8 +10,22 @@ import { isValidKeyName, isValidProjectName } from '../names.js';
 
 /** The `format` field every vault file carries; anything else is refused as not a sesame vault (INTEGRITY). */
 export const FORMAT = 'sesame-vault';
-/** The vault format version this sesame reads and writes; another is refused (INTEGRITY, upgrade hint). */
-export const VERSION = 1;
+/** The vault format version this sesame writes; it also reads READABLE_VERSIONS, and refuses any other (INTEGRITY, upgrade hint). */
+export const VERSION = 2;
+/** Every vault format version this sesame reads: 1 (no history) and 2. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
+
+/**
+ * One earlier value of a key (version 2): sealed under the project key with the history AD,
+ * which binds it to the vault, project, key AND its version number (vault.ts `AD.history`).
+ */
+export interface HistoryRecord {
+  nonce: string;
+  ct: string;
+  version: number;
+  updated_at: string;
+  high_value: boolean;
+}
 
 export interface KdfRecord {
   alg: 'argon2id13';
@@ -36,6 +51,13 @@ export interface EntryRecord {
   updated_at: string;
   version: number;
   high_value: boolean;
+  /** Earlier values, oldest first (version 2; absent in a version-1 file until its first write). */
+  history?: HistoryRecord[];
+}
+
+/** A removed key (version 2): its last value and history, recoverable until purged. */
+export interface RemovedRecord extends EntryRecord {
+  removed_at: string;
 }
 
 export interface ProjectRecord {
@@ -44,6 +66,8 @@ export interface ProjectRecord {
   wrapped: string; // project data key sealed under the master key
   /** Keyed by user-chosen names: always a null-prototype object (see nameTable). */
   entries: Record<string, EntryRecord>;
+  /** Removed keys, recoverable with `restore` (version 2; absent in version 1). A name is never in both tables. */
+  removed?: Record<string, RemovedRecord>;
 }
 
 /**
@@ -67,7 +91,7 @@ export interface BodyRecord {
 
 export interface VaultDoc {
   format: typeof FORMAT;
-  version: typeof VERSION;
+  version: 1 | typeof VERSION;
   vault_id: string; // 32 hex chars
   created_at: string;
   updated_at: string;
@@ -157,8 +181,8 @@ function parseDoc(bytes: Buffer): VaultDoc {
   }
   const o = obj(raw, 'the file');
   if (o.format !== FORMAT) throw damaged('not a sesame vault');
-  if (o.version !== VERSION) {
-    throw new SesameError('INTEGRITY', `unsupported vault format version ${JSON.stringify(o.version)} (this sesame reads version ${VERSION})`, {
+  if (typeof o.version !== 'number' || !READABLE_VERSIONS.includes(o.version)) {
+    throw new SesameError('INTEGRITY', `unsupported vault format version ${JSON.stringify(o.version)} (this sesame reads versions ${READABLE_VERSIONS.join(' and ')})`, {
       hint: 'upgrade sesame to open this vault',
     });
   }
@@ -192,7 +216,8 @@ function parseDoc(bytes: Buffer): VaultDoc {
   for (const [pname, pv] of Object.entries(projects)) {
     if (!isValidProjectName(pname)) throw damaged('a project has an invalid name');
     const p = obj(pv, `project ${pname}`);
-    onlyKeys(p, ['created_at', 'nonce', 'wrapped', 'entries'], `project ${pname}`);
+    const v2 = o.version === 2;
+    onlyKeys(p, v2 ? ['created_at', 'nonce', 'wrapped', 'entries', 'removed'] : ['created_at', 'nonce', 'wrapped', 'entries'], `project ${pname}`);
     str(p.created_at, 'project created_at');
     b64(p.nonce, 'project nonce', 24);
     b64(p.wrapped, 'project key', 48);
@@ -200,23 +225,39 @@ function parseDoc(bytes: Buffer): VaultDoc {
     Object.setPrototypeOf(entries, null);
     for (const kname in entries) {
       if (!isValidKeyName(kname)) throw damaged(`project ${pname} has an invalid key name`);
-      checkEntry(entries[kname], kname);
+      checkEntry(entries[kname], kname, v2 ? 'live' : 'v1');
+    }
+    if (!v2) continue;
+    const removed = obj(p.removed, `project ${pname} removed`);
+    Object.setPrototypeOf(removed, null);
+    for (const kname in removed) {
+      if (!isValidKeyName(kname)) throw damaged(`project ${pname} has an invalid removed key name`);
+      if (Object.hasOwn(entries, kname)) throw damaged(`project ${pname} has ${kname} both live and removed`);
+      checkEntry(removed[kname], kname, 'removed');
     }
   }
   return o as unknown as VaultDoc;
 }
 
 /**
- * One entry, checked cheaply (this runs 10,000 times on a large vault): exactly the six
- * known fields with the right types. The AEAD rejects anything the checks let through.
+ * One entry, checked cheaply (this runs 10,000 times on a large vault): exactly the known
+ * fields with the right types (six in version 1; plus `history` in version 2; plus
+ * `removed_at` for a removed key). The AEAD rejects anything the checks let through.
  */
-function checkEntry(ev: unknown, kname: string): void {
+function checkEntry(ev: unknown, kname: string, kind: 'v1' | 'live' | 'removed'): void {
   if (ev === null || typeof ev !== 'object' || Array.isArray(ev)) throw damaged(`entry ${kname} is not an object`);
   const e = ev as Record<string, unknown>;
   let n = 0;
   for (const _ in e) n++;
+  if (kind !== 'v1') {
+    if (!Array.isArray(e.history) || e.history.length > MAX_HISTORY) throw damaged(`entry ${kname} has no history list`);
+    let last = 0;
+    for (const h of e.history as unknown[]) last = checkHistory(h, kname, last);
+    if (typeof e.version === 'number' && e.version <= last) throw damaged(`entry ${kname} is older than its history`);
+  }
+  if (kind === 'removed' && (typeof e.removed_at !== 'string' || e.removed_at.length > 64)) throw damaged(`removed entry ${kname} is malformed`);
   if (
-    n !== 6 ||
+    n !== (kind === 'v1' ? 6 : kind === 'live' ? 7 : 8) ||
     typeof e.nonce !== 'string' ||
     e.nonce.length !== 32 ||
     typeof e.ct !== 'string' ||
@@ -233,6 +274,48 @@ function checkEntry(ev: unknown, kname: string): void {
   ) {
     throw damaged(`entry ${kname} is malformed`);
   }
+}
+
+/** The most versions a key's history may hold (config `history` is bounded by it). */
+export const MAX_HISTORY = 1000;
+
+/** One history record: exactly five fields, versions strictly increasing (returns this one's). */
+function checkHistory(hv: unknown, kname: string, after: number): number {
+  if (hv === null || typeof hv !== 'object' || Array.isArray(hv)) throw damaged(`a history entry of ${kname} is not an object`);
+  const h = hv as Record<string, unknown>;
+  let n = 0;
+  for (const _ in h) n++;
+  if (
+    n !== 5 ||
+    typeof h.nonce !== 'string' ||
+    h.nonce.length !== 32 ||
+    typeof h.ct !== 'string' ||
+    h.ct.length < 24 ||
+    h.ct.length % 4 !== 0 ||
+    typeof h.updated_at !== 'string' ||
+    h.updated_at.length > 64 ||
+    typeof h.version !== 'number' ||
+    !Number.isSafeInteger(h.version) ||
+    h.version <= after ||
+    typeof h.high_value !== 'boolean'
+  ) {
+    throw damaged(`a history entry of ${kname} is malformed`);
+  }
+  return h.version;
+}
+
+/**
+ * Makes a parsed version-1 document a version-2 one in place (every entry gets an empty
+ * history, every project an empty removed table). Called by the vault before its first write;
+ * the file on disk is unchanged until that write lands.
+ */
+export function upgradeDoc(doc: VaultDoc): void {
+  if (doc.version === VERSION) return;
+  for (const p of Object.values(doc.projects)) {
+    for (const k in p.entries) p.entries[k]!.history ??= [];
+    p.removed ??= nameTable();
+  }
+  doc.version = VERSION;
 }
 
 /**

@@ -10,6 +10,7 @@ import { readRegularFile, removeFile, writeFileAtomic } from '../fs/secure.js';
 import type { HomePaths } from '../paths.js';
 import { checkProjectDeletable, projectSummaries, type ProjectSummary } from './projects.js';
 import { mutateVault, readVault } from './store.js';
+import { DEFAULT_PROJECT } from '../names.js';
 import type { UnlockedVault } from './vault.js';
 
 /** What a project operation needs from its caller. */
@@ -78,6 +79,31 @@ export async function deleteProject(name: string, opts: { yes: boolean }, deps: 
     /* the project is gone; a stale current-project file only makes later commands name it */
   }
   return n;
+}
+
+/**
+ * Refuses a project rename on the names alone, before any unlock: NOT_FOUND for a missing
+ * `from`, USAGE for the default project, INVALID for an existing `to` (the vault checks
+ * again under the lock: vault.ts renameProject).
+ */
+export function checkProjectRename(paths: HomePaths, from: string, to: string): void {
+  const doc = readVault(paths);
+  if (!Object.hasOwn(doc.projects, from)) throw new SesameError('NOT_FOUND', `project ${from} does not exist`, { remedy: 'projects_list' });
+  if (from === DEFAULT_PROJECT) {
+    throw new SesameError('USAGE', `project ${DEFAULT_PROJECT} cannot be renamed: it is where every command goes without --project`, { remedy: 'project_copy_keys' });
+  }
+  if (Object.hasOwn(doc.projects, to)) throw new SesameError('INVALID', `project ${to} already exists; nothing was changed`, { hint: 'choose another name (projects are never merged by a rename)' });
+}
+
+/** After a rename: a current-project file naming `from` is made to name `to` (atomically). An unreadable or unsafe one is left alone. */
+export function followProjectRename(paths: HomePaths, from: string, to: string): void {
+  let current: string | undefined;
+  try {
+    current = readRegularFile(paths.projectFile, 'project file', { maxBytes: 4096, followSymlinks: false }).toString('utf8').trim();
+  } catch {
+    current = undefined;
+  }
+  if (current === from) writeFileAtomic(paths.projectFile, `${to}\n`);
 }
 
 /** The projects of the vault at `paths` (projectSummaries of its document); needs no key. NOT_INITIALIZED without a vault. */

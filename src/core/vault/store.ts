@@ -12,6 +12,7 @@ import type { HomePaths } from '../paths.js';
 import { parseVault, type VaultDoc } from './format.js';
 import { UnlockedVault, type KdfChoice } from './vault.js';
 import type { SecureKey } from '../crypto/sodium.js';
+import { loadConfig } from '../config.js';
 
 /** How long a writer waits for the vault lock before BUSY, unless SESAME_LOCK_TIMEOUT_MS says otherwise (ms). */
 export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
@@ -83,15 +84,19 @@ export function createVault(paths: HomePaths, passphrase: Buffer, kdf: KdfChoice
 /**
  * Applies `change` to the current vault under the lock and writes it atomically.
  * `master` is the key the caller unlocked with; the file is re-read under the lock and
- * opened with it (KEY_CHANGED if re-initialised meanwhile). Does not dispose `master`.
+ * opened with it (KEY_CHANGED if re-initialised meanwhile). The vault keeps as many earlier
+ * versions per key as config.toml's `history` says (read here, so every writer — the CLI and
+ * the agent — keeps the same). Does not dispose `master`.
  */
 export function mutateVault<T>(paths: HomePaths, master: SecureKey, env: NodeJS.ProcessEnv, change: (v: UnlockedVault) => T): T {
+  const keep = loadConfig(paths).history; // a bad config refuses before the lock is taken
   const lock = acquireLock(paths.vaultLock, { timeoutMs: lockTimeoutMs(env), what: 'the vault' });
   let v: UnlockedVault | undefined;
   try {
     cleanStaleTemps(paths.vault);
     const doc = readVault(paths);
     v = UnlockedVault.withMaster(doc, master.clone()); // a copy the mutation owns and wipes
+    v.historyLimit = keep;
     const result = change(v);
     writeFileAtomic(paths.vault, v.finalize());
     return result;

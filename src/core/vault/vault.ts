@@ -17,7 +17,8 @@ import { SesameError } from '../errors.js';
 import { KDF_DEFAULT, SALT_BYTES, SecureKey, checkKdfParams, checksum, deriveKey, equalBytes as eq, mac, open, openKey, randomBytes, seal, wipe } from '../crypto/sodium.js';
 import { checkKeyName, checkProjectName } from '../names.js';
 import { checkProjectDeletable } from './projects.js';
-import { BODY, FORMAT, VERSION, canonicalJson, nameTable, serializeVault, type EntryRecord, type Keyslot, type VaultDoc } from './format.js';
+import { BODY, FORMAT, VERSION, canonicalJson, nameTable, serializeVault, upgradeDoc, type EntryRecord, type HistoryRecord, type Keyslot, type VaultDoc } from './format.js';
+import { DEFAULT_PROJECT } from '../names.js';
 
 const enc = (b: Buffer): string => b.toString('base64');
 const dec = (s: string): Buffer => Buffer.from(s, 'base64');
@@ -30,7 +31,19 @@ const AD = {
   fileMac: (vid: string) => Buffer.from(`sesame/v1/file-mac\0${vid}\0`),
   projectKey: (vid: string, project: string) => Buffer.from(`sesame/v1/project-key\0${vid}\0${project}`),
   entry: (vid: string, project: string, key: string) => Buffer.from(`sesame/v1/entry\0${vid}\0${project}\0${key}`),
+  history: (vid: string, project: string, key: string, version: number) => Buffer.from(`sesame/v2/history\0${vid}\0${project}\0${key}\0${version}`),
 };
+
+/** How many earlier versions of a key the vault keeps when config.toml says nothing (`history = N`). */
+export const DEFAULT_HISTORY = 10;
+
+/** One value of a key during a re-seal (plaintext in guarded memory; wiped by the vault). */
+interface Plain {
+  value: Buffer;
+  version: number;
+  updated_at: string;
+  high_value: boolean;
+}
 
 export interface KdfChoice {
   opslimit: number;
@@ -103,6 +116,8 @@ export class UnlockedVault {
   #doc: VaultDoc;
   #master: SecureKey;
   #projectKeys = new Map<string, SecureKey>();
+  /** How many earlier versions a write keeps per key (config `history`; 0 keeps none and makes `rm` final). */
+  historyLimit = DEFAULT_HISTORY;
 
   private constructor(doc: VaultDoc, master: SecureKey) {
     this.#doc = doc;
@@ -196,6 +211,7 @@ export class UnlockedVault {
 
   /** Seals the document for disk: updates the timestamp, returns the bytes (body, MAC tail). */
   finalize(): Buffer[] {
+    upgradeDoc(this.#doc); // a version-1 vault is written as version 2 from its first write on
     this.#doc.updated_at = now();
     return serializeVault(this.#doc, (body) => enc(UnlockedVault.#fileMac(this.vaultId, body, this.#master)));
   }
@@ -213,7 +229,7 @@ export class UnlockedVault {
     if (this.hasProject(name)) throw new SesameError('INVALID', `project ${name} already exists`);
     const pk = SecureKey.random();
     const { nonce, ct } = pk.use((k) => seal(this.#master, k, AD.projectKey(this.vaultId, name)));
-    this.#doc.projects[name] = { created_at: now(), nonce: enc(nonce), wrapped: enc(ct), entries: nameTable() };
+    this.#doc.projects[name] = { created_at: now(), nonce: enc(nonce), wrapped: enc(ct), entries: nameTable(), removed: nameTable() };
     this.#projectKeys.set(name, pk);
   }
 
@@ -285,7 +301,7 @@ export class UnlockedVault {
    * caller wipes; when one entry fails (INTEGRITY) every value already decrypted is wiped
    * before the error is thrown. NOT_FOUND when the project does not exist.
    */
-  [DECRYPT](project: string, names: readonly string[]): { secrets: Array<[string, Buffer]>; missing: string[] } {
+  [DECRYPT](project: string, names: readonly string[], version?: number): { secrets: Array<[string, Buffer]>; missing: string[] } {
     const p = this.#project(project);
     const secrets: Array<[string, Buffer]> = [];
     const missing: string[] = [];
@@ -296,9 +312,13 @@ export class UnlockedVault {
           missing.push(n);
           continue;
         }
-        const v = open(this.#projectKey(project), dec(e.nonce), dec(e.ct), AD.entry(this.vaultId, project, n));
-        if (!v) throw integrity(`the value of ${n} in project ${project} does not decrypt`);
-        secrets.push([n, v]);
+        if (version !== undefined && version !== e.version) {
+          const h = (e.history ?? []).find((r) => r.version === version);
+          if (!h) throw versionNotFound(project, n, version);
+          secrets.push([n, this.#unseal(project, n, h, h.version)]);
+          continue;
+        }
+        secrets.push([n, this.#unseal(project, n, e)]);
       }
     } catch (e) {
       for (const [, v] of secrets) wipe(v);
@@ -307,27 +327,232 @@ export class UnlockedVault {
     return { secrets, missing };
   }
 
+  /**
+   * Stores `value` as the new current version of `key`. The previous value (of the live key,
+   * or of a removed one of that name) is re-sealed into the history, which keeps the newest
+   * `historyLimit` versions. Returns whether the key was added or updated.
+   */
   set(project: string, key: string, value: Buffer, opts: { highValue?: boolean } = {}): 'added' | 'updated' {
     checkKeyName(key);
     const p = this.#project(project);
-    const { nonce, ct } = seal(this.#projectKey(project), value, AD.entry(this.vaultId, project, key));
+    upgradeDoc(this.#doc);
     const t = now();
     const prev = Object.hasOwn(p.entries, key) ? p.entries[key] : undefined;
+    const gone = !prev && p.removed && Object.hasOwn(p.removed, key) ? p.removed[key] : undefined;
+    const before = prev ?? gone;
+    let history: HistoryRecord[] = [];
+    if (before && this.historyLimit > 0) history = this.#trim([...(before.history ?? []), this.#toHistory(project, key, before)]);
+    const { nonce, ct } = seal(this.#projectKey(project), value, AD.entry(this.vaultId, project, key));
+    if (gone) Reflect.deleteProperty(p.removed!, key);
     p.entries[key] = {
       nonce: enc(nonce),
       ct: enc(ct),
-      created_at: prev?.created_at ?? t,
+      created_at: before?.created_at ?? t,
       updated_at: t,
-      version: (prev?.version ?? 0) + 1,
-      high_value: opts.highValue ?? prev?.high_value ?? false,
+      version: (before?.version ?? 0) + 1,
+      high_value: opts.highValue ?? before?.high_value ?? false,
+      history,
     };
     return prev ? 'updated' : 'added';
   }
 
-  rm(project: string, key: string): void {
+  /**
+   * Removes `key`. With a history limit above 0 it stays recoverable (`restore`) with its
+   * history until `purge`; with 0 it is gone ('deleted'). NOT_FOUND when it does not exist.
+   */
+  rm(project: string, key: string): 'removed' | 'deleted' {
     const p = this.#project(project);
     if (!Object.hasOwn(p.entries, key)) throw new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { detail: { key, project } });
+    upgradeDoc(this.#doc);
+    const e = p.entries[key]!;
     Reflect.deleteProperty(p.entries, key); // a prototype-free name table
+    if (this.historyLimit === 0) return 'deleted';
+    p.removed![key] = { ...e, history: this.#trim(e.history ?? []), removed_at: now() };
+    return 'removed';
+  }
+
+  /** Brings a removed key back as it was (same version and history). NOT_FOUND when no removed key has that name. */
+  restore(project: string, key: string): EntryInfo {
+    const p = this.#project(project);
+    upgradeDoc(this.#doc);
+    const r = Object.hasOwn(p.removed!, key) ? p.removed![key] : undefined;
+    if (!r) throw removedNotFound(project, key);
+    const { removed_at: _r, ...e } = r;
+    Reflect.deleteProperty(p.removed!, key);
+    p.entries[key] = e;
+    return entryInfo(key, e);
+  }
+
+  /** Erases a removed key and its history for good. NOT_FOUND when no removed key has that name; USAGE for a live key. */
+  purge(project: string, key: string): void {
+    const p = this.#project(project);
+    upgradeDoc(this.#doc);
+    if (Object.hasOwn(p.entries, key)) {
+      throw new SesameError('USAGE', `${key} in project ${project} is not removed; purge erases only removed keys`, { remedy: 'rm_then_purge', detail: { key, project } });
+    }
+    if (!Object.hasOwn(p.removed!, key)) throw removedNotFound(project, key);
+    Reflect.deleteProperty(p.removed!, key);
+  }
+
+  /**
+   * Makes version `to` (default: the newest in the history) the current value again, as a
+   * new version: the value it replaces joins the history. NOT_FOUND when the key or that
+   * version does not exist. Returns the new version number.
+   */
+  rollback(project: string, key: string, to?: number): { from: number; version: number } {
+    const p = this.#project(project);
+    const e = Object.hasOwn(p.entries, key) ? p.entries[key] : undefined;
+    if (!e) throw keyNotFound(project, key);
+    const hist = e.history ?? [];
+    const h = to === undefined ? hist[hist.length - 1] : hist.find((r) => r.version === to);
+    if (!h) {
+      if (to === e.version) throw new SesameError('USAGE', `version ${to} is already the current value of ${key}`, { remedy: 'key_history', detail: { key, project } });
+      throw to === undefined
+        ? new SesameError('NOT_FOUND', `${key} in project ${project} has no earlier version to roll back to`, { remedy: 'key_history', detail: { key, project } })
+        : versionNotFound(project, key, to);
+    }
+    const value = this.#unseal(project, key, h, h.version);
+    try {
+      this.set(project, key, value);
+    } finally {
+      wipe(value);
+    }
+    return { from: h.version, version: p.entries[key]!.version };
+  }
+
+  /**
+   * Moves (`move`) or copies `key` of `from` to `toKey` of `to`, with its whole history,
+   * re-sealed for its new name (the AD binds project and key). A target that exists (live or
+   * removed) is refused (INVALID) unless `force`: its versions then join the history of the
+   * moved key, by time, renumbered, so nothing is lost beyond the history limit.
+   */
+  transfer(from: string, key: string, to: string, toKey: string, opts: { move: boolean; force?: boolean }): 'created' | 'replaced' {
+    checkKeyName(toKey);
+    const src = this.#project(from);
+    const dst = this.#project(to);
+    upgradeDoc(this.#doc);
+    const e = Object.hasOwn(src.entries, key) ? src.entries[key] : undefined;
+    if (!e) throw keyNotFound(from, key);
+    if (from === to && key === toKey) throw new SesameError('USAGE', `${key} would be ${opts.move ? 'moved' : 'copied'} onto itself`, { hint: 'name another key or project' });
+    const live = Object.hasOwn(dst.entries, toKey) ? dst.entries[toKey] : undefined;
+    const gone = !live && Object.hasOwn(dst.removed!, toKey) ? dst.removed![toKey] : undefined;
+    const target = live ?? gone;
+    if (target && !opts.force) {
+      throw new SesameError('INVALID', `${toKey} already exists in project ${to}${gone ? ' (removed, recoverable with restore)' : ''}; nothing was changed`, {
+        hint: 'pass --force to replace it (its versions are kept in the history), or choose another name',
+      });
+    }
+    let rec: EntryRecord;
+    if (!target) rec = this.#reseal(from, key, e, to, toKey);
+    else {
+      const mine = this.#plains(from, key, e);
+      let theirs: Plain[] = [];
+      try {
+        theirs = this.#plains(to, toKey, target);
+        const current = mine[mine.length - 1]!;
+        const older = [...theirs, ...mine.slice(0, -1)].sort((a, b) => (a.updated_at < b.updated_at ? -1 : a.updated_at > b.updated_at ? 1 : a.version - b.version));
+        older.forEach((x, i) => (x.version = i + 1));
+        current.version = older.length + 1;
+        rec = this.#build(to, toKey, [...older, current], e.created_at);
+      } finally {
+        for (const x of [...mine, ...theirs]) wipe(x.value);
+      }
+    }
+    if (gone) Reflect.deleteProperty(dst.removed!, toKey);
+    dst.entries[toKey] = rec;
+    if (opts.move) Reflect.deleteProperty(src.entries, key);
+    return target ? 'replaced' : 'created';
+  }
+
+  /**
+   * Renames project `from` to `to`: its key is re-wrapped and every value (live, removed,
+   * history) re-sealed for the new name. Refuses the default project (USAGE), a missing one
+   * (NOT_FOUND) and an existing target (INVALID).
+   */
+  renameProject(from: string, to: string): void {
+    checkProjectName(to);
+    const p = this.#project(from);
+    if (from === DEFAULT_PROJECT) {
+      throw new SesameError('USAGE', `project ${DEFAULT_PROJECT} cannot be renamed: it is where every command goes without --project`, { remedy: 'project_copy_keys' });
+    }
+    if (this.hasProject(to)) throw new SesameError('INVALID', `project ${to} already exists; nothing was changed`, { hint: 'choose another name (projects are never merged by a rename)' });
+    upgradeDoc(this.#doc);
+    const pk = this.#projectKey(from);
+    this.#projectKeys.set(to, pk); // the same data key, re-wrapped under the new name below
+    const { nonce, ct } = pk.use((k) => seal(this.#master, k, AD.projectKey(this.vaultId, to)));
+    const np = { created_at: p.created_at, nonce: enc(nonce), wrapped: enc(ct), entries: nameTable<EntryRecord>(), removed: nameTable<EntryRecord & { removed_at: string }>() };
+    for (const k of Object.keys(p.entries)) np.entries[k] = this.#reseal(from, k, p.entries[k]!, to, k);
+    for (const k of Object.keys(p.removed!)) np.removed[k] = { ...this.#reseal(from, k, p.removed![k]!, to, k), removed_at: p.removed![k]!.removed_at };
+    Reflect.deleteProperty(this.#doc.projects, from);
+    this.#projectKeys.delete(from);
+    this.#doc.projects[to] = np;
+  }
+
+  /** Keeps the newest `historyLimit` records. */
+  #trim(h: HistoryRecord[]): HistoryRecord[] {
+    return this.historyLimit <= 0 ? [] : h.slice(-this.historyLimit);
+  }
+
+  /**
+   * The one place a value is opened (libsodium `open`): the current value (`version`
+   * undefined, entry AD) or a history record (history AD, bound to its version). Called only
+   * by [DECRYPT] — whose callers are the plaintext door — and by the writes that re-seal a
+   * value inside this class without returning it (#toHistory, #plains, rollback);
+   * test/unit/access-layer.test.ts holds that list. INTEGRITY when it does not decrypt.
+   */
+  #unseal(project: string, key: string, rec: { nonce: string; ct: string }, version?: number): Buffer {
+    const ad = version === undefined ? AD.entry(this.vaultId, project, key) : AD.history(this.vaultId, project, key, version);
+    const v = open(this.#projectKey(project), dec(rec.nonce), dec(rec.ct), ad);
+    if (!v) throw integrity(version === undefined ? `the value of ${key} in project ${project} does not decrypt` : `version ${version} of ${key} in project ${project} does not decrypt`);
+    return v;
+  }
+
+  /** The current value of an entry as a history record (decrypted and re-sealed with the history AD). */
+  #toHistory(project: string, key: string, e: EntryRecord): HistoryRecord {
+    const v = this.#unseal(project, key, e);
+    try {
+      const s = seal(this.#projectKey(project), v, AD.history(this.vaultId, project, key, e.version));
+      return { nonce: enc(s.nonce), ct: enc(s.ct), version: e.version, updated_at: e.updated_at, high_value: e.high_value };
+    } finally {
+      wipe(v);
+    }
+  }
+
+  /** Every value of an entry, oldest first, the current one last (plaintext; the caller wipes). */
+  #plains(project: string, key: string, e: EntryRecord): Plain[] {
+    const out: Plain[] = [];
+    try {
+      for (const h of e.history ?? []) out.push({ value: this.#unseal(project, key, h, h.version), version: h.version, updated_at: h.updated_at, high_value: h.high_value });
+      out.push({ value: this.#unseal(project, key, e), version: e.version, updated_at: e.updated_at, high_value: e.high_value });
+    } catch (err) {
+      for (const x of out) wipe(x.value);
+      throw err;
+    }
+    return out;
+  }
+
+  /** Seals values (oldest first, current last) as the entry `key` of `project`, trimming the history. */
+  #build(project: string, key: string, vals: Plain[], createdAt: string): EntryRecord {
+    const pk = this.#projectKey(project);
+    const cur = vals[vals.length - 1]!;
+    const history = this.#trim(
+      vals.slice(0, -1).map((x) => {
+        const s = seal(pk, x.value, AD.history(this.vaultId, project, key, x.version));
+        return { nonce: enc(s.nonce), ct: enc(s.ct), version: x.version, updated_at: x.updated_at, high_value: x.high_value };
+      }),
+    );
+    const s = seal(pk, cur.value, AD.entry(this.vaultId, project, key));
+    return { nonce: enc(s.nonce), ct: enc(s.ct), created_at: createdAt, updated_at: cur.updated_at, version: cur.version, high_value: cur.high_value, history };
+  }
+
+  /** An entry re-sealed for another project and/or name, versions and times unchanged. */
+  #reseal(from: string, key: string, e: EntryRecord, to: string, toKey: string): EntryRecord {
+    const vals = this.#plains(from, key, e);
+    try {
+      return this.#build(to, toKey, vals, e.created_at);
+    } finally {
+      for (const x of vals) wipe(x.value);
+    }
   }
 
   /** Re-wraps the master key under a new passphrase. No value is re-encrypted. */
@@ -344,6 +569,16 @@ export class UnlockedVault {
     this.#projectKeys.clear();
     this.#master.dispose();
   }
+}
+
+/** The error for a version a key's history does not hold. */
+export function versionNotFound(project: string, key: string, version: number): SesameError {
+  return new SesameError('NOT_FOUND', `${key} in project ${project} has no version ${version}`, { remedy: 'key_history', detail: { key, project } });
+}
+
+/** The error for a name with no removed key behind it (restore, purge). */
+export function removedNotFound(project: string, key: string): SesameError {
+  return new SesameError('NOT_FOUND', `no removed key ${key} in project ${project}`, { remedy: 'key_history', detail: { key, project } });
 }
 
 function entryInfo(key: string, e: EntryRecord): EntryInfo {

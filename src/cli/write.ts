@@ -1,0 +1,65 @@
+/**
+ * The CLI's one way to change keys: a WriteOp (core/vault/writes.ts). When the owner's agent
+ * runs with --writes, the write goes through it (no passphrase; the agent runs the same
+ * writeVault under the vault lock and audits it). Otherwise — no agent, a read-only agent,
+ * --no-agent, or a token/delegated environment, which never writes through the agent — the
+ * key comes from a direct unlock and the write is made here, then recorded in the audit log.
+ * Names are checked on the document (no key needed) before any passphrase is asked for.
+ */
+import type { Ctx } from './context.js';
+import type { WriteOp, WriteResult } from '../core/vault/writes.js';
+import type { VaultDoc } from '../core/vault/format.js';
+import { SesameError } from '../core/errors.js';
+
+/** The largest value `set` sends through a --writes agent (its base64 must fit a 64 KiB request line); larger ones unlock directly. */
+export const MAX_AGENT_VALUE = 45 * 1024;
+
+/** The vault document for name checks before unlocking (NOT_INITIALIZED, no prompt). */
+export async function docForChecks(ctx: Ctx): Promise<VaultDoc> {
+  const { readVault } = await import('../core/vault/store.js');
+  return readVault(ctx.paths);
+}
+
+/**
+ * Applies `w` through a --writes agent, else directly (direct unlock, the vault lock, an
+ * atomic write), and audits it; returns what happened. When a read-only agent runs and no
+ * passphrase can be read, LOCKED says so ("the agent is read-only…") rather than "locked".
+ */
+export async function runWrite(ctx: Ctx, w: WriteOp): Promise<WriteResult> {
+  let readOnlyAgent = false;
+  // A request line is at most 64 KiB (protocol.ts MAX_REQUEST_BYTES): a larger value is written directly.
+  const fits = w.op !== 'set' || w.value.length <= MAX_AGENT_VALUE;
+  if (fits && !ctx.noAgent && ctx.env.SESAME_AGENT_TOKEN === undefined && ctx.env.SESAME_AGENT_DELEGATED !== '1') {
+    const { connectAgent } = await import('../core/agent/client.js');
+    const client = await connectAgent(ctx.paths.agentSock, ctx.env);
+    if (client) {
+      const { agentWrite, isReadOnlyAnswer } = await import('../core/agent/write-client.js');
+      try {
+        return await agentWrite(client, w);
+      } catch (e) {
+        if (!isReadOnlyAnswer(e)) throw e;
+        readOnlyAgent = true;
+      } finally {
+        client.close();
+      }
+    }
+  }
+  const { unlockDirect } = await import('./direct-unlock.js');
+  let v: Awaited<ReturnType<typeof unlockDirect>>;
+  try {
+    v = await unlockDirect(ctx);
+  } catch (e) {
+    if (readOnlyAgent && e instanceof SesameError && e.code === 'LOCKED') {
+      throw new SesameError('LOCKED', 'the agent is read-only; start it with --writes, or type the passphrase', { remedy: 'agent_writes' });
+    }
+    throw e;
+  }
+  try {
+    const { writeVault } = await import('../core/vault/writes.js');
+    const r = writeVault(ctx.paths, v.master, ctx.env, w);
+    await (await import('./audit-event.js')).auditEvent(ctx, { event: r.event, outcome: 'ok', reason: r.result, project: r.project, keys: r.keys }, v.master);
+    return r;
+  } finally {
+    v.dispose();
+  }
+}

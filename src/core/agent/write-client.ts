@@ -1,0 +1,40 @@
+/**
+ * The CLI's side of the `write` op (ops/write.ts): one WriteOp sent to the owner's agent, a
+ * set's value appended as base64 bytes in an off-heap line (client.ts `request`, `value`),
+ * and the agent's answer checked. Names and numbers only come back.
+ */
+import { SesameError } from '../errors.js';
+import type { WriteOp, WriteResult } from '../vault/writes.js';
+import type { AgentClient } from './client.js';
+import { writeFields } from './ops/write-wire.js';
+
+/** How long the CLI waits for a write (a lock wait on the agent's side included), ms. */
+export const WRITE_TIMEOUT_MS = 60_000;
+
+const bad = (what: string): SesameError => new SesameError('PROTOCOL', `the agent's answer to a write is malformed (${what})`, { hint: 'restart the agent with the same sesame version' });
+
+/**
+ * Sends `w` to the agent and resolves with what it did. Rejects with the agent's error:
+ * PROTOCOL `unknown_op` when the agent is read-only (not started with --writes), DENIED
+ * for a caller that may not write, and the vault's own errors (NOT_FOUND, INVALID, BUSY…).
+ * Does not wipe a set's value (the caller owns it).
+ */
+export function agentWrite(client: AgentClient, w: WriteOp): Promise<WriteResult> {
+  return client.request(
+    writeFields(w),
+    (r) => {
+      const { result, event, project, keys, version, from } = r as Record<string, unknown>;
+      if (typeof result !== 'string' || typeof event !== 'string' || typeof project !== 'string') throw bad('result, event, project');
+      if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw bad('keys');
+      if (version !== null && !Number.isSafeInteger(version)) throw bad('version');
+      if (from !== null && !Number.isSafeInteger(from)) throw bad('from');
+      return { result, event, project, keys, ...(version === null ? {} : { version: version as number }), ...(from === null ? {} : { from: from as number }) };
+    },
+    { timeoutMs: WRITE_TIMEOUT_MS, ...(w.op === 'set' ? { value: w.value } : {}) },
+  );
+}
+
+/** true when `e` is the agent saying it does not serve `write` (read-only: started without --writes). */
+export function isReadOnlyAnswer(e: unknown): boolean {
+  return e instanceof SesameError && e.code === 'PROTOCOL' && (e.detail as { reason?: unknown } | undefined)?.reason === 'unknown_op';
+}
