@@ -33,6 +33,9 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   UNAVAILABLE: 1,
 };
 
+/** The exit code of a command interrupted at a prompt (Ctrl-C), as a shell reports SIGINT. */
+export const EXIT_INTERRUPTED = 130;
+
 function writeAll(fd: number, data: Buffer | string): void {
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let off = 0;
@@ -102,7 +105,7 @@ export function reportError(e: unknown, asJson: boolean): number {
       info(`error: ${e.message}`);
       if (hint) info(`hint: ${hint}`);
     }
-    return EXIT_CODES[e.code];
+    return e.detail?.interrupted === true ? EXIT_INTERRUPTED : EXIT_CODES[e.code];
   }
   const msg = e instanceof Error ? e.message : String(e);
   if (asJson) json({ error: 'error', code: 'ERROR', message: `internal error: ${msg}` });

@@ -41,6 +41,11 @@ const MULTILINE_PASTE = (): SesameError =>
     hint: 'use `sesame set KEY --multiline` (end with a line holding only "." or Ctrl-D), or pipe the value on stdin: `sesame set KEY < file`',
   });
 
+/** Ctrl-C at a prompt: exit 130 like a shell's interrupted command (output.ts maps `detail.interrupted`). */
+export function interrupted(): SesameError {
+  return new SesameError('ERROR', 'cancelled (Ctrl-C)', { hint: 'nothing was changed; run the command again when ready', detail: { interrupted: true } });
+}
+
 /** Reads one line (or, multiline, a block) from /dev/tty. echo=false shows nothing while typing. */
 export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}): Promise<Buffer> {
   let rfd: number;
@@ -162,7 +167,7 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
         }
         if (c === 0x03) {
           chunk.fill(0);
-          finish(new SesameError('USAGE', 'cancelled'));
+          finish(interrupted());
           return;
         }
         if (c === 0x04 && len === lineStart) {

@@ -4,7 +4,7 @@
  * process with the command (execve). Returns only when the command cannot run.
  */
 import type { Parsed } from './args.js';
-import { info } from './output.js';
+import { info, json } from './output.js';
 import type { SecretReader } from './reader.js';
 import { readSelection } from './select.js';
 import { childEnv, resolveCommand } from '../core/exec.js';
@@ -14,8 +14,13 @@ export async function execWithSecrets(open: () => Promise<SecretReader>, project
   const file = argv[0]!;
   const found = resolveCommand(file, env.PATH);
   if ('error' in found) {
-    info(`error: ${found.error === 'not-found' ? 'command not found' : 'permission denied'}: ${file}`);
-    return found.error === 'not-found' ? 127 : 126;
+    const notFound = found.error === 'not-found';
+    return cannotRun(
+      notFound ? 127 : 126,
+      `${notFound ? 'command not found' : 'not executable (a directory, or no execute permission)'}: ${file}`,
+      notFound ? 'check the name and PATH, or give the path to the program' : 'name a program file with execute permission (ls -l)',
+      flags.json === true,
+    );
   }
   const reader = await open();
   let childVars: Buffer[];
@@ -33,6 +38,15 @@ export async function execWithSecrets(open: () => Promise<SecretReader>, project
   for (const fd of [0, 1, 2]) makeInheritableBlocking(fd);
   const errno = execve(found.path, argv, childVars);
   for (const b of childVars) b.fill(0);
-  info(`error: cannot execute ${file} (errno ${errno})`);
-  return errno === 13 ? 126 : 127;
+  return cannotRun(errno === 13 ? 126 : 127, `cannot execute ${file} (errno ${errno})`, 'check that it is a program for this machine, and its permissions (ls -l)', flags.json === true);
+}
+
+/** Reports a command that cannot run, as a line on stderr or (--json) an error object on stdout; returns `code` (126/127). */
+function cannotRun(code: number, message: string, hint: string, asJson: boolean): number {
+  if (asJson) json({ error: code === 127 ? 'not_found' : 'not_executable', code: code === 127 ? 'NOT_FOUND' : 'ERROR', message, hint, exit_code: code });
+  else {
+    info(`error: ${message}`);
+    info(`hint: ${hint}`);
+  }
+  return code;
 }

@@ -70,37 +70,44 @@ const cmd: Command = {
     const project = ctx.project().name;
     const { readVault } = await import('../../core/vault/store.js');
     readVault(ctx.paths); // NOT_INITIALIZED before asking for anything
+    // On a terminal the vault is unlocked before the value is asked for, so a mistyped
+    // passphrase never costs a typed value; a value on stdin is read (and checked) first.
+    const { unlockDirect } = await import('../direct-unlock.js');
+    const typed = isatty(0);
+    let v = typed ? await unlockDirect(ctx) : undefined;
     let value: Buffer;
-    if (isatty(0)) {
-      const { promptValue } = await import('../prompt.js');
-      value = await promptValue(key, { multiline: flags.multiline === true });
-    } else {
-      const raw = readStdin();
-      if (flags.raw) value = raw;
-      else {
-        const { stripOneNewline } = await import('../../core/passphrase/sources.js');
-        value = secretCopy(stripOneNewline(raw));
-        raw.fill(0);
+    try {
+      if (typed) {
+        const { promptValue } = await import('../prompt.js');
+        value = await promptValue(key, { multiline: flags.multiline === true });
+      } else {
+        const raw = readStdin();
+        if (flags.raw) value = raw;
+        else {
+          const { stripOneNewline } = await import('../../core/passphrase/sources.js');
+          value = secretCopy(stripOneNewline(raw));
+          raw.fill(0);
+        }
       }
-    }
-    if (!value.length && !flags['allow-empty']) {
-      throw new SesameError('USAGE', `the value for ${key} is empty; nothing was stored`, {
-        hint: 'an unset variable or /dev/null gives an empty value; pass --allow-empty if you mean to store one',
-      });
+    } catch (e) {
+      v?.dispose();
+      throw e;
     }
     try {
-      const { unlockDirect } = await import('../direct-unlock.js');
-      const v = await unlockDirect(ctx);
-      const { mutateVault } = await import('../../core/vault/store.js');
-      try {
-        const result = mutateVault(ctx.paths, v.master, ctx.env, (w) => w.set(project, key, value, flags['high-value'] ? { highValue: true } : {}));
-        await (await import('../audit-event.js')).auditEvent(ctx, { event: 'set', outcome: 'ok', reason: result, project, keys: [key] }, v.master);
-        if (ctx.json) outJson({ key, project, result });
-        else info(`${result === 'added' ? 'added' : 'updated'} ${key} in project ${project}`);
-      } finally {
-        v.dispose();
+      if (!value.length && !flags['allow-empty']) {
+        throw new SesameError('USAGE', `the value for ${key} is empty; nothing was stored`, {
+          hint: 'an unset variable or /dev/null gives an empty value; pass --allow-empty if you mean to store one',
+        });
       }
+      v ??= await unlockDirect(ctx);
+      const { mutateVault } = await import('../../core/vault/store.js');
+      const unlocked = v;
+      const result = mutateVault(ctx.paths, unlocked.master, ctx.env, (w) => w.set(project, key, value, flags['high-value'] ? { highValue: true } : {}));
+      await (await import('../audit-event.js')).auditEvent(ctx, { event: 'set', outcome: 'ok', reason: result, project, keys: [key] }, unlocked.master);
+      if (ctx.json) outJson({ key, project, result });
+      else info(`${result === 'added' ? 'added' : 'updated'} ${key} in project ${project}`);
     } finally {
+      v?.dispose();
       value.fill(0);
     }
     return 0;
