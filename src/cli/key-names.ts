@@ -49,3 +49,10 @@ export async function entryMeta(paths: HomePaths, project: string, key: string):
   const e: EntryRecord | undefined = doc && Object.hasOwn(doc.projects, project) && Object.hasOwn(doc.projects[project]!.entries, key) ? doc.projects[project]!.entries[key] : undefined;
   return { created_at: e?.created_at ?? null, updated_at: e?.updated_at ?? null, version: e?.version ?? null, high_value: e?.high_value ?? null };
 }
+
+/** The key names of `project` from the vault's public metadata, or undefined when the file cannot be read here. */
+export async function projectKeyNames(paths: HomePaths, project: string): Promise<string[] | undefined> {
+  const doc = await docOf(paths);
+  if (!doc || !Object.hasOwn(doc.projects, project)) return undefined;
+  return Object.keys(doc.projects[project]!.entries);
+}

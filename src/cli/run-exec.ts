@@ -6,11 +6,12 @@
 import type { Parsed } from './args.js';
 import { info, json } from './output.js';
 import type { SecretReader } from './reader.js';
-import { readSelection } from './select.js';
+import { readSelection, requireCarried } from './select.js';
+import type { HomePaths } from '../core/paths.js';
 import { childEnv, resolveCommand } from '../core/exec.js';
 
 /** 127 when CMD is not found, 126 when it cannot be executed; otherwise never returns. */
-export async function execWithSecrets(open: () => Promise<SecretReader>, project: string, flags: Parsed['flags'], argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function execWithSecrets(open: () => Promise<SecretReader>, project: string, flags: Parsed['flags'], argv: string[], env: NodeJS.ProcessEnv, paths?: HomePaths): Promise<number> {
   const file = argv[0]!;
   const found = resolveCommand(file, env.PATH);
   if ('error' in found) {
@@ -22,10 +23,12 @@ export async function execWithSecrets(open: () => Promise<SecretReader>, project
       flags.json === true,
     );
   }
+  const names = flags.exclude !== undefined && paths ? await (await import('./key-names.js')).projectKeyNames(paths, project) : undefined;
   const reader = await open();
   let childVars: Buffer[];
   try {
-    const secrets = await readSelection(reader, project, flags);
+    const secrets = await readSelection(reader, project, flags, names);
+    requireCarried(secrets, 'an environment variable', (k, v) => childEnv({}, [[k, v]]));
     try {
       childVars = childEnv(env, secrets);
     } finally {

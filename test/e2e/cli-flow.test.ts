@@ -96,7 +96,7 @@ test('unknown commands, subcommands and options are refused with "did you mean"'
     assert.match(c.stderr, /unknown command "lsit" \(did you mean list\?\)/);
     const s = await sesame(['agent', 'stauts'], { env: h.env });
     assert.equal(s.code, 2);
-    assert.match(s.stderr, /unknown subcommand agent "stauts" \(did you mean status\?\)/);
+    assert.match(s.stderr, /unknown subcommand agent "stauts" \(did you mean status/);
     const o = await sesame(['get', 'K', '--jsno'], { env: h.env });
     assert.equal(o.code, 2);
     assert.match(o.stderr, /unknown option --jsno \(did you mean --json\?\)/);
@@ -193,6 +193,35 @@ test('run -- a directory exits 126, and --json reports it on stdout as JSON', as
     const nf = await sesame(['run', '--json', '--', 'no-such-command-xyz'], { env: h.env });
     assert.equal(nf.code, 127);
     assert.equal((JSON.parse(nf.out) as Record<string, unknown>).error, 'not_found');
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('env and run name every value the format cannot carry at once, and --exclude lets the user proceed without reading them', async () => {
+  const h = await initHome();
+  try {
+    await setSecret(h, 'NUL_A', Buffer.from('a\0b'));
+    await setSecret(h, 'NUL_B', Buffer.from('\0'));
+    await setSecret(h, 'GOOD', 'fine');
+    for (const args of [['env'], ['env', '--format', 'dotenv'], ['run', '--', 'true']]) {
+      const r = await sesame(args, { env: h.env });
+      assert.equal(r.code, 1, `${args.join(' ')}: ${r.stderr}`);
+      assert.equal(r.out, '');
+      assert.match(r.stderr, /cannot carry the values of NUL_A, NUL_B/);
+      assert.match(r.stderr, /hint: leave them out with --exclude NUL_A,NUL_B/);
+    }
+    const mentions = async (): Promise<number> => (await sesame(['audit', 'show', '--json'], { env: h.env })).out.split('NUL_A').length;
+    const before = await mentions();
+    const e = await sesame(['env', '--exclude', 'NUL_A,NUL_B'], { env: h.env });
+    assert.equal(e.code, 0, e.stderr);
+    assert.equal(e.out, "export GOOD='fine'\n");
+    const run = await sesame(['run', '--exclude', 'NUL_A', '--exclude', 'NUL_B', '--', 'sh', '-c', 'printf %s "$GOOD"'], { env: h.env });
+    assert.equal(run.code, 0, run.stderr);
+    assert.equal(run.out, 'fine');
+    // An excluded key is not read: no new audit record names it.
+    assert.ok(before > 1, 'the refused attempts read (and recorded) NUL_A');
+    assert.equal(await mentions(), before);
   } finally {
     h.cleanup();
   }
