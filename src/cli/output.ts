@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { allocSecret } from '../core/bytes.js';
 import { SesameError, ioError, setHintRenderer, type ErrorCode } from '../core/errors.js';
-import { ioHint, renderRemedy } from './hints.js';
+import { DEFAULT_HINTS, ioHint, renderRemedy } from './hints.js';
 
 /**
  * Every process that runs sesame's CLI — and the agent, which this CLI runs — words the
@@ -98,7 +98,7 @@ export function json(value: unknown): void {
 export function reportError(e: unknown, asJson: boolean): number {
   e = ioError(e) ?? e;
   if (e instanceof SesameError) {
-    const hint = e.hint ?? (e.detail && typeof e.detail.errno === 'string' ? ioHint(e.detail) : undefined);
+    const hint = e.hint ?? (e.detail && typeof e.detail.errno === 'string' ? ioHint(e.detail) : undefined) ?? DEFAULT_HINTS[e.code];
     if (asJson) {
       json({ error: e.code.toLowerCase(), code: e.code, message: e.message, ...(hint ? { hint } : {}), ...(e.remedy ? { remedy: e.remedy } : {}), ...(e.detail ?? {}) });
     } else {
