@@ -30,6 +30,7 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   audit: () => import('./commands/audit.js'),
   token: () => import('./commands/token.js'),
   profile: () => import('./commands/profile.js'),
+  doctor: () => import('./commands/doctor.js'),
 };
 
 const ORDER = Object.keys(TABLE);
