@@ -6,7 +6,7 @@ import { DEFAULT_USAGE_HINT, GLOBAL_FLAGS, beforeDashDash, parseArgs, splitComma
 import { SesameError } from '../core/errors.js';
 import { didYouMean } from './suggest.js';
 import { isGroup, type Command, type CommandModule, type Group } from './command.js';
-import { reportError, out } from './output.js';
+import { info, reportError, out } from './output.js';
 import { VERSION } from './version.js';
 
 const TABLE: Record<string, () => Promise<CommandModule>> = {
@@ -148,6 +148,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       out(`sesame ${VERSION}\n`);
       return 0;
     }
+    const { setLockHolderCommand, setLockWaitReporter } = await import('../core/fs/lock-notice.js');
+    setLockHolderCommand(`sesame ${command}`);
+    setLockWaitReporter((h, what) => info(`waiting for ${h.pid !== null ? `pid ${h.pid}` : 'another process'}${h.command ? ` (${h.command})` : ''} to release ${what}…`));
     const { makeCtx } = await import('./context.js');
     const ctx = makeCtx(parsed, env);
     ctx.commandTable = commandTable;

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initHome, sesame, setSecret } from '../helpers/cli.js';
@@ -222,6 +223,25 @@ test('env and run name every value the format cannot carry at once, and --exclud
     // An excluded key is not read: no new audit record names it.
     assert.ok(before > 1, 'the refused attempts read (and recorded) NUL_A');
     assert.equal(await mentions(), before);
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('a wait on the vault lock says after a second which pid and command hold it', async () => {
+  const h = await initHome();
+  try {
+    const lockFile = path.join(h.dir, 'vault.lock');
+    // A holder that records itself as sesame does (pid, then the command words), then lets go after 2.5 s.
+    const holder = spawn('python3', ['-c', 'import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_RDWR|os.O_CREAT, 0o600); fcntl.flock(fd, fcntl.LOCK_EX); os.ftruncate(fd,0); os.write(fd, (str(os.getpid())+"\\nsesame import\\n").encode()); print("held", flush=True); time.sleep(2.5)', lockFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    const r = await sesame(['set', 'K'], { env: { ...h.env, SESAME_LOCK_TIMEOUT_MS: '8000' }, input: 'v' });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, new RegExp(`waiting for pid ${holder.pid} \\(sesame import\\) to release the vault…`));
+    assert.equal(r.stderr.split('waiting for').length, 2, 'said once');
+    // A short wait says nothing.
+    const quick = await sesame(['set', 'K2'], { env: h.env, input: 'v' });
+    assert.doesNotMatch(quick.stderr, /waiting/);
   } finally {
     h.cleanup();
   }
