@@ -2,17 +2,24 @@ import type { Command } from '../command.js';
 import { usage } from '../args.js';
 import { SesameError } from '../../core/errors.js';
 import { checkKeyName } from '../../core/names.js';
-import { out, outValueLine } from '../output.js';
+import { info, out, outValueLine } from '../output.js';
 import { openReader } from '../reader.js';
 
 const MAX_KEYS = 256;
 
+/** SESAME_TEST_CLIP_CLEAR_MS: the tests' shorter clipboard delay (a whole number of ms up to 45 s); undefined otherwise. */
+function clearDelay(env: NodeJS.ProcessEnv): number | undefined {
+  const v = env.SESAME_TEST_CLIP_CLEAR_MS;
+  return v !== undefined && /^\d{1,5}$/.test(v) && Number(v) <= 45_000 ? Number(v) : undefined;
+}
+
 const cmd: Command = {
   usage:
-    'get KEY [KEY…] [-n] [--json]\n\nexamples:\n  psql "$(sesame get DATABASE_URL)"\n  sesame get -n API_TOKEN | wc -c\n  sesame get USER PASSWORD --json',
+    'get KEY [KEY…] [-n] [--json] [--clip]\n\nexamples:\n  psql "$(sesame get DATABASE_URL)"\n  sesame get -n API_TOKEN | wc -c\n  sesame get USER PASSWORD --json\n  sesame get API_TOKEN --clip',
   summary: 'print secrets to stdout, nothing else: one value and a newline per KEY (or JSON with --json)',
   flags: {
     'no-newline': { type: 'boolean', short: 'n', help: 'print the value without the trailing newline (one KEY only)' },
+    clip: { type: 'boolean', help: 'copy the value to the clipboard instead (wl-copy, xclip, xsel or pbcopy); cleared after 45 s if still there' },
   },
   maxPositionals: MAX_KEYS,
   async run(ctx, { positionals, flags }) {
@@ -22,6 +29,9 @@ const cmd: Command = {
     if (new Set(keys).size !== keys.length) throw usage('a KEY is named twice');
     const noNewline = flags['no-newline'] === true;
     if (noNewline && keys.length > 1) throw usage('-n prints one value; several values need their newlines (or --json)');
+    const clip = flags.clip === true;
+    if (clip && (keys.length > 1 || ctx.json || noNewline)) throw usage('--clip copies one value, and prints nothing (no -n, no --json)');
+    if (clip) (await import('../clipboard.js')).clipTool(ctx.env); // no tool: say so before any unlock
     const project = ctx.project().name;
     const { requireKnownNames } = await import('../key-names.js');
     await requireKnownNames(ctx.paths, project, keys); // before any passphrase or key derivation
@@ -36,6 +46,13 @@ const cmd: Command = {
       reader.close();
     }
     try {
+      if (clip) {
+        const { copyToClipboard, CLEAR_AFTER_MS } = await import('../clipboard.js');
+        const ms = clearDelay(ctx.env) ?? CLEAR_AFTER_MS;
+        copyToClipboard(values[0]!, ctx.env, ms);
+        info(`copied ${keys[0]!} to the clipboard; it is cleared in ${Math.round(ms / 1000)} s if it still holds it`);
+        return 0;
+      }
       if (ctx.json) {
         const { getJson } = await import('../get-json.js');
         await getJson(ctx.paths, project, keys, values);
