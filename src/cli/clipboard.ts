@@ -43,7 +43,8 @@ export function clipTool(env: NodeJS.ProcessEnv): ClipTool {
   if (process.platform === 'darwin' && onPath('pbcopy', env)) return { name: 'pbcopy', copy: ['pbcopy'], paste: ['pbpaste'], clear: ['pbcopy'] };
   if (env.WAYLAND_DISPLAY && onPath('wl-copy', env) && onPath('wl-paste', env)) return { name: 'wl-copy', copy: ['wl-copy'], paste: ['wl-paste', '--no-newline'], clear: ['wl-copy', '--clear'] };
   if (env.DISPLAY) {
-    if (onPath('xclip', env)) return { name: 'xclip', copy: ['xclip', '-selection', 'clipboard', '-in'], paste: ['xclip', '-selection', 'clipboard', '-out'], clear: ['xclip', '-selection', 'clipboard', '-in'] };
+    if (onPath('xclip', env))
+      return { name: 'xclip', copy: ['xclip', '-selection', 'clipboard', '-in'], paste: ['xclip', '-selection', 'clipboard', '-out'], clear: ['xclip', '-selection', 'clipboard', '-in'] };
     if (onPath('xsel', env)) return { name: 'xsel', copy: ['xsel', '--clipboard', '--input'], paste: ['xsel', '--clipboard', '--output'], clear: ['xsel', '--clipboard', '--clear'] };
   }
   throw new SesameError('UNAVAILABLE', 'no clipboard here: --clip needs wl-copy (Wayland), xclip or xsel (X11), or pbcopy (macOS), and a graphical session', {

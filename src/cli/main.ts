@@ -102,7 +102,10 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       if (topic !== undefined) {
         const help = await import('./commands/help.js');
         if (!help.topics().includes(topic)) {
-          throw usage(`no command or help topic ${JSON.stringify(topic.slice(0, 64))}${didYouMean(topic, [...ORDER, ...help.topics(), 'version'])}`, `commands: sesame --help; topics: ${help.topics().join(', ') || '(no docs installed)'}`);
+          throw usage(
+            `no command or help topic ${JSON.stringify(topic.slice(0, 64))}${didYouMean(topic, [...ORDER, ...help.topics(), 'version'])}`,
+            `commands: sesame --help; topics: ${help.topics().join(', ') || '(no docs installed)'}`,
+          );
         }
         out(help.topicText(topic));
         return 0;
@@ -150,7 +153,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
     }
     const { setLockHolderCommand, setLockWaitReporter } = await import('../core/fs/lock-notice.js');
     setLockHolderCommand(`sesame ${command}`);
-    setLockWaitReporter((h, what) => info(`waiting for ${h.pid !== null ? `pid ${h.pid}` : 'another process'}${h.command ? ` (${h.command})` : ''} to release ${what}…`));
+    setLockWaitReporter((h, what) => {
+      info(`waiting for ${h.pid !== null ? `pid ${h.pid}` : 'another process'}${h.command ? ` (${h.command})` : ''} to release ${what}…`);
+    });
     const { makeCtx } = await import('./context.js');
     const ctx = makeCtx(parsed, env);
     ctx.commandTable = commandTable;

@@ -47,7 +47,11 @@ export async function readSelection(reader: SecretReader, project: string, flags
   const sel = selection(flags);
   if (excluded.size && (sel.only || names)) sel.only = (sel.only ?? [...names!]).filter((k) => !excluded.has(k));
   const got = await reader.getSelected(project, sel);
-  const secrets = got.secrets.filter(([k, v]) => !(excluded.has(k) && (v.fill(0), true)));
+  const secrets = got.secrets.filter(([k, v]) => {
+    if (!excluded.has(k)) return true;
+    v.fill(0);
+    return false;
+  });
   const missing = got.missing;
   if (missing.length) {
     if (flags.strict) {

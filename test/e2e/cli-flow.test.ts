@@ -233,8 +233,20 @@ test('a wait on the vault lock says after a second which pid and command hold it
   try {
     const lockFile = path.join(h.dir, 'vault.lock');
     // A holder that records itself as sesame does (pid, then the command words), then lets go after 2.5 s.
-    const holder = spawn('python3', ['-c', 'import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_RDWR|os.O_CREAT, 0o600); fcntl.flock(fd, fcntl.LOCK_EX); os.ftruncate(fd,0); os.write(fd, (str(os.getpid())+"\\nsesame import\\n").encode()); print("held", flush=True); time.sleep(2.5)', lockFile], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    const holder = spawn(
+      'python3',
+      [
+        '-c',
+        'import fcntl,os,sys,time; fd=os.open(sys.argv[1], os.O_RDWR|os.O_CREAT, 0o600); fcntl.flock(fd, fcntl.LOCK_EX); os.ftruncate(fd,0); os.write(fd, (str(os.getpid())+"\\nsesame import\\n").encode()); print("held", flush=True); time.sleep(2.5)',
+        lockFile,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve) =>
+      holder.stdout.once('data', () => {
+        resolve();
+      }),
+    );
     const r = await sesame(['set', 'K'], { env: { ...h.env, SESAME_LOCK_TIMEOUT_MS: '8000' }, input: 'v' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, new RegExp(`waiting for pid ${holder.pid} \\(sesame import\\) to release the vault…`));

@@ -18,7 +18,10 @@ async function allCommands(h: TestHome): Promise<string[][]> {
   const block = main.out.split('\ncommands:\n')[1]!.split('\n\n')[0]!;
   const out: string[][] = [];
   for (const line of block.split('\n')) {
-    const words = line.trim().split(/\s{2,}/)[0]!.split(' ');
+    const words = line
+      .trim()
+      .split(/\s{2,}/)[0]!
+      .split(' ');
     if (words[0] === 'help' || words[0] === 'version') continue;
     const sub = words[1] && /^[a-z-]+$/.test(words[1]) && !/^[A-Z]/.test(words[1]) ? words[1] : undefined;
     const g = await sesame([words[0]!, '--help'], { env: h.env });

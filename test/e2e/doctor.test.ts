@@ -41,8 +41,12 @@ test('doctor passes a healthy home, with an agent running, without any passphras
       [],
     );
     const names = r.checks.map((c) => c.check);
-    for (const want of ['home', 'files', 'vault', 'agent', 'agent.hardening', 'agent.session', 'agent.listeners', 'memfd_secret', 'audit', 'project', 'hooks.shells', 'hooks.direnv']) assert.ok(names.includes(want), `checks ${want}`);
-    assert.ok(names.some((n) => n.startsWith('unlock.')), 'lists the unlock tiers');
+    for (const want of ['home', 'files', 'vault', 'agent', 'agent.hardening', 'agent.session', 'agent.listeners', 'memfd_secret', 'audit', 'project', 'hooks.shells', 'hooks.direnv'])
+      assert.ok(names.includes(want), `checks ${want}`);
+    assert.ok(
+      names.some((n) => n.startsWith('unlock.')),
+      'lists the unlock tiers',
+    );
     assert.ok(r.checks.find((c) => c.check === 'agent')!.status === 'ok');
     assert.ok(!r.text.includes('the-secret-value'));
     for (const c of r.checks) if (c.status === 'fail' || c.status === 'warn') assert.ok(c.remedy, `${c.check} has a remedy`);

@@ -82,7 +82,17 @@ test('init asks again on a mismatch, then says the passphrase is unrecoverable, 
     const pw = 'violet tractor eleven marmalade';
     const r = await onTty(
       ['init', '--kdf-memory', '8', '--kdf-passes', '1'],
-      [{ expect: 'New vault passphrase: ' }, { send: `${pw}\r` }, { expect: 'Repeat' }, { send: 'different\r' }, { expect: 'do not match; try again' }, { expect: 'New vault passphrase: ' }, { send: `${pw}\r` }, { expect: 'Repeat' }, { send: `${pw}\r` }],
+      [
+        { expect: 'New vault passphrase: ' },
+        { send: `${pw}\r` },
+        { expect: 'Repeat' },
+        { send: 'different\r' },
+        { expect: 'do not match; try again' },
+        { expect: 'New vault passphrase: ' },
+        { send: `${pw}\r` },
+        { expect: 'Repeat' },
+        { send: `${pw}\r` },
+      ],
       noPassFile(h),
     );
     assert.equal(r.status, 0, r.output);
@@ -148,7 +158,8 @@ test('passphrase reveal on a terminal clears what it showed after a keypress', a
     assert.ok(shown >= 0, r.output);
     const clear = r.output.indexOf('\x1b[J', shown);
     assert.ok(clear > shown, 'a clear-screen sequence follows the passphrase');
-    assert.match(r.output.slice(shown, clear), /\x1b\[\d+A$/, 'after moving the cursor back up over it');
+    const ESC = String.fromCharCode(0x1b);
+    assert.match(r.output.slice(shown, clear), new RegExp(`${ESC}\\[\\d+A$`), 'after moving the cursor back up over it');
   } finally {
     h.cleanup();
   }

@@ -71,7 +71,7 @@ async function forgetEnvPassphrase(ctx: Ctx): Promise<void> {
 async function replaceAgent(ctx: Ctx, take: (p: string) => AgentLock): Promise<AgentLock> {
   const { stopHomeAgent } = await import('../agent-stop.js');
   await stopHomeAgent(ctx);
-  for (const deadline = Date.now() + 5000; ; ) {
+  for (const deadline = Date.now() + 5000; ;) {
     try {
       return take(ctx.paths.agentLock);
     } catch (e) {

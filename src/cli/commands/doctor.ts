@@ -107,7 +107,14 @@ async function tierChecks(ctx: Ctx): Promise<Check[]> {
           : line(`unlock.${t.tier}`, 'info', `absent${t.detail ? ` (${t.detail})` : ''}`),
     );
     if (!tiers.some((t) => t.state === 'present')) {
-      lines.push(line('unlock', 'warn', 'nothing can unlock the vault here without a terminal', 'run `sesame unlock` in a terminal, start the agent, or set up a tier (`sesame passphrase seal` / `sesame passphrase to-keyring`)'));
+      lines.push(
+        line(
+          'unlock',
+          'warn',
+          'nothing can unlock the vault here without a terminal',
+          'run `sesame unlock` in a terminal, start the agent, or set up a tier (`sesame passphrase seal` / `sesame passphrase to-keyring`)',
+        ),
+      );
     }
     return lines;
   } catch (e) {
@@ -132,7 +139,9 @@ async function agentChecks(ctx: Ctx): Promise<Check[]> {
   }
   if (!b.accessible) {
     const e = b.error as { message?: string; hint?: string } | undefined;
-    return [line('agent', 'fail', `running (pid ${String(b.pid)}) but not reachable: ${e?.message ?? 'no answer'}`, e?.hint ?? 'see `sesame agent status`; restart it: `sesame agent start --replace`')];
+    return [
+      line('agent', 'fail', `running (pid ${String(b.pid)}) but not reachable: ${e?.message ?? 'no answer'}`, e?.hint ?? 'see `sesame agent status`; restart it: `sesame agent start --replace`'),
+    ];
   }
   const out: Check[] = [line('agent', 'ok', `running (pid ${String(b.pid)}), reachable on ${String(b.socket)}, sesame ${String(b.version)}, protocol ${String(b.protocol)}`)];
   const h = b.hardening as Record<string, unknown> | undefined;
@@ -146,7 +155,9 @@ async function agentChecks(ctx: Ctx): Promise<Check[]> {
   } else out.push(line('agent.hardening', 'warn', 'the agent does not report its hardening (an older version)', 'restart it with this sesame: `sesame agent start --replace`'));
   out.push(line('agent.session', 'info', b.session === true ? 'bound to the shell that started it (--session)' : 'not session-bound: every process of yours may ask it'));
   const ls = Array.isArray(b.listeners) ? (b.listeners as Array<Record<string, unknown>>) : [];
-  out.push(line('agent.listeners', 'info', ls.length ? ls.map((l) => `${String(l.kind)}${typeof l.name === 'string' ? ` ${l.name}` : ''} ${String(l.socket)}`).join('; ') : `owner ${String(b.socket)}`));
+  out.push(
+    line('agent.listeners', 'info', ls.length ? ls.map((l) => `${String(l.kind)}${typeof l.name === 'string' ? ` ${l.name}` : ''} ${String(l.socket)}`).join('; ') : `owner ${String(b.socket)}`),
+  );
   return out;
 }
 
@@ -159,8 +170,19 @@ function kernelChecks(): Check[] {
   } catch {
     /* no Yama */
   }
-  if (scope === null) out.push(line('ptrace_scope', 'warn', 'Yama is not enabled: only non-dumpability keeps other processes of yours out of sesame', 'enable Yama (CONFIG_SECURITY_YAMA), then: sudo sysctl kernel.yama.ptrace_scope=1'));
-  else if (scope === '0') out.push(line('ptrace_scope', 'warn', '0: any process of yours may trace another (sesame still makes itself non-dumpable)', 'sudo sysctl kernel.yama.ptrace_scope=1 (and in /etc/sysctl.d/ to keep it)'));
+  if (scope === null)
+    out.push(
+      line(
+        'ptrace_scope',
+        'warn',
+        'Yama is not enabled: only non-dumpability keeps other processes of yours out of sesame',
+        'enable Yama (CONFIG_SECURITY_YAMA), then: sudo sysctl kernel.yama.ptrace_scope=1',
+      ),
+    );
+  else if (scope === '0')
+    out.push(
+      line('ptrace_scope', 'warn', '0: any process of yours may trace another (sesame still makes itself non-dumpable)', 'sudo sysctl kernel.yama.ptrace_scope=1 (and in /etc/sysctl.d/ to keep it)'),
+    );
   else out.push(line('ptrace_scope', 'ok', `${scope}: a process may trace only its descendants${scope !== '1' ? ' (or nothing)' : ''}`));
   return out;
 }
@@ -176,7 +198,12 @@ async function memfdCheck(): Promise<Check> {
       return line('memfd_secret', 'ok', 'available');
     }
     const e = errno();
-    return line('memfd_secret', 'info', `not available (errno ${e}${e === 38 ? ': ENOSYS, off in this kernel' : ''}); sesame uses mlocked guarded memory`, e === 38 ? 'optional: boot with secretmem.enable=1 on a kernel built with CONFIG_SECRETMEM' : null);
+    return line(
+      'memfd_secret',
+      'info',
+      `not available (errno ${e}${e === 38 ? ': ENOSYS, off in this kernel' : ''}); sesame uses mlocked guarded memory`,
+      e === 38 ? 'optional: boot with secretmem.enable=1 on a kernel built with CONFIG_SECRETMEM' : null,
+    );
   } catch (e) {
     return line('memfd_secret', 'info', `not checked: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -201,7 +228,7 @@ async function auditCheck(ctx: Ctx): Promise<Check> {
 function projectCheck(ctx: Ctx, projects: string[] | null): Check {
   try {
     const p = ctx.project();
-    const from = p.file ? `${p.file}` : p.source;
+    const from = p.file ?? p.source;
     if (projects && !projects.includes(p.name)) return line('project', 'fail', `${p.name} (from ${from}) does not exist in the vault`, `sesame projects create ${p.name}`);
     return line('project', 'ok', `${p.name} (from ${from})`);
   } catch (e) {

@@ -44,8 +44,6 @@ export function lockHolder(lockPath: string): number | null {
   return lockHolderInfo(lockPath).pid;
 }
 
-
-
 function openLockFile(lockPath: string): number {
   return openPrivateFd(lockPath, fs.constants.O_RDWR);
 }
