@@ -9,6 +9,7 @@
  */
 import { SesameError } from '../core/errors.js';
 import { GLOBAL_FLAGS, type FlagSpec } from './globals.js';
+import { didYouMean } from './suggest.js';
 
 export { GLOBAL_FLAGS };
 export type { FlagDef, FlagSpec } from './globals.js';
@@ -31,7 +32,7 @@ function readOption(argv: readonly string[], i: number, spec: FlagSpec): { name:
     const eq = a.indexOf('=');
     const name = eq === -1 ? a.slice(2) : a.slice(2, eq);
     const d = Object.hasOwn(spec, name) ? spec[name] : undefined;
-    if (!d) throw usage(`unknown option --${name}`);
+    if (!d) throw usage(`unknown option --${name}${didYouMean(name, Object.keys(spec), '--')}`);
     if (d.type === 'boolean') {
       if (eq !== -1) throw usage(`option --${name} takes no value`);
       return { name, value: true, next: i + 1 };
@@ -41,7 +42,7 @@ function readOption(argv: readonly string[], i: number, spec: FlagSpec): { name:
     return { name, value: v, next: eq !== -1 ? i + 1 : i + 2 };
   }
   const name = Object.keys(spec).find((n) => spec[n]!.short === a[1]);
-  if (!name) throw usage(`unknown option ${a}`);
+  if (!name) throw usage(`unknown option ${a.slice(0, 2)}`);
   const d = spec[name]!;
   if (d.type === 'boolean') {
     if (a.length > 2) throw usage(`option ${a.slice(0, 2)} takes no value`);
@@ -120,8 +121,12 @@ export function optionOrEnv(flags: Parsed['flags'], name: string, env: NodeJS.Pr
   return v;
 }
 
+/** The hint of a usage error that names no better one; main.ts points it at the command's own help. */
+export const DEFAULT_USAGE_HINT = 'see `sesame --help`';
+
+/** A USAGE error (exit 2): one line naming the problem, and a hint (by default the help). */
 export function usage(message: string, hint?: string): SesameError {
-  return new SesameError('USAGE', message, { hint: hint ?? 'see `sesame --help`' });
+  return new SesameError('USAGE', message, { hint: hint ?? DEFAULT_USAGE_HINT });
 }
 
 /** The longest duration any option accepts: a year (an agent TTL beyond that is a typo). */

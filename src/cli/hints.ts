@@ -5,7 +5,7 @@
  * agent this CLI runs puts the same text in its wire errors (the v1 vectors hold it).
  * `ioHint` does the same for I/O errors, by errno. Never suggests loosening a permission.
  */
-import type { Remedy } from '../core/errors.js';
+import type { ErrorCode, Remedy } from '../core/errors.js';
 import { DEFAULT_PROJECT } from '../core/names.js';
 
 const WRONG_PASSPHRASE_BY_TIER: Readonly<Record<string, string>> = {
@@ -94,3 +94,25 @@ export function ioHint(detail: Readonly<Record<string, unknown>>): string | unde
       return undefined;
   }
 }
+
+/**
+ * The hint for an error that names none itself, by code, so that every error the CLI
+ * reports says what to do next (output.ts). Specific hints, given where the error is made,
+ * always win over these.
+ */
+export const DEFAULT_HINTS: Readonly<Record<ErrorCode, string>> = {
+  ERROR: 'run the command again; if it keeps failing, `sesame doctor` checks this setup and names the fix',
+  USAGE: 'see `sesame --help`',
+  LOCKED: FIXED.unlock_from_terminal,
+  NOT_FOUND: 'see `sesame list` and `sesame projects list`',
+  NOT_INITIALIZED: FIXED.init,
+  WRONG_PASSPHRASE: 'type the passphrase again; `sesame doctor` shows which unlock tiers are in use',
+  BUSY: 'another sesame command holds the vault: wait for it to finish, then run the command again',
+  DENIED: 'see `sesame whoami` for what this caller may do',
+  INTEGRITY: 'the file was damaged or modified outside sesame: restore it from a backup (`sesame doctor` shows which)',
+  INSECURE: 'fix the owner or mode named above (`sesame doctor` prints the exact command)',
+  INVALID: 'correct the input named above and run the command again',
+  KEY_CHANGED: FIXED.agent_restart,
+  PROTOCOL: FIXED.agent_upgrade,
+  UNAVAILABLE: '`sesame doctor` shows what is missing or not running here',
+};

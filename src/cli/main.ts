@@ -2,9 +2,11 @@
  * sesame's entry point: find the command (args.ts's one grammar), load only its module,
  * parse its options, run it, and turn any error into the documented exit code.
  */
-import { GLOBAL_FLAGS, beforeDashDash, parseArgs, splitCommand, usage, type FlagSpec } from './args.js';
+import { DEFAULT_USAGE_HINT, GLOBAL_FLAGS, beforeDashDash, parseArgs, splitCommand, usage, type FlagSpec } from './args.js';
+import { SesameError } from '../core/errors.js';
+import { didYouMean } from './suggest.js';
 import { isGroup, type Command, type CommandModule, type Group } from './command.js';
-import { reportError, out } from './output.js';
+import { info, reportError, out } from './output.js';
 import { VERSION } from './version.js';
 
 const TABLE: Record<string, () => Promise<CommandModule>> = {
@@ -35,6 +37,7 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   audit: () => import('./commands/audit.js'),
   token: () => import('./commands/token.js'),
   profile: () => import('./commands/profile.js'),
+  doctor: () => import('./commands/doctor.js'),
 };
 
 const ORDER = Object.keys(TABLE);
@@ -54,6 +57,7 @@ async function mainHelp(): Promise<void> {
     if (isGroup(m)) for (const [sub, c] of Object.entries(m.subcommands)) lines.push(`  ${`${name} ${sub}`.padEnd(22)} ${c.summary}`);
     else lines.push(`  ${name.padEnd(22)} ${m.summary}`);
   }
+  lines.push(`  ${'help [COMMAND|TOPIC]'.padEnd(22)} this help, a command's help, or a documentation topic`, `  ${'version'.padEnd(22)} print the version (also --version)`);
   lines.push(
     '',
     'global options:',
@@ -73,26 +77,44 @@ function commandHelp(c: Command): void {
   out(`usage: sesame ${c.usage}\n\n${c.summary}\n${Object.keys(c.flags).length ? `\noptions:\n${flagHelp(c.flags).join('\n')}\n` : ''}`);
 }
 
+/** A usage error that points to the help of the command it concerns (`sesame get --help`). */
+function withOwnHelp(e: unknown, command: string | undefined): unknown {
+  if (!(e instanceof SesameError) || e.code !== 'USAGE' || command === undefined || e.hint !== DEFAULT_USAGE_HINT) return e;
+  return new SesameError('USAGE', e.message, { hint: `see \`sesame ${command} --help\``, ...(e.detail ? { detail: e.detail } : {}) });
+}
+
 export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   // Decided before parsing, so that a usage error is reported in the form asked for; never
   // read past `--` (that belongs to the command `run` starts).
   const wantsJson = beforeDashDash(argv).includes('--json');
+  let command: string | undefined;
   try {
     const { name, rest: afterName } = splitCommand(argv);
     if (name === undefined) {
-      const { flags } = parseArgs(afterName, GLOBAL_FLAGS, { maxPositionals: 0 });
+      const { flags, rest } = parseArgs(afterName, GLOBAL_FLAGS, { maxPositionals: 0 });
       if (flags.version) {
         out(`sesame ${VERSION}\n`);
         return 0;
       }
-      await mainHelp();
-      return flags.help ? 0 : 2;
+      if (flags.help) {
+        await mainHelp();
+        return 0;
+      }
+      // One line on stderr, never the whole help: `sesame`, `sesame --json`, `sesame -- get X`.
+      throw usage(rest !== undefined ? `no command before \`--\`${rest.length ? ` (put the command first: sesame ${rest[0]} … --)` : ''}` : 'no command given');
     }
     if (name === 'help') {
       const topic = splitCommand(afterName).name;
       if (topic !== undefined && Object.hasOwn(TABLE, topic)) return await main([topic, '--help'], env);
       if (topic !== undefined) {
-        out((await import('./commands/help.js')).topicText(topic));
+        const help = await import('./commands/help.js');
+        if (!help.topics().includes(topic)) {
+          throw usage(
+            `no command or help topic ${JSON.stringify(topic.slice(0, 64))}${didYouMean(topic, [...ORDER, ...help.topics(), 'version'])}`,
+            `commands: sesame --help; topics: ${help.topics().join(', ') || '(no docs installed)'}`,
+          );
+        }
+        out(help.topicText(topic));
         return 0;
       }
       await mainHelp();
@@ -103,7 +125,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       return 0;
     }
     const load = Object.hasOwn(TABLE, name) ? TABLE[name] : undefined;
-    if (!load) throw usage(`unknown command ${JSON.stringify(name)}`);
+    if (!load) throw usage(`unknown command ${JSON.stringify(name.slice(0, 64))}${didYouMean(name, [...ORDER, 'help', 'version'])}`);
+    command = name;
     const mod = (await load()).default;
     let cmd: Command;
     let rest = afterName;
@@ -115,10 +138,15 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
           out(`usage: sesame ${name} ${Object.keys(mod.subcommands).join(' | ')}\n\n${mod.summary}\n`);
           return 0;
         }
-        throw usage(sub === undefined ? `${name} needs a subcommand: ${Object.keys(mod.subcommands).join(', ')}` : `unknown subcommand ${name} ${JSON.stringify(sub)}`);
+        throw usage(
+          sub === undefined
+            ? `${name} needs a subcommand: ${Object.keys(mod.subcommands).join(', ')}`
+            : `unknown subcommand ${name} ${JSON.stringify(sub.slice(0, 64))}${didYouMean(sub, Object.keys(mod.subcommands))}`,
+        );
       }
       cmd = c;
       rest = afterSub;
+      command = `${name} ${sub!}`;
     } else cmd = mod;
     const spec: FlagSpec = { ...GLOBAL_FLAGS, ...cmd.flags };
     const parsed = parseArgs(rest, spec, { stopAtPositional: cmd.stopAtPositional ?? false, maxPositionals: cmd.maxPositionals ?? 0 });
@@ -131,12 +159,17 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<numb
       out(`sesame ${VERSION}\n`);
       return 0;
     }
+    const { setLockHolderCommand, setLockWaitReporter } = await import('../core/fs/lock-notice.js');
+    setLockHolderCommand(`sesame ${command}`);
+    setLockWaitReporter((h, what) => {
+      info(`waiting for ${h.pid !== null ? `pid ${h.pid}` : 'another process'}${h.command ? ` (${h.command})` : ''} to release ${what}…`);
+    });
     const { makeCtx } = await import('./context.js');
     const ctx = makeCtx(parsed, env);
     ctx.commandTable = commandTable;
     const code = await cmd.run(ctx, parsed);
     return code ?? 0;
   } catch (e) {
-    return reportError(e, wantsJson);
+    return reportError(withOwnHelp(e, command), wantsJson);
   }
 }

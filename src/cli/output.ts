@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import { allocSecret } from '../core/bytes.js';
 import { SesameError, ioError, setHintRenderer, type ErrorCode } from '../core/errors.js';
-import { ioHint, renderRemedy } from './hints.js';
+import { DEFAULT_HINTS, ioHint, renderRemedy } from './hints.js';
 
 /**
  * Every process that runs sesame's CLI — and the agent, which this CLI runs — words the
@@ -32,6 +32,9 @@ export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
   PROTOCOL: 1,
   UNAVAILABLE: 1,
 };
+
+/** The exit code of a command interrupted at a prompt (Ctrl-C), as a shell reports SIGINT. */
+export const EXIT_INTERRUPTED = 130;
 
 function writeAll(fd: number, data: Buffer | string): void {
   const buf = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
@@ -95,14 +98,14 @@ export function json(value: unknown): void {
 export function reportError(e: unknown, asJson: boolean): number {
   e = ioError(e) ?? e;
   if (e instanceof SesameError) {
-    const hint = e.hint ?? (e.detail && typeof e.detail.errno === 'string' ? ioHint(e.detail) : undefined);
+    const hint = e.hint ?? (e.detail && typeof e.detail.errno === 'string' ? ioHint(e.detail) : undefined) ?? DEFAULT_HINTS[e.code];
     if (asJson) {
       json({ error: e.code.toLowerCase(), code: e.code, message: e.message, ...(hint ? { hint } : {}), ...(e.remedy ? { remedy: e.remedy } : {}), ...(e.detail ?? {}) });
     } else {
       info(`error: ${e.message}`);
       if (hint) info(`hint: ${hint}`);
     }
-    return EXIT_CODES[e.code];
+    return e.detail?.interrupted === true ? EXIT_INTERRUPTED : EXIT_CODES[e.code];
   }
   const msg = e instanceof Error ? e.message : String(e);
   if (asJson) json({ error: 'error', code: 'ERROR', message: `internal error: ${msg}` });

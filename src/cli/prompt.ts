@@ -41,6 +41,11 @@ const MULTILINE_PASTE = (): SesameError =>
     hint: 'use `sesame set KEY --multiline` (end with a line holding only "." or Ctrl-D), or pipe the value on stdin: `sesame set KEY < file`',
   });
 
+/** Ctrl-C at a prompt: exit 130 like a shell's interrupted command (output.ts maps `detail.interrupted`). */
+export function interrupted(): SesameError {
+  return new SesameError('ERROR', 'cancelled (Ctrl-C)', { hint: 'nothing was changed; run the command again when ready', detail: { interrupted: true } });
+}
+
 /** Reads one line (or, multiline, a block) from /dev/tty. echo=false shows nothing while typing. */
 export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}): Promise<Buffer> {
   let rfd: number;
@@ -162,7 +167,7 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
         }
         if (c === 0x03) {
           chunk.fill(0);
-          finish(new SesameError('USAGE', 'cancelled'));
+          finish(interrupted());
           return;
         }
         if (c === 0x04 && len === lineStart) {
@@ -170,7 +175,7 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
           if (opts.multiline && len > 0) {
             len = lineStart - 1; // the block ends at the last newline
             finish();
-          } else finish(new SesameError('USAGE', 'cancelled (end of input)'));
+          } else finish(new SesameError('USAGE', 'cancelled (end of input)', { hint: 'type the input and press Enter; Ctrl-D ends the input' }));
           return;
         }
         if (c === 0x7f || c === 0x08) {
@@ -188,7 +193,7 @@ export function readTtyLine(label: string, echo: boolean, opts: LineOptions = {}
         }
         if (len >= max) {
           chunk.fill(0);
-          finish(new SesameError('INVALID', `input too long (over ${max / 1024} KiB)`));
+          finish(new SesameError('INVALID', `input too long (over ${max / 1024} KiB)`, { hint: 'pipe a long value on stdin instead' }));
           return;
         }
         push(c);
@@ -213,18 +218,66 @@ export function promptValue(key: string, opts: { multiline?: boolean } = {}): Pr
   return readTtyLine(`Value for ${key}: `, false, { refusePending: true });
 }
 
-/** Asks twice; the two must match and be non-empty. */
-export async function promptNewSecret(label: string, again: string): Promise<Buffer> {
-  const a = await promptHidden(label);
-  if (!a.length) throw new SesameError('INVALID', 'empty passphrase; nothing was changed');
-  const b = await promptHidden(again);
-  const same = a.length === b.length && a.equals(b);
-  b.fill(0);
-  if (!same) {
+/**
+ * Asks twice; the two must match and be non-empty. A mismatch asks again (three tries in
+ * all), then INVALID; nothing typed is kept but the accepted passphrase.
+ */
+export async function promptNewSecret(label: string, again: string, tries = 3): Promise<Buffer> {
+  for (let n = 1; ; n++) {
+    const a = await promptHidden(label);
+    if (!a.length) throw new SesameError('INVALID', 'empty passphrase; nothing was changed', { hint: 'type a passphrase (long: several uncommon words), or press Ctrl-C to stop' });
+    let b: Buffer;
+    try {
+      b = await promptHidden(again);
+    } catch (e) {
+      a.fill(0);
+      throw e;
+    }
+    const same = a.length === b.length && a.equals(b);
+    b.fill(0);
+    if (same) return a;
     a.fill(0);
-    throw new SesameError('INVALID', 'the two entries do not match; nothing was changed');
+    if (n >= tries) throw new SesameError('INVALID', 'the two entries do not match; nothing was changed', { hint: 'run the command again and type the same passphrase twice' });
+    writeTtyText(`the two entries do not match; try again (${tries - n} ${tries - n === 1 ? 'try' : 'tries'} left)\n`);
   }
-  return a;
+}
+
+/** A message on the terminal (never stdout); nothing when there is none. */
+function writeTtyText(s: string): void {
+  try {
+    writeTty(Buffer.from(s));
+  } catch {
+    /* no terminal */
+  }
+}
+
+/**
+ * Waits for one keypress on the terminal (raw, nothing echoed; the key is wiped), after
+ * showing `label`. Resolves on any key, Ctrl-C included (the caller clears the screen
+ * either way).
+ */
+export function waitKey(label: string): Promise<void> {
+  let rfd: number;
+  try {
+    rfd = fs.openSync('/dev/tty', 'r');
+  } catch {
+    return Promise.resolve();
+  }
+  writeTtyText(label);
+  const input = new tty.ReadStream(rfd);
+  input.setRawMode(true);
+  return new Promise<void>((resolve) => {
+    input.once('data', (chunk: Buffer) => {
+      chunk.fill(0);
+      try {
+        input.setRawMode(false);
+      } catch {
+        /* ignore */
+      }
+      input.destroy();
+      resolve();
+    });
+  });
 }
 
 /**
@@ -236,7 +289,7 @@ export function writeTty(data: Buffer): void {
   try {
     fd = fs.openSync('/dev/tty', 'w');
   } catch {
-    throw new SesameError('LOCKED', 'no terminal to show it on');
+    throw new SesameError('LOCKED', 'no terminal to show it on', { hint: 'run it in a terminal' });
   }
   try {
     let off = 0;

@@ -40,7 +40,7 @@ export async function fastRun(a: FastRun, env: NodeJS.ProcessEnv): Promise<numbe
     const resolved = resolveProject(a.project, env, paths);
     const client = await connectAgent(paths.agentSock, env);
     if (!client) return null;
-    return await execWithSecrets(async () => agentReader(client), resolved.name, withDirSelection(a.flags, resolved), a.argv, env);
+    return await execWithSecrets(async () => agentReader(client), resolved.name, withDirSelection(a.flags, resolved), a.argv, env, paths);
   } catch (e) {
     return reportError(e, false);
   }

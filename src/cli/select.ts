@@ -11,7 +11,19 @@ export const SELECT_FLAGS: FlagSpec = {
   only: { type: 'string', arg: 'K1,K2', help: 'only these keys' },
   prefix: { type: 'string', arg: 'P', help: 'only keys whose names start with P' },
   strict: { type: 'boolean', help: 'fail (exit 4) if an --only key is missing, before anything runs' },
+  exclude: { type: 'string', arg: 'K1,K2', repeatable: true, help: 'leave these keys out (they are not read)' },
 };
+
+/**
+ * The selection with --exclude applied before anything is read: with --only, those names
+ * less the excluded; without, every name of the project (the vault's public metadata, no
+ * key needed; `names`) less the excluded. An excluded key is never decrypted nor audited
+ * as read. Without `names` (the vault file cannot be read here) the excluded keys are
+ * dropped, and wiped, after the read.
+ */
+function excludeNames(flags: Parsed['flags']): string[] {
+  return typeof flags.exclude === 'string' ? flags.exclude.split(',').map((s) => checkKeyName(s.trim())) : [];
+}
 
 export function selection(flags: Parsed['flags']): Selection {
   const sel: Selection = {};
@@ -29,9 +41,18 @@ export function withDirSelection(flags: Parsed['flags'], p: ResolvedProject): Pa
   return { ...flags, ...(p.only ? { only: p.only.join(',') } : {}), ...(p.prefix !== undefined ? { prefix: p.prefix } : {}) };
 }
 
-/** Reads the selection; enforces --strict; warns about missing keys otherwise. */
-export async function readSelection(reader: SecretReader, project: string, flags: Parsed['flags']): Promise<Array<[string, Buffer]>> {
-  const { secrets, missing } = await reader.getSelected(project, selection(flags));
+/** Reads the selection (less --exclude, see excludeNames; `names` are the project's keys when known); enforces --strict; warns about missing keys otherwise. */
+export async function readSelection(reader: SecretReader, project: string, flags: Parsed['flags'], names?: readonly string[]): Promise<Array<[string, Buffer]>> {
+  const excluded = new Set(excludeNames(flags));
+  const sel = selection(flags);
+  if (excluded.size && (sel.only || names)) sel.only = (sel.only ?? [...names!]).filter((k) => !excluded.has(k));
+  const got = await reader.getSelected(project, sel);
+  const secrets = got.secrets.filter(([k, v]) => {
+    if (!excluded.has(k)) return true;
+    v.fill(0);
+    return false;
+  });
+  const missing = got.missing;
   if (missing.length) {
     if (flags.strict) {
       for (const [, v] of secrets) v.fill(0);
@@ -40,4 +61,29 @@ export async function readSelection(reader: SecretReader, project: string, flags
     warn(`missing in project ${project}: ${missing.join(', ')}`);
   }
   return secrets;
+}
+
+/**
+ * Checks every secret against `write` (a format's line writer, or the child-environment
+ * rule) and refuses, naming EVERY key it cannot carry and why, with the --exclude that lets
+ * the user proceed. Wipes the secrets when it refuses; what `write` returns is wiped.
+ */
+export function requireCarried(secrets: Array<[string, Buffer]>, what: string, write: (k: string, v: Buffer) => Buffer | Buffer[]): void {
+  const bad: Array<[string, string]> = [];
+  for (const [k, v] of secrets) {
+    try {
+      const r = write(k, v);
+      for (const b of Array.isArray(r) ? r : [r]) b.fill(0);
+    } catch (e) {
+      if (!(e instanceof SesameError) || e.code !== 'INVALID') throw e;
+      bad.push([k, e.message]);
+    }
+  }
+  if (!bad.length) return;
+  for (const [, v] of secrets) v.fill(0);
+  const names = bad.map(([k]) => k);
+  throw new SesameError('INVALID', `${what} cannot carry the value${names.length > 1 ? 's' : ''} of ${names.join(', ')}: ${bad.map(([, m]) => m).join('; ')}`, {
+    hint: `leave ${names.length > 1 ? 'them' : 'it'} out with --exclude ${names.join(',')}${what.includes('format') ? ', or choose another --format' : ''}`,
+    detail: { keys: names },
+  });
 }

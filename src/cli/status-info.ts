@@ -7,17 +7,18 @@ export interface StatusInfo {
   schema: 1;
   version: string;
   home: string;
-  vault: { path: string; exists: boolean; id?: string; format_version?: number; projects?: number; keys?: number; error?: string };
-  project: { name: string; source: string; file?: string; only?: string[]; prefix?: string };
+  /** Fields the vault file cannot tell (none there, unreadable) are null, never missing. */
+  vault: { path: string; exists: boolean; id: string | null; format_version: number | null; projects: number | null; keys: number | null; error: string | null };
+  project: { name: string; source: string; file: string | null; only: string[] | null; prefix: string | null };
   agent: Record<string, unknown> & { running: boolean };
-  unlock: TierStatus[];
+  unlock: Array<Omit<TierStatus, 'detail'> & { detail: string | null }>;
 }
 
 export async function collectStatus(ctx: Ctx): Promise<StatusInfo> {
   const { readVault } = await import('../core/vault/store.js');
   const { VERSION } = await import('./version.js');
   const project = ctx.project();
-  const vault: StatusInfo['vault'] = { path: ctx.paths.vault, exists: false };
+  const vault: StatusInfo['vault'] = { path: ctx.paths.vault, exists: false, id: null, format_version: null, projects: null, keys: null, error: null };
   try {
     const doc = readVault(ctx.paths);
     vault.exists = true;
@@ -36,7 +37,9 @@ export async function collectStatus(ctx: Ctx): Promise<StatusInfo> {
   const agent = await agentStatusBlock(ctx);
   const { probeChain } = await import('../core/passphrase/chain.js');
   const chain = await ctx.chain();
-  const unlock = await probeChain(chain);
-  unlock.unshift({ tier: 'agent', state: agent.running && agent.accessible ? 'present' : 'absent' });
-  return { schema: 1, version: VERSION, home: ctx.paths.home, vault, project, agent, unlock };
+  const probed = await probeChain(chain);
+  probed.unshift({ tier: 'agent', state: agent.running && agent.accessible ? 'present' : 'absent' });
+  const unlock = probed.map((t) => ({ ...t, detail: t.detail ?? null }));
+  const where = { ...project, file: project.file ?? null, only: project.only ?? null, prefix: project.prefix ?? null };
+  return { schema: 1, version: VERSION, home: ctx.paths.home, vault, project: where, agent, unlock };
 }

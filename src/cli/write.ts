@@ -25,11 +25,12 @@ export async function docForChecks(ctx: Ctx): Promise<VaultDoc> {
  * atomic write), and audits it; returns what happened. When a read-only agent runs and no
  * passphrase can be read, LOCKED says so ("the agent is read-only…") rather than "locked".
  */
-export async function runWrite(ctx: Ctx, w: WriteOp): Promise<WriteResult> {
+export async function runWrite(ctx: Ctx, w: WriteOp, unlocked?: Unlocked): Promise<WriteResult> {
+  if (unlocked) return writeDirect(ctx, w, unlocked);
   let readOnlyAgent = false;
   // A request line is at most 64 KiB (protocol.ts MAX_REQUEST_BYTES): a larger value is written directly.
   const fits = w.op !== 'set' || w.value.length <= MAX_AGENT_VALUE;
-  if (fits && !ctx.noAgent && ctx.env.SESAME_AGENT_TOKEN === undefined && ctx.env.SESAME_AGENT_DELEGATED !== '1') {
+  if (fits && ownerAgentMayWrite(ctx)) {
     const { connectAgent } = await import('../core/agent/client.js');
     const client = await connectAgent(ctx.paths.agentSock, ctx.env);
     if (client) {
@@ -55,11 +56,42 @@ export async function runWrite(ctx: Ctx, w: WriteOp): Promise<WriteResult> {
     throw e;
   }
   try {
-    const { writeVault } = await import('../core/vault/writes.js');
-    const r = writeVault(ctx.paths, v.master, ctx.env, w);
-    await (await import('./audit-event.js')).auditEvent(ctx, { event: r.event, outcome: 'ok', reason: r.result, project: r.project, keys: r.keys }, v.master);
-    return r;
+    return await writeDirect(ctx, w, v);
   } finally {
     v.dispose();
+  }
+}
+
+type Unlocked = Awaited<ReturnType<typeof import('./direct-unlock.js').unlockDirect>>;
+
+/** Writes `w` with a key the caller unlocked (and disposes of), then audits it. */
+async function writeDirect(ctx: Ctx, w: WriteOp, v: Unlocked): Promise<WriteResult> {
+  const { writeVault } = await import('../core/vault/writes.js');
+  const r = writeVault(ctx.paths, v.master, ctx.env, w);
+  await (await import('./audit-event.js')).auditEvent(ctx, { event: r.event, outcome: 'ok', reason: r.result, project: r.project, keys: r.keys }, v.master);
+  return r;
+}
+
+/** The owner's own CLI (no token, not delegated, agent not turned off) may write through the agent. */
+function ownerAgentMayWrite(ctx: Ctx): boolean {
+  return !ctx.noAgent && ctx.env.SESAME_AGENT_TOKEN === undefined && ctx.env.SESAME_AGENT_DELEGATED !== '1';
+}
+
+/**
+ * true when the owner's agent answers and serves `write` (started with --writes): `set` on a
+ * terminal then needs no passphrase, so it does not unlock before asking for the value.
+ */
+export async function agentTakesWrites(ctx: Ctx): Promise<boolean> {
+  if (!ownerAgentMayWrite(ctx)) return false;
+  const { connectAgent } = await import('../core/agent/client.js');
+  const client = await connectAgent(ctx.paths.agentSock, ctx.env);
+  if (!client) return false;
+  try {
+    const st = await client.status();
+    return Array.isArray(st.ops) && st.ops.includes('write');
+  } catch {
+    return false;
+  } finally {
+    client.close();
   }
 }

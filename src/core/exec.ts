@@ -31,6 +31,14 @@ export function childEnv(env: NodeJS.ProcessEnv, secrets: Array<[string, Buffer]
   return out;
 }
 
+function isDirectory(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
 /** Resolves a command like execvp: a name with a slash as is, else the first executable on PATH. */
 export function resolveCommand(cmd: string, pathVar: string | undefined): { path: string } | { error: 'not-found' | 'not-executable' } {
   const isExec = (p: string): boolean | 'noexec' => {
@@ -44,6 +52,7 @@ export function resolveCommand(cmd: string, pathVar: string | undefined): { path
     }
   };
   if (cmd.includes('/')) {
+    if (isDirectory(cmd)) return { error: 'not-executable' }; // like a shell: 126, "is a directory"
     const r = isExec(cmd);
     return r === true ? { path: cmd } : { error: r === 'noexec' ? 'not-executable' : 'not-found' };
   }

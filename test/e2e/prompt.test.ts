@@ -38,12 +38,13 @@ test('init on a terminal asks for the passphrase twice without echoing it', asyn
   h.cleanup();
 });
 
-test('init refuses two passphrases that do not match and writes nothing', async (t) => {
+test('init refuses three pairs of passphrases that do not match and writes nothing', async (t) => {
   if (!requireTool(t, 'python3', 'python3')) return;
   const h = makeHome();
   const env = { ...h.env };
   delete env.SESAME_PASSPHRASE_FILE;
-  const r = await onTty(h, ['init'], [{ expect: 'New vault passphrase: ' }, { send: 'one\r' }, { expect: 'Repeat' }, { send: 'two\r' }], env);
+  const pair = (n: number): Array<{ expect?: string; send?: string }> => [{ expect: 'New vault passphrase: ' }, { send: `one${n}\r` }, { expect: 'Repeat' }, { send: `two${n}\r` }];
+  const r = await onTty(h, ['init'], [...pair(1), { expect: '2 tries left' }, ...pair(2), { expect: '1 try left' }, ...pair(3)], env);
   assert.equal(r.status, 1);
   assert.match(r.output, /do not match/);
   assert.ok(!fs.existsSync(path.join(h.dir, 'vault.json')));

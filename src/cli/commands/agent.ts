@@ -11,6 +11,8 @@ import type { SessionLimits } from '../../core/agent/session.js';
 import type { HomePaths } from '../../core/paths.js';
 import { parseDuration, usage } from '../args.js';
 import { allocSecret } from '../../core/bytes.js';
+import { SesameError } from '../../core/errors.js';
+import type { AgentLock } from '../../core/agent/lockfile.js';
 import { info, json, out } from '../output.js';
 import { agentStatusBlock, agentStatusExit } from '../agent-status.js';
 
@@ -65,9 +67,23 @@ async function forgetEnvPassphrase(ctx: Ctx): Promise<void> {
   delete ctx.env.SESAME_PASSPHRASE;
 }
 
+/** Stops the running agent (`--replace`) and takes its lock once it has let go (up to 5 s). */
+async function replaceAgent(ctx: Ctx, take: (p: string) => AgentLock): Promise<AgentLock> {
+  const { stopHomeAgent } = await import('../agent-stop.js');
+  await stopHomeAgent(ctx);
+  for (const deadline = Date.now() + 5000; ;) {
+    try {
+      return take(ctx.paths.agentLock);
+    } catch (e) {
+      if (!(e instanceof SesameError && e.remedy === 'agent_running') || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+}
+
 const start: Command = {
   usage:
-    'agent start [--idle DUR] [--ttl DUR] [--background] [--allow-debugger] [--require-token] [--session] [--writes]\n\nexamples:\n  sesame agent start --background --idle 30m --ttl 8h\n  eval "$(sesame agent start --session)"',
+    'agent start [--idle DUR] [--ttl DUR] [--background] [--replace] [--allow-debugger] [--require-token] [--session] [--writes]\n\nexamples:\n  sesame agent start --background --idle 30m --ttl 8h\n  eval "$(sesame agent start --session)"',
   summary: 'unlock once, then serve reads over a private socket (foreground; Ctrl-C stops it)',
   flags: {
     ...LIMIT_FLAGS,
@@ -75,6 +91,7 @@ const start: Command = {
     ...REQUIRE_TOKEN,
     background: { type: 'boolean', help: 'return once a detached agent answers' },
     writes: { type: 'boolean', help: "also serve the owner's writes (set, rm, mv…) without the passphrase; owner socket only, never with a token" },
+    replace: { type: 'boolean', help: 'stop an agent already running for this home and start this one (without it, a running agent is left alone: exit 0)' },
   },
   async run(ctx, { flags }) {
     await import('../early.js'); // SIGUSR1 ignored (already, through the executable; here for the ES-module entry)
@@ -92,7 +109,20 @@ const start: Command = {
     const { readVault } = await import('../../core/vault/store.js');
     readVault(ctx.paths); // NOT_INITIALIZED before taking a lock or prompting
     const { takeAgentLock } = await import('../../core/agent/lockfile.js');
-    const lock = takeAgentLock(ctx.paths.agentLock);
+    let lock: AgentLock;
+    try {
+      lock = takeAgentLock(ctx.paths.agentLock);
+    } catch (e) {
+      if (!(e instanceof SesameError && e.remedy === 'agent_running') || (session && flags.replace !== true)) throw e;
+      if (flags.replace !== true) {
+        // Idempotent: an agent already serves this home, which is what was asked for.
+        const pid = typeof e.detail?.pid === 'number' ? e.detail.pid : null;
+        if (ctx.json) json({ started: false, running: true, pid });
+        else info(`the agent is already running${pid !== null ? ` (pid ${pid})` : ''}; nothing to do (\`sesame agent start --replace\` restarts it)`);
+        return 0;
+      }
+      lock = await replaceAgent(ctx, takeAgentLock);
+    }
     let master: SecureKey;
     try {
       const { prepareSocketPath } = await import('../../core/agent/socket.js');
@@ -132,7 +162,7 @@ const start: Command = {
 
 const status: Command = {
   usage: 'agent status [--json]\n\nexample:\n  sesame agent status --json',
-  summary: 'whether an agent runs for this home, and its deadlines (exit 0 running, 3 not running)',
+  summary: 'whether an agent runs for this home, and its deadlines (exit 0 running, 3 not running); asking does not reset its idle timer',
   flags: {},
   async run(ctx) {
     const b = await agentStatusBlock(ctx);

@@ -9,13 +9,14 @@ import { info, json as outJson } from '../output.js';
 import { usage } from '../args.js';
 
 const cmd: Command = {
-  usage: 'init [--force [--yes]] [--kdf-memory MIB] [--kdf-passes N]\n\nexample:\n  sesame init',
+  usage: 'init [--force [--yes]] [--kdf-memory MIB] [--kdf-passes N] [--require-strong]\n\nexample:\n  sesame init',
   summary: 'create the vault (idempotent: an existing vault is left untouched)',
   flags: {
     force: { type: 'boolean', help: 'recreate the vault (the old one is kept as a .bak file)' },
     yes: { type: 'boolean', help: 'with --force: do not ask for a typed confirmation' },
     'kdf-memory': { type: 'string', arg: 'MIB', help: 'Argon2id memory in MiB (default 64, 8 to 1024)' },
     'kdf-passes': { type: 'string', arg: 'N', help: 'Argon2id passes (default 3, 1 to 16)' },
+    'require-strong': { type: 'boolean', help: 'refuse a weak passphrase instead of warning' },
   },
   async run(ctx, { flags }) {
     const kdf = kdfChoice(flags['kdf-memory'] as string | undefined, flags['kdf-passes'] as string | undefined);
@@ -30,19 +31,31 @@ const cmd: Command = {
           if (flags.yes === true) return;
           if (!hasTty()) throw usage('init --force would replace the existing vault; pass --yes to confirm when there is no terminal');
           const ok = await confirmTyped(`This replaces the vault at ${ctx.paths.vault} (a backup copy is kept).`, 'replace');
-          if (!ok) throw new SesameError('USAGE', 'not confirmed; the vault was left untouched');
+          if (!ok) throw new SesameError('USAGE', 'not confirmed; the vault was left untouched', { hint: 'type replace to confirm, or pass --yes' });
         },
         async newPassphrase() {
           const { envTier, fileTier } = await import('../../core/passphrase/sources.js');
           const chain = await ctx.chain();
-          const pass = (await envTier.fetch(chain)) ?? (await fileTier.fetch(chain));
-          if (pass) return pass;
-          if (!hasTty()) {
-            throw new SesameError('LOCKED', 'init needs a new passphrase and there is no terminal to ask for it', {
-              hint: 'run it in a terminal, or set SESAME_PASSPHRASE_FILE to a 0600 file holding the new passphrase',
-            });
+          let pass = (await envTier.fetch(chain)) ?? (await fileTier.fetch(chain));
+          const typed = !pass;
+          if (!pass) {
+            if (!hasTty()) {
+              throw new SesameError('LOCKED', 'init needs a new passphrase and there is no terminal to ask for it', {
+                hint: 'run it in a terminal, or set SESAME_PASSPHRASE_FILE to a 0600 file holding the new passphrase',
+              });
+            }
+            pass = await promptNewSecret('New vault passphrase: ', 'Repeat the passphrase: ');
           }
-          return promptNewSecret('New vault passphrase: ', 'Repeat the passphrase: ');
+          try {
+            // Scored when a person typed it, or when asked to refuse weak ones (a scripted
+            // init from a file or the environment does not load the estimator otherwise).
+            const { checkStrength } = await import('../strength.js');
+            if (typed || flags['require-strong'] === true) await checkStrength(pass, flags['require-strong'] === true);
+          } catch (e) {
+            pass.fill(0);
+            throw e;
+          }
+          return pass;
         },
       },
     );
@@ -56,6 +69,9 @@ const cmd: Command = {
     else {
       info(`initialized a new vault at ${r.vault}`);
       if (r.backup) info(`the previous vault was kept at ${r.backup}`);
+      info('the passphrase cannot be recovered: without it the secrets are lost. Keep a copy somewhere safe (`sesame passphrase reveal`),');
+      info('and to unlock without typing it: `sesame passphrase seal` (bound to this machine) or `sesame passphrase to-keyring`.');
+      info('next: `sesame set KEY` to store a secret (or `sesame import .env`), then `sesame get KEY` or `sesame run -- CMD`');
     }
     return 0;
   },

@@ -21,7 +21,7 @@ export const reveal: Command = {
   summary: 'show the passphrase on the terminal (stdout only with --allow-redirect)',
   flags: { 'allow-redirect': { type: 'boolean', help: 'write it to stdout (and nothing else), e.g. into a password manager' } },
   async run(ctx, { flags }) {
-    const { hasTty, writeTty, confirmTyped } = await import('../prompt.js');
+    const { hasTty, writeTty, confirmTyped, waitKey } = await import('../prompt.js');
     const toStdout = flags['allow-redirect'] === true;
     if (!toStdout && !hasTty()) {
       throw usage('reveal shows the passphrase on the terminal, and there is none', 'pass --allow-redirect to write it to stdout (nothing else is written there)');
@@ -38,7 +38,12 @@ export const reveal: Command = {
     wipe(r.passphrase);
     try {
       if (toStdout) out(framed);
-      else writeTty(framed);
+      else {
+        writeTty(framed);
+        // Off the screen once read: up over what was shown, then clear to the end.
+        await waitKey('Press any key to clear it from the screen… ');
+        writeTty(Buffer.from(`\r\x1b[${framed.toString('latin1').split('\n').length - 1}A\x1b[J`));
+      }
     } finally {
       wipe(framed);
     }
@@ -51,7 +56,21 @@ export const reveal: Command = {
   },
 };
 
-async function newPassphrase(): Promise<Buffer> {
+async function newPassphrase(requireStrong: boolean): Promise<Buffer> {
+  const typed = isatty(0);
+  const v = await readNewPassphrase();
+  try {
+    // Scored when typed, or with --require-strong (as at init).
+    const { checkStrength } = await import('../strength.js');
+    if (typed || requireStrong) await checkStrength(v, requireStrong);
+  } catch (e) {
+    wipe(v);
+    throw e;
+  }
+  return v;
+}
+
+async function readNewPassphrase(): Promise<Buffer> {
   if (isatty(0)) {
     const { promptNewSecret } = await import('../prompt.js');
     return promptNewSecret('New vault passphrase: ', 'Repeat the new passphrase: ');
@@ -66,17 +85,17 @@ async function newPassphrase(): Promise<Buffer> {
 }
 
 export const change: Command = {
-  usage: 'passphrase change   (the new passphrase from a twice-typed prompt, or stdin)\n\nexample:\n  sesame passphrase change',
-  summary: 'change the passphrase: re-wrap the master key and rewrite every tier that held the old one',
-  flags: {},
-  async run(ctx) {
+  usage: 'passphrase change [--require-strong]   (the new passphrase from a twice-typed prompt, or stdin)\n\nexample:\n  sesame passphrase change',
+  summary: 'change the passphrase: re-wrap the master key and rewrite every tier that held the old one (a weak new one is warned about)',
+  flags: { 'require-strong': { type: 'boolean', help: 'refuse a weak new passphrase instead of warning' } },
+  async run(ctx, { flags }) {
     const { openForChange, applyChange } = await import('../../core/passphrase/change.js');
     const { TIER_LABELS } = await import('../../core/passphrase/chain.js');
     const chain = await ctx.chain();
     const opened = await openForChange(chain);
     let next: Buffer;
     try {
-      next = await newPassphrase();
+      next = await newPassphrase(flags['require-strong'] === true);
     } catch (e) {
       opened.vault.dispose();
       wipe(opened.old);

@@ -14,11 +14,8 @@ const cmd: Command = {
     checkKeyName(key);
     const project = ctx.project().name;
     const { readVault } = await import('../../core/vault/store.js');
-    const doc = readVault(ctx.paths);
-    const { SesameError } = await import('../../core/errors.js');
-    const p = Object.hasOwn(doc.projects, project) ? doc.projects[project] : undefined;
-    if (!p) throw new SesameError('NOT_FOUND', `project ${project} does not exist`);
-    if (!Object.hasOwn(p.entries, key)) throw new SesameError('NOT_FOUND', `no key ${key} in project ${project}`, { detail: { key, project } });
+    readVault(ctx.paths); // NOT_INITIALIZED first
+    await (await import('../key-names.js')).requireKnownNames(ctx.paths, project, [key]); // before any unlock, with "did you mean"
     const r = await (await import('../write.js')).runWrite(ctx, { op: 'rm', project, key });
     if (ctx.json) outJson({ removed: key, project, recoverable: r.result === 'removed' });
     else

@@ -70,31 +70,43 @@ const cmd: Command = {
     const project = ctx.project().name;
     const { readVault } = await import('../../core/vault/store.js');
     readVault(ctx.paths); // NOT_INITIALIZED before asking for anything
+    // On a terminal the vault is unlocked before the value is asked for, so a mistyped
+    // passphrase never costs a typed value; a value on stdin is read (and checked) first.
+    const { unlockDirect } = await import('../direct-unlock.js');
+    const typed = isatty(0);
+    const { agentTakesWrites } = await import('../write.js');
+    const v = typed && !(await agentTakesWrites(ctx)) ? await unlockDirect(ctx) : undefined;
     let value: Buffer;
-    if (isatty(0)) {
-      const { promptValue } = await import('../prompt.js');
-      value = await promptValue(key, { multiline: flags.multiline === true });
-    } else {
-      const raw = readStdin();
-      if (flags.raw) value = raw;
-      else {
-        const { stripOneNewline } = await import('../../core/passphrase/sources.js');
-        value = secretCopy(stripOneNewline(raw));
-        raw.fill(0);
+    try {
+      if (typed) {
+        const { promptValue } = await import('../prompt.js');
+        value = await promptValue(key, { multiline: flags.multiline === true });
+      } else {
+        const raw = readStdin();
+        if (flags.raw) value = raw;
+        else {
+          const { stripOneNewline } = await import('../../core/passphrase/sources.js');
+          value = secretCopy(stripOneNewline(raw));
+          raw.fill(0);
+        }
       }
-    }
-    if (!value.length && !flags['allow-empty']) {
-      throw new SesameError('USAGE', `the value for ${key} is empty; nothing was stored`, {
-        hint: 'an unset variable or /dev/null gives an empty value; pass --allow-empty if you mean to store one',
-      });
+    } catch (e) {
+      v?.dispose();
+      throw e;
     }
     try {
-      // One write path: through a --writes agent, else a direct unlock (cli/write.ts).
-      const r = await (await import('../write.js')).runWrite(ctx, { op: 'set', project, key, value, ...(flags['high-value'] ? { highValue: true } : {}) });
+      if (!value.length && !flags['allow-empty']) {
+        throw new SesameError('USAGE', `the value for ${key} is empty; nothing was stored`, {
+          hint: 'an unset variable or /dev/null gives an empty value; pass --allow-empty if you mean to store one',
+        });
+      }
+      // One write path: through a --writes agent, else the key unlocked above or now (cli/write.ts).
+      const r = await (await import('../write.js')).runWrite(ctx, { op: 'set', project, key, value, ...(flags['high-value'] ? { highValue: true } : {}) }, v);
       const result = r.result as 'added' | 'updated';
       if (ctx.json) outJson({ key, project, result });
       else info(`${result === 'added' ? 'added' : 'updated'} ${key} in project ${project}`);
     } finally {
+      v?.dispose();
       value.fill(0);
     }
     return 0;

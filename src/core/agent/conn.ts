@@ -66,8 +66,12 @@ export interface ConnHooks {
   policy?: () => Policy;
   /** Idle deadline per connection, ms. */
   idleMs?: number;
-  /** Called for every request line, valid or not (resets the agent's idle timer). Returns false when the agent is closing. */
-  activity(): boolean;
+  /**
+   * Called for every request line, valid or not. Returns false when the agent is closing.
+   * `touches` is false for a `status` request: it checks the deadlines but does not reset
+   * the idle timer (a prompt widget polling the status must not keep the agent alive).
+   */
+  activity(touches?: boolean): boolean;
   /** Answers one validated, authorized request; resolves with exactly one reply (see dispatch.ts). */
   handle(req: AnyRequest, rc: RequestContext): Promise<Reply>;
   /** The ops this listener serves, byte order (default OPS_V2; OPS_V2_WRITES on the owner socket of an agent started with --writes). */
@@ -309,7 +313,7 @@ class Connection {
   /** true when the request was handed to its op. */
   #startOne(d: DecodedLine): boolean {
     if (!this.#busy) this.#armDeadline();
-    if (!this.hooks.activity()) {
+    if (!this.hooks.activity(!(d.ok && d.req.op === 'status'))) {
       this.#fail(errorLine(undefined, new SesameError('UNAVAILABLE', 'the agent is shutting down', { remedy: 'agent_start' })));
       return false;
     }

@@ -210,9 +210,9 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     /** The snapshot in force; the connection takes it once per request. A profile whose ttl ran out is no longer in it. */
     policy: () => (listener.kind === 'profile' && listener.name !== undefined && expired.has(listener.name) ? withoutProfile(store.current(), listener.name) : store.current()),
     ...(o.connIdleMs !== undefined ? { idleMs: o.connIdleMs } : {}),
-    activity: () => {
+    activity: (touches = true) => {
       if (closed) return false;
-      if (session.touch()) return true;
+      if (touches ? session.touch() : session.check() === null) return true;
       shutdown(session.expired ?? 'expired');
       return false;
     },

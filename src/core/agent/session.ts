@@ -4,7 +4,7 @@
  * suspended: an 8 h TTL is 8 h of wall time, asleep or not, and the first check after a
  * resume expires a session whose deadline passed during the suspend.
  *
- * - Idle TTL: any request resets it; `idleMs = 0` disables it.
+ * - Idle TTL: any request but `status` resets it (daemon.ts); `idleMs = 0` disables it.
  * - Absolute TTL: fixed at start; activity never extends it.
  * - Once expired, the session stays expired: a late request cannot revive it.
  *

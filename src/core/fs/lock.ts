@@ -7,6 +7,9 @@ import * as fs from 'node:fs';
 import { SesameError } from '../errors.js';
 import { openPrivateFd, readRegularFile } from './secure.js';
 import { flockTryExclusive, flockUnlock } from '../os/native.js';
+import { LOCK_WAIT_NOTICE_MS, lockNotice, type LockHolderInfo } from './lock-notice.js';
+
+export type { LockHolderInfo };
 
 export interface HeldLock {
   readonly fd: number;
@@ -24,14 +27,21 @@ function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
+/** Reads the holder recorded in a lock file (never a FIFO, never through a symlink); nulls when none. */
+export function lockHolderInfo(lockPath: string): LockHolderInfo {
+  try {
+    const [first, second] = readRegularFile(lockPath, 'lock file', { maxBytes: 256, followSymlinks: false }).toString('latin1').split('\n');
+    const n = Number((first ?? '').trim());
+    const command = (second ?? '').trim();
+    return { pid: Number.isInteger(n) && n > 0 ? n : null, command: /^[a-z][a-z -]{0,63}$/.test(command) ? command : null };
+  } catch {
+    return { pid: null, command: null };
+  }
+}
+
 /** Reads the pid recorded in a lock file, if any. */
 export function lockHolder(lockPath: string): number | null {
-  try {
-    const n = Number(readRegularFile(lockPath, 'lock file', { maxBytes: 64, followSymlinks: false }).toString('latin1').trim()); // never a FIFO
-    return Number.isInteger(n) && n > 0 ? n : null;
-  } catch {
-    return null;
-  }
+  return lockHolderInfo(lockPath).pid;
 }
 
 function openLockFile(lockPath: string): number {
@@ -41,7 +51,7 @@ function openLockFile(lockPath: string): number {
 /** Records our pid in a lock file we hold (what "busy … pid N" messages name). */
 export function recordHolder(fd: number): void {
   fs.ftruncateSync(fd, 0);
-  fs.writeSync(fd, `${process.pid}\n`, 0);
+  fs.writeSync(fd, `${process.pid}\n${lockNotice.command ? `${lockNotice.command}\n` : ''}`, 0);
 }
 
 /** Records our pid in a lock we now hold, and returns the handle that releases it. */
@@ -66,9 +76,19 @@ function held(fd: number): HeldLock {
 /** Takes the lock, waiting up to `timeoutMs`, else throws BUSY naming the holder's pid. */
 export function acquireLock(lockPath: string, opts: LockOptions): HeldLock {
   const fd = openLockFile(lockPath);
-  const deadline = Date.now() + opts.timeoutMs;
+  const start = Date.now();
+  const deadline = start + opts.timeoutMs;
   let delay = 2;
+  let told = false;
   while (!flockTryExclusive(fd)) {
+    if (!told && lockNotice.reporter && Date.now() - start >= LOCK_WAIT_NOTICE_MS && Date.now() < deadline) {
+      told = true;
+      try {
+        lockNotice.reporter(lockHolderInfo(lockPath), opts.what);
+      } catch {
+        /* a reporter never breaks the wait */
+      }
+    }
     if (Date.now() >= deadline) {
       fs.closeSync(fd);
       const pid = lockHolder(lockPath);
