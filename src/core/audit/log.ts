@@ -30,14 +30,15 @@ import { acquireLock } from '../fs/lock.js';
 import { flockTryExclusive, flockUnlock } from '../os/native.js';
 import { fsyncDir, openPrivateFd } from '../fs/secure.js';
 import { deriveSubkey, mac, type SecureKey } from '../crypto/sodium.js';
+import { READ_EVENT_NAMES } from './events.js';
 import { GENESIS, MAX_LINE, checkInput, lineHash, parseLine, recordBody, withMac, type AuditInput } from './record.js';
 
 /** The size at which audit.jsonl is rotated unless the caller sets maxBytes (bytes); the chain continues across files. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 /** The KDF context of the audit MAC key: its own subkey of the master key, used for nothing else. */
 export const AUDIT_SUBKEY_CONTEXT = 'sesame/v1/audit-hmac';
-/** Events that only read (their records are not fsync'd one by one). */
-export const READ_EVENTS: ReadonlySet<string> = new Set(['get', 'getselected', 'env', 'run', 'list', 'exec', 'resolve', 'fd']);
+/** Events that only read (their records are not fsync'd one by one): the `read` rows of the vocabulary (events.ts). */
+export const READ_EVENTS: ReadonlySet<string> = READ_EVENT_NAMES;
 
 /** Where the log lives in a home. */
 export interface AuditPaths {

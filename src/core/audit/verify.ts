@@ -14,10 +14,11 @@ import * as path from 'node:path';
 import { SesameError } from '../errors.js';
 import { equalBytes } from '../crypto/sodium.js';
 import type { AuditKey, Head } from './log.js';
+import { KEYED_EVENT_NAMES } from './events.js';
 import { GENESIS, lineHash, parseLine, type AuditRecord } from './record.js';
 
-/** Events that can only happen with the vault key: an unkeyed one after keyed records is a forgery. */
-export const KEYED_EVENTS: ReadonlySet<string> = new Set(['set', 'rm', 'import', 'agent_start', 'agent_stop', 'get', 'getselected']);
+/** Events that can only happen with the vault key (the `keyed: 'always'` rows of events.ts): an unkeyed one after keyed records is a forgery. */
+export const KEYED_EVENTS: ReadonlySet<string> = KEYED_EVENT_NAMES;
 
 export type BadKind = 'unreadable' | 'edited' | 'deleted' | 'reordered' | 'inserted' | 'duplicated' | 'bad_mac' | 'unkeyed_after_keyed' | 'foreign_key' | 'truncated' | 'not_genesis';
 
