@@ -136,7 +136,7 @@ const ACTIONS: Record<string, Action> = {
   },
   connect: async (w) => {
     // Profile `strict` serves only uid 1234: this process (root, or whoever runs the suite) is refused on accept.
-    const r = await ask(profileSock(w, 'strict'), { v: 2, id: nextId++, op: 'status' }).catch(() => ({}));
+    const r = await ask(profileSock(w, 'strict'), { v: 2, id: nextId++, op: 'status' }).catch((): Reply => ({}));
     assert.notEqual(r.frame, 'ok');
     return [{ event: 'connect', outcome: 'denied', reason: 'peer', via: 'profile:strict', keyed: true }];
   },
