@@ -39,3 +39,13 @@ test('the read and always-keyed sets are the rows of the table, and token comman
   }
   for (const unkeyed of ['token_mint', 'token_revoke', 'unlock', 'lock', 'init', 'list']) assert.ok(!KEYED_EVENTS.has(unkeyed), `${unkeyed} is written without the key on some path`);
 });
+
+test('the spec lists every event of the table (docs/spec/audit-log.md, "Events")', () => {
+  const spec = fs.readFileSync(path.join(ROOT, 'docs', 'spec', 'audit-log.md'), 'utf8');
+  const section = spec.slice(spec.indexOf('## Events'), spec.indexOf('## The chain and the MAC'));
+  assert.ok(section.length > 100, 'no Events section');
+  const missing = Object.entries(EVENTS)
+    .filter(([n, s]) => !section.includes(`| \`${n}\` | ${s.keyed} |`))
+    .map(([n]) => n);
+  assert.deepEqual(missing, [], 'events missing from the spec (or listed with another keying)');
+});
