@@ -9,9 +9,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { EVENTS } from '../../src/core/audit/events.js';
 import { initHome, sesame, setSecret, type TestHome } from '../helpers/cli.js';
-import { alive, ask, startAgent, stopAgent, waitFor, type Reply } from '../helpers/agent.js';
+import { alive, ask, startAgent, startForeground, stopAgent, waitFor, type Reply } from '../helpers/agent.js';
 
 interface Rec {
   seq: number;
@@ -170,7 +171,14 @@ const ACTIONS: Record<string, Action> = {
     const sig = await startAgent(w.h);
     process.kill(sig, 'SIGTERM');
     await waitStopped(w, sig);
+    // A crash: an exception nobody catches (thrown from a SIGUSR2 handler a preloaded module adds).
+    const crash = path.join(path.dirname(w.h.dir), 'crash.mjs');
+    fs.writeFileSync(crash, "process.on('SIGUSR2', () => { throw new Error('a crash on purpose'); });\n");
+    const fg = await startForeground(w.h, [], ['--import', pathToFileURL(crash).href]);
+    process.kill(fg.child.pid!, 'SIGUSR2');
+    assert.equal((await fg.exited).code, 1, fg.stderr());
     return [
+      { event: 'agent_stop', outcome: 'ok', reason: 'crash', keyed: true },
       { event: 'agent_stop', outcome: 'ok', reason: 'idle', keyed: true },
       { event: 'agent_stop', outcome: 'ok', reason: 'ttl', keyed: true },
       { event: 'agent_stop', outcome: 'ok', reason: 'signal:sigterm', keyed: true },
