@@ -1,8 +1,8 @@
 /**
  * Many writers, one chain: 20 separate node processes (as 20 CLI processes would) append to
  * one home's audit log at the same moment through the built module (AuditLog.append: flock
- * around read-tail + one O_APPEND write). The agent is not wired to the log yet; when it is,
- * it appends through the same call and the same lock.
+ * around read-tail + one O_APPEND write); and the real thing: a running agent serving reads
+ * (group-committed owner reads, synchronous token reads) while 20 CLI processes write.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +14,8 @@ import { spawn } from 'node:child_process';
 import { AuditKey, auditFiles } from '../../src/core/audit/log.js';
 import { verifyChain } from '../../src/core/audit/verify.js';
 import { SecureKey } from '../../src/core/crypto/sodium.js';
+import { initHome, sesame, setSecret } from '../helpers/cli.js';
+import { ask, startAgent, stopAgent } from '../helpers/agent.js';
 
 const LOG_MODULE = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/core/audit/log.js')).href;
 const SODIUM_MODULE = pathToFileURL(path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/core/crypto/sodium.js')).href;
@@ -76,4 +78,70 @@ test('20 processes appending at once never interleave a line and leave one valid
   assert.equal(v.macChecked, (PROCS / 2) * N);
   key.dispose();
   master.dispose();
+});
+
+test('the agent serving reads and 20 CLI processes writing at once leave one chain that verifies, every line whole', async () => {
+  const h = await initHome('sesame-audit-conc-agent-');
+  try {
+    await setSecret(h, 'ALPHA', 'alpha-concurrency-value-2b8e');
+    const t = await sesame(['token', 'new', '--keys', 'ALPHA'], { env: h.env });
+    assert.equal(t.code, 0, t.stderr);
+    const { SESAME_PASSPHRASE_FILE: _p, ...rest } = h.env;
+    const tokenEnv = { ...rest, SESAME_AGENT_TOKEN: t.out.trim() };
+    await startAgent(h);
+    const sock = path.join(h.dir, 'agent.sock');
+    let id = 1;
+    // 20 CLI processes: 12 `list` (unkeyed, no unlock) and 8 `set` (keyed), all at once, while
+    // the agent answers 4 streams of owner gets (group commit) and token gets (one synchronous
+    // append each) through the CLI.
+    let cliDone = false;
+    const clis = Promise.all([...Array(20).keys()].map((i) => (i < 12 ? sesame(['list'], { env: h.env }) : sesame(['set', `W${i}`, '--raw'], { env: h.env, input: `w-value-${i}-conc` })))).finally(
+      () => (cliDone = true),
+    );
+    let ownerReads = 0;
+    const owner = async (): Promise<void> => {
+      while (!cliDone) {
+        const r = await ask(sock, { v: 2, id: id++, op: 'get', project: 'default', key: 'ALPHA' });
+        assert.equal(r.frame, 'ok', JSON.stringify(r));
+        ownerReads++;
+      }
+    };
+    let tokenReads = 0;
+    const delegated = async (): Promise<void> => {
+      while (!cliDone) {
+        const r = await sesame(['get', 'ALPHA'], { env: tokenEnv });
+        assert.equal(r.code, 0, r.stderr);
+        tokenReads++;
+      }
+    };
+    const [results] = await Promise.all([clis, owner(), owner(), owner(), delegated()]);
+    for (const r of results) assert.equal(r.code, 0, r.stderr);
+    await stopAgent(h);
+    const lines = fs.readFileSync(path.join(h.dir, 'audit.jsonl'), 'utf8').split('\n').slice(0, -1);
+    const recs = lines.map((l) => JSON.parse(l) as { event: string; via: string; outcome: string });
+    const count = (f: (r: { event: string; via: string }) => boolean): number => recs.filter(f).length;
+    assert.equal(
+      count((r) => r.event === 'list' && r.via === 'cli'),
+      12,
+    );
+    assert.equal(
+      count((r) => r.event === 'set'),
+      9,
+    );
+    assert.equal(
+      count((r) => r.event === 'get' && r.via === 'agent'),
+      ownerReads,
+    );
+    assert.ok(ownerReads > 0 && tokenReads > 0, `reads ran alongside: ${ownerReads} owner, ${tokenReads} token`);
+    assert.equal(
+      count((r) => r.event === 'get' && r.via.startsWith('token:')),
+      tokenReads,
+    );
+    const v = await sesame(['audit', 'verify'], { env: h.env });
+    assert.equal(v.code, 0, v.stderr + v.out);
+    assert.match(v.stderr + v.out, new RegExp(`${lines.length} records`));
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
 });

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initHome, sesame, setSecret, type TestHome } from '../helpers/cli.js';
-import { startAgent, stopAgent } from '../helpers/agent.js';
+import { ask, logOf, startAgent, stopAgent } from '../helpers/agent.js';
 
 interface Rec {
   event: string;
@@ -64,9 +64,11 @@ test('a token read is recorded as token:ID8, and an out-of-scope one with its tr
   }
 });
 
-test('a delegated read with an unwritable log is denied', async () => {
-  const { h, env } = await tokenHome('sesame-audit-token-deny-');
+test('a delegated read with an unwritable log is denied with reason audit_unavailable (token and profile), and an owner read warns in the agent log', async () => {
+  const { h, env, token } = await tokenHome('sesame-audit-token-deny-');
   try {
+    fs.mkdirSync(path.join(h.dir, 'profiles'), { mode: 0o700 });
+    fs.writeFileSync(path.join(h.dir, 'profiles', 'box.toml'), 'projects = ["default"]\nkeys = ["ALPHA"]\nreveal = true\n', { mode: 0o600 });
     await startAgent(h);
     try {
       const log = path.join(h.dir, 'audit.jsonl');
@@ -76,10 +78,23 @@ test('a delegated read with an unwritable log is denied', async () => {
       assert.notEqual(r.code, 0, 'the value was served unrecorded');
       assert.ok(!r.out.includes(ALPHA));
       assert.match(r.stderr, /cannot be recorded in the audit log/);
+      // On the wire: DENIED with reason audit_unavailable, through a token and through a profile socket; no value.
+      const frames = [
+        await ask(path.join(h.dir, 'agent.sock'), { v: 2, id: 1, op: 'get', project: 'default', key: 'ALPHA', token }),
+        await ask(path.join(h.dir, 'sockets', 'box.sock'), { v: 2, id: 2, op: 'get', project: 'default', key: 'ALPHA' }),
+      ];
+      for (const f of frames) {
+        assert.equal(f.frame, 'error', JSON.stringify(f));
+        const e = f.error as { code: string; detail?: { reason?: string } };
+        assert.deepEqual([e.code, e.detail?.reason], ['DENIED', 'audit_unavailable'], JSON.stringify(f));
+        assert.ok(!JSON.stringify(f).includes(Buffer.from(ALPHA).toString('base64')));
+      }
       // The owner, on the same agent, is still served (with a note in the agent log).
       const owner = await sesame(['get', 'ALPHA'], { env: h.env });
       assert.equal(owner.code, 0, owner.stderr);
       assert.equal(owner.out.trim(), ALPHA);
+      await new Promise((r) => setTimeout(r, 100)); // the owner read's group commit
+      assert.match(logOf(h), /AUDIT: this get was NOT recorded in the audit log/);
     } finally {
       await stopAgent(h);
     }

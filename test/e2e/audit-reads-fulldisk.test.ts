@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PASSPHRASE, sesame, setSecret } from '../helpers/cli.js';
+import { startAgent, stopAgent } from '../helpers/agent.js';
 
 const VALUE = 'fulldisk-value-never-logged-e3f0';
 
@@ -45,6 +46,11 @@ test('a full disk or a read-only home never corrupts the audit log; the owner re
     await setSecret(h, 'ALPHA', VALUE);
     const logFile = path.join(h.dir, 'audit.jsonl');
     for (let i = 0; i < 3; i++) assert.equal((await sesame(['get', '--no-agent', 'ALPHA'], { env: h.env })).code, 0);
+    const tok = await sesame(['token', 'new', '--keys', 'ALPHA'], { env: h.env });
+    assert.equal(tok.code, 0, tok.stderr);
+    const { SESAME_PASSPHRASE_FILE: _p, ...rest } = h.env;
+    const tokenEnv = { ...rest, SESAME_AGENT_TOKEN: tok.out.trim() };
+    await startAgent(h);
     const before = fs.readFileSync(logFile);
 
     // Fill the disk to the last byte.
@@ -68,6 +74,15 @@ test('a full disk or a read-only home never corrupts the audit log; the owner re
     assert.equal(full.code, 0, full.stderr);
     assert.equal(full.out.trim(), VALUE);
     assert.match(full.stderr, /warning: this get was NOT recorded in the audit log/);
+    // Through the agent: the token's read is refused (it cannot be recorded), the owner's answered.
+    const delegated = await sesame(['get', 'ALPHA'], { env: tokenEnv });
+    assert.notEqual(delegated.code, 0, 'a delegated read was served unrecorded on a full disk');
+    assert.ok(!delegated.out.includes(VALUE));
+    assert.match(delegated.stderr, /cannot be recorded in the audit log/);
+    const owner = await sesame(['get', 'ALPHA'], { env: h.env });
+    assert.equal(owner.code, 0, owner.stderr);
+    assert.equal(owner.out.trim(), VALUE);
+    await stopAgent(h); // its stop checkpoint cannot be written either
     assert.ok(fs.readFileSync(logFile).equals(before), 'the log changed on a full disk');
 
     // Read-only: the same.

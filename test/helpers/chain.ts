@@ -10,6 +10,7 @@ import { createVault } from '../../src/core/vault/store.js';
 import type { ChainContext } from '../../src/core/passphrase/chain.js';
 import { DEFAULT_ORDER } from '../../src/core/passphrase/order.js';
 import { PASSPHRASE } from './cli.js';
+import { keepHome, registerHome } from './suite-registry.js';
 
 export interface ChainHome {
   base: string;
@@ -28,6 +29,7 @@ export function chainHome(env: NodeJS.ProcessEnv = {}, opts: { vault?: boolean }
   const paths = homePaths(path.join(base, 'home'));
   if (opts.vault !== false) createVault(paths, Buffer.from(PASSPHRASE), CHEAP_KDF, {}).dispose();
   else fs.mkdirSync(paths.home, { mode: 0o700 });
+  const id = registerHome(paths.home); // for the suite's final scan (suite-registry.ts)
   const warnings: string[] = [];
   const ctx: ChainContext = { paths, env: { PATH: process.env.PATH, ...env }, warn: (m) => warnings.push(m), order: DEFAULT_ORDER };
   return {
@@ -36,6 +38,7 @@ export function chainHome(env: NodeJS.ProcessEnv = {}, opts: { vault?: boolean }
     ctx,
     warnings,
     cleanup: () => {
+      keepHome(id, paths.home);
       fs.rmSync(base, { recursive: true, force: true });
     },
   };

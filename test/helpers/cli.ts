@@ -7,11 +7,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { keepHome, registerHome, registerSecret } from './suite-registry.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 /** The built executable: `$SESAME_DIST/sesame.cjs` (default dist/), made by `npm run build`; package.json's bin. */
 export const BIN = path.join(ROOT, process.env.SESAME_DIST ?? 'dist', 'sesame.cjs');
 export const PASSPHRASE = 'correct horse battery staple';
+registerSecret(PASSPHRASE);
 
 export interface Result {
   code: number | null;
@@ -36,6 +38,7 @@ export function makeHome(prefix = 'sesame-test-'): TestHome {
   const dir = path.join(base, 'home');
   const passFile = path.join(base, 'pass');
   fs.writeFileSync(passFile, `${PASSPHRASE}\n`, { mode: 0o600 });
+  const id = registerHome(dir); // for the suite's final scan (suite-registry.ts)
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: base,
@@ -48,6 +51,7 @@ export function makeHome(prefix = 'sesame-test-'): TestHome {
     passFile,
     env,
     cleanup: () => {
+      keepHome(id, dir);
       fs.rmSync(base, { recursive: true, force: true });
     },
   };
@@ -67,9 +71,30 @@ export interface RunOpts {
   timeoutMs?: number;
 }
 
-/** Runs the CLI and collects its output. */
-export function sesame(args: string[], opts: RunOpts): Promise<Result> {
-  return runProcess(process.execPath, [BIN, ...args], opts);
+/** Runs the CLI and collects its output. Registers what it hands over or gets back that is secret (suite-registry.ts). */
+export async function sesame(args: string[], opts: RunOpts): Promise<Result> {
+  registerUsed(opts);
+  const r = await runProcess(process.execPath, [BIN, ...args], opts);
+  const verbs = args.filter((a) => !a.startsWith('-'));
+  // What comes back secret: a value (get, env, run's output), a new token.
+  if (r.code === 0 && (verbs[0] === 'get' || (verbs[0] === 'token' && verbs[1] === 'new'))) registerSecret(r.stdout);
+  return r;
+}
+
+/** Registers the secrets a run is given: its stdin (a value, a passphrase), its passphrase file, its token. */
+function registerUsed(opts: RunOpts): void {
+  if (opts.input !== undefined) registerSecret(opts.input);
+  const pf = opts.env.SESAME_PASSPHRASE_FILE;
+  if (pf) {
+    try {
+      const st = fs.statSync(pf); // a test's FIFO or /dev/zero is never read: it would block or never end
+      if (st.isFile() && st.size <= 64 * 1024) registerSecret(fs.readFileSync(pf));
+    } catch {
+      /* a test's missing or unreadable file */
+    }
+  }
+  registerSecret(opts.env.SESAME_AGENT_TOKEN);
+  registerSecret(opts.env.SESAME_PASSPHRASE);
 }
 
 export function runProcess(file: string, args: string[], opts: RunOpts & { cwd?: string }): Promise<Result> {

@@ -2,6 +2,7 @@
  * Helpers for the unlock-chain end-to-end tests: environments without a passphrase source,
  * `status --json` tier states, and outside views of the real stores (keyctl, files).
  */
+import { registerSecret } from './suite-registry.js';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -61,6 +62,7 @@ export function writeConfig(h: TestHome, text: string): void {
 export function passFile(h: TestHome, name: string, value: string): string {
   const p = path.join(path.dirname(h.dir), name);
   fs.writeFileSync(p, `${value}\n`, { mode: 0o600 });
+  registerSecret(value);
   return p;
 }
 

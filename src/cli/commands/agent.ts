@@ -15,6 +15,7 @@ import { SesameError } from '../../core/errors.js';
 import type { AgentLock } from '../../core/agent/lockfile.js';
 import { info, json, out } from '../output.js';
 import { agentStatusBlock, agentStatusExit } from '../agent-status.js';
+import { install, logs, restart, uninstall } from '../agent-install.js';
 
 const LIMIT_FLAGS = {
   idle: { type: 'string', arg: 'DUR', help: 'stop after this long without a request (default 15m; 0 = never)' },
@@ -241,7 +242,7 @@ const stop: Command = {
   },
 };
 
-const subcommands: Record<string, Command> = { start, status, stop };
+const subcommands: Record<string, Command> = { start, status, stop, install, uninstall, restart, logs };
 
 const group: Group = { summary: 'the unlock agent', subcommands };
 export default group;

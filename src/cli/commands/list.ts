@@ -11,6 +11,8 @@ const cmd: Command = {
     const { readVault } = await import('../../core/vault/store.js');
     const doc = readVault(ctx.paths);
     const p = Object.hasOwn(doc.projects, project) ? doc.projects[project] : undefined;
+    // Unkeyed: list never unlocks. The names are read, so the read is recorded (names only).
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'list', outcome: p ? 'ok' : 'denied', ...(p ? {} : { reason: 'not_found' }), project });
     if (!p) throw new SesameError('NOT_FOUND', `project ${project} does not exist`, { hint: 'see `sesame projects list`' });
     const rows = Object.keys(p.entries)
       .sort()

@@ -36,6 +36,7 @@ export const reveal: Command = {
       ? Buffer.concat([r.passphrase, Buffer.from('\n')])
       : Buffer.concat([Buffer.from(`\nThe vault passphrase (from ${TIER_LABELS[r.tier]}):\n\n    `), r.passphrase, Buffer.from('\n\n')]);
     wipe(r.passphrase);
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'passphrase', outcome: 'ok', reason: 'reveal' });
     try {
       if (toStdout) out(framed);
       else {

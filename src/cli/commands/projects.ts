@@ -16,8 +16,8 @@ function needName(positionals: string[], verb: string): string {
 }
 
 async function deps(ctx: Ctx): Promise<ProjectDeps> {
-  const { unlockDirect } = await import('../direct-unlock.js');
-  return { paths: ctx.paths, env: ctx.env, unlock: () => unlockDirect(ctx) };
+  const { auditedUnlock } = await import('../audited-unlock.js'); // keeps the audit subkey: the record below is keyed
+  return { paths: ctx.paths, env: ctx.env, unlock: () => auditedUnlock(ctx) };
 }
 
 const list: Command = {
@@ -44,6 +44,7 @@ const create: Command = {
     const name = needName(positionals, 'create');
     const { createProject } = await import('../../core/vault/project-ops.js');
     await createProject(name, await deps(ctx));
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'project_create', outcome: 'ok', project: name });
     if (ctx.json) outJson({ created: name });
     else info(`created project ${name}`);
     return 0;
@@ -74,6 +75,7 @@ const del: Command = {
     const name = needName(positionals, 'delete');
     const { deleteProject } = await import('../../core/vault/project-ops.js');
     const n = await deleteProject(name, { yes: flags.yes === true }, await deps(ctx));
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'project_delete', outcome: 'ok', project: name });
     if (ctx.json) outJson({ deleted: name, keys: n });
     else info(`deleted project ${name}${n ? ` and its ${n} secret${n === 1 ? '' : 's'}` : ''}`);
     return 0;

@@ -106,6 +106,8 @@ const newCmd: Command = {
       line?.fill(0);
       token.fill(0);
     }
+    // Unkeyed: token commands never unlock (the id, never the token).
+    await (await import('../audit-event.js')).auditEvent(ctx, { event: 'token_mint', outcome: 'ok', reason: `token:${record.id8}` });
     const r = await tellAgentToReload(ctx);
     if (!ctx.json) info(`token ${record.id8} made${record.name ? ` (${record.name})` : ''}: shown once above, keep it safe; ${reloadNote(r, 'it is')}`);
     if (!ctx.json && !scope.projects && !scope.keys && !scope.ops) warn('this token is unrestricted: it may do everything the owner may (use --project, --keys, --ops to narrow it)');
@@ -164,6 +166,7 @@ const revokeCmd: Command = {
       if (e instanceof SesameError && e.code === 'INVALID') throw usage(e.message, 'see the ids with `sesame token list`');
       throw e;
     }
+    if (!r.already) await (await import('../audit-event.js')).auditEvent(ctx, { event: 'token_revoke', outcome: 'ok', reason: `token:${r.record.id8}` });
     const reload = r.already ? null : await tellAgentToReload(ctx);
     if (ctx.json) outJson({ revoked: r.record.id8, already: r.already, agent_reloaded: reload !== null && reload.kind === 'signalled' });
     else if (r.already) info(`token ${r.record.id8} was already revoked`);

@@ -85,6 +85,8 @@ export interface ConnHooks {
    * what (names only, never a token), why — for the audit log. A throw never changes the answer.
    */
   refused?(r: { caller: Caller; op: string; project?: string; keys: readonly string[]; reason: string; request?: string }): void;
+  /** Told of every connection refused on accept (the peer rule, no policy for the listener), for the audit log. A throw changes nothing. */
+  refusedConnection?(caller: Caller, reason: string): void;
   /** The agent-wide write budget shared by its connections (default: one per process). */
   budget?: WriteBudget;
   /** How the Caller reads /proc (tests). */
@@ -123,6 +125,11 @@ export function serveConnection(sock: net.Socket, hooks: ConnHooks): void {
   const admitted = authorizeConnection(caller, policy());
   if (!admitted.allow) {
     const why = admitted.reason === 'peer' && listener.kind === 'owner' ? `is not uid ${hooks.uid}` : `is refused by the ${listener.kind} listener (${admitted.reason})`;
+    try {
+      hooks.refusedConnection?.(caller, admitted.reason);
+    } catch {
+      /* the audit never changes the answer */
+    }
     deny(sock, hooks, `peer uid ${cred.uid} pid ${String(cred.pid)} ${why}`, admitted.message, admitted.hint);
     return;
   }

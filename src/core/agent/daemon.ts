@@ -225,6 +225,9 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     refused: (r: Parameters<typeof audit.refused>[0]) => {
       audit.refused(r);
     },
+    refusedConnection: (c: Caller, reason: string) => {
+      audit.refusedConnection(c, reason);
+    },
     now,
     rate: (c: Caller) => rates.take(c, store.current(), clock()),
     tokenUsed: (id8: string) => {
@@ -358,6 +361,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const reload = (): ReloadResult => {
     const r = store.reload();
     o.log(reloadLogLine(r));
+    audit.event({ event: 'policy_reload', outcome: r.ok ? 'ok' : 'error', reason: r.ok ? 'sighup' : 'failed' });
     if (r.ok && !closed) {
       rates.prune(store.current());
       // Serialised: two quick SIGHUPs never race on one socket path.

@@ -30,6 +30,7 @@ import { accessRecord, exeOf, isDelegated, requestOf, viaOf, withAuditHook, type
 import type { Caller } from '../policy/caller.js';
 import { isValidKeyName, isValidProjectName } from '../names.js';
 import { AuditKey, AuditLog, appendOrDeny, type Queued } from './log.js';
+import { READ_EVENT_NAMES } from './events.js';
 import { checkInput, type AuditInput } from './record.js';
 
 /** What the agent holds for the audit: its read hook, its door wrapper, its checkpoints. */
@@ -51,6 +52,10 @@ export interface AgentAudit {
    * reads); a failure is noted, never thrown (the write is already made, as a direct write's).
    */
   wrote(r: { caller: Caller; event: string; outcome: 'ok' | 'error'; reason: string; project: string; keys: readonly string[]; request?: string }): void;
+  /** Records a connection refused on accept (conn.ts `hooks.refusedConnection`): event `connect`, denied, with the reason (`peer`, `listener`). Never throws. */
+  refusedConnection(caller: Caller, reason: string): void;
+  /** A keyed, fdatasync'd record of the agent's own (e.g. `policy_reload`), after every queued read. A failure goes to the agent log; never throws. */
+  event(input: Omit<AuditInput, 'via' | 'peer'>): void;
   /** Wipes the audit subkey and closes the log (idempotent). Later appends are unkeyed. */
   close(): void;
 }
@@ -143,7 +148,7 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
     refused(r) {
       try {
         queue({
-          event: /^[a-z][a-z0-9_.-]{0,31}$/.test(r.op) ? r.op : 'request',
+          event: READ_EVENT_NAMES.has(r.op) ? r.op : 'request', // a client's op never names an event of its own choosing
           outcome: 'denied',
           reason: /^[a-z0-9][a-z0-9_.:-]{0,63}$/.test(r.reason) ? r.reason : 'denied',
           via: viaOf(r.caller),
@@ -172,6 +177,23 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
         });
       } catch (e) {
         warn(`this ${r.event} was NOT recorded in the audit log: ${e instanceof Error ? e.message : 'error'}`);
+      }
+    },
+    refusedConnection(caller, reason) {
+      queue({
+        event: 'connect',
+        outcome: 'denied',
+        reason: /^[a-z0-9][a-z0-9_.:-]{0,63}$/.test(reason) ? reason : 'denied',
+        via: viaOf(caller),
+        peer: { uid: caller.uid, pid: caller.pid, exe: exeOf(caller.exe) },
+      });
+    },
+    event(input) {
+      flush();
+      try {
+        log.append({ ...input, via: 'agent', peer });
+      } catch (e) {
+        note(`AUDIT: the ${input.event} record was NOT written to the audit log: ${e instanceof Error ? e.message : 'error'}`);
       }
     },
     checkpoint(event, reason) {

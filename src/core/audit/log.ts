@@ -26,18 +26,18 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SesameError, ioError } from '../errors.js';
-import { acquireLock } from '../fs/lock.js';
-import { flockTryExclusive, flockUnlock } from '../os/native.js';
+import { acquireLock, lockFd, unlockFd } from '../fs/lock.js';
 import { fsyncDir, openPrivateFd } from '../fs/secure.js';
 import { deriveSubkey, mac, type SecureKey } from '../crypto/sodium.js';
+import { READ_EVENT_NAMES } from './events.js';
 import { GENESIS, MAX_LINE, checkInput, lineHash, parseLine, recordBody, withMac, type AuditInput } from './record.js';
 
 /** The size at which audit.jsonl is rotated unless the caller sets maxBytes (bytes); the chain continues across files. */
 export const DEFAULT_MAX_BYTES = 10 * 1024 * 1024;
 /** The KDF context of the audit MAC key: its own subkey of the master key, used for nothing else. */
 export const AUDIT_SUBKEY_CONTEXT = 'sesame/v1/audit-hmac';
-/** Events that only read (their records are not fsync'd one by one). */
-export const READ_EVENTS: ReadonlySet<string> = new Set(['get', 'getselected', 'env', 'run', 'list', 'exec', 'resolve', 'fd']);
+/** Events that only read (their records are not fsync'd one by one): the `read` rows of the vocabulary (events.ts). */
+export const READ_EVENTS: ReadonlySet<string> = READ_EVENT_NAMES;
 
 /** Where the log lives in a home. */
 export interface AuditPaths {
@@ -156,15 +156,39 @@ function readTail(fd: number, size: number): { line: Buffer | null; end: number 
 
 function openLog(file: string): number {
   const fd = openPrivateFd(file, fs.constants.O_RDWR | fs.constants.O_APPEND);
+  try {
+    checkLogFd(fd, file);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  return fd;
+}
+
+/** INSECURE unless the open `fd` is a regular file of this user with no group/other bits. */
+function checkLogFd(fd: number, file: string): fs.Stats {
   const st = fs.fstatSync(fd);
   const me = typeof process.getuid === 'function' ? process.getuid() : -1;
   if (!st.isFile() || (me >= 0 && st.uid !== me) || st.mode & 0o077) {
-    fs.closeSync(fd);
     throw new SesameError('INSECURE', `the audit log ${file} is not a private regular file of this user (mode ${(st.mode & 0o7777).toString(8)}, owner uid ${st.uid})`, {
       hint: 'it must be a 0600 file owned by you; check who changed it before you fix it',
     });
   }
-  return fd;
+  return st;
+}
+
+/**
+ * The last complete line of one audit file, reading only its tail (`audit head`): the file
+ * must be a private regular file of this user, opened without following a symlink or
+ * blocking on a FIFO. Null for an empty file or one without a complete line.
+ */
+export function lastLine(file: string): Buffer | null {
+  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  try {
+    return readTail(fd, checkLogFd(fd, file).size).line;
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** True when `file` names the inode `st` describes (a cheap check that nobody renamed or replaced it). */
@@ -283,7 +307,7 @@ export class AuditLog {
       try {
         return this.#appendLocked(batch, sync);
       } finally {
-        flockUnlock(lfd);
+        unlockFd(lfd);
       }
     } catch (e) {
       this.close(); // start afresh next time
@@ -291,17 +315,12 @@ export class AuditLog {
     }
   }
 
-  /** Takes the flock on the kept lock descriptor, reopening it when the lock file was replaced (so all writers lock one inode). */
+  /** Takes the flock on the kept lock descriptor (fs/lock.ts `lockFd`: BUSY names the holder's pid), reopening it when the lock file was replaced (so all writers lock one inode). */
   #lockKept(): number {
     const deadline = Date.now() + this.#opts.lockTimeoutMs;
     for (;;) {
       if (this.#lockFd < 0) this.#lockFd = openPrivateFd(this.paths.lock, fs.constants.O_RDWR);
-      let delay = 1;
-      while (!flockTryExclusive(this.#lockFd)) {
-        if (Date.now() >= deadline) throw new SesameError('BUSY', `the audit log is busy: the lock ${this.paths.lock} is held`, { hint: 'wait for the other sesame process to finish and try again' });
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
-        delay = Math.min(delay * 2, 50);
-      }
+      lockFd(this.#lockFd, this.paths.lock, { timeoutMs: Math.max(0, deadline - Date.now()), what: 'the audit log' });
       // Is the lock file still the one every writer opens? Checked at most once a second (a
       // lock file replaced meanwhile would let two writers race for that second; sesame never
       // removes it).
@@ -311,7 +330,7 @@ export class AuditLog {
         this.#lockChecked = now;
         return this.#lockFd;
       }
-      flockUnlock(this.#lockFd);
+      unlockFd(this.#lockFd);
       fs.closeSync(this.#lockFd);
       this.#lockFd = -1;
     }

@@ -9,15 +9,16 @@
  * `expectHead`), and unkeyed records after the last keyed one (anyone who can write the file
  * could have appended them: reported as a warning).
  */
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SesameError } from '../errors.js';
 import { equalBytes } from '../crypto/sodium.js';
-import type { AuditKey, Head } from './log.js';
+import { lastLine, type AuditKey, type Head } from './log.js';
+import { readPrivateFileStat } from '../fs/secure.js';
+import { KEYED_EVENT_NAMES } from './events.js';
 import { GENESIS, lineHash, parseLine, type AuditRecord } from './record.js';
 
-/** Events that can only happen with the vault key: an unkeyed one after keyed records is a forgery. */
-export const KEYED_EVENTS: ReadonlySet<string> = new Set(['set', 'rm', 'import', 'restore', 'purge', 'rollback', 'mv', 'cp', 'project_rename', 'agent_start', 'agent_stop', 'get', 'getselected']);
+/** Events that can only happen with the vault key (the `keyed: 'always'` rows of events.ts): an unkeyed one after keyed records is a forgery. */
+export const KEYED_EVENTS: ReadonlySet<string> = KEYED_EVENT_NAMES;
 
 export type BadKind = 'unreadable' | 'edited' | 'deleted' | 'reordered' | 'inserted' | 'duplicated' | 'bad_mac' | 'unkeyed_after_keyed' | 'foreign_key' | 'truncated' | 'not_genesis';
 
@@ -66,23 +67,15 @@ function readLines(files: readonly string[]): { lines: Line[]; torn?: BadRecord 
   return { lines };
 }
 
-/** Reads a log file: a regular file, not through a symlink (a FIFO never blocks us). */
+/**
+ * Reads a log file through the private-file door (fs/secure.ts): not through a symlink, never
+ * blocking on a FIFO, a regular file owned by this user with no group/other bits (INSECURE
+ * otherwise: someone else could have written it), at most 512 MiB.
+ */
 function readLogFile(file: string): Buffer {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-  try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw new SesameError('INSECURE', `${file} is not a regular file`);
-    const buf = Buffer.alloc(st.size);
-    let off = 0;
-    while (off < buf.length) {
-      const n = fs.readSync(fd, buf, off, buf.length - off, off);
-      if (n === 0) break;
-      off += n;
-    }
-    return buf.subarray(0, off);
-  } finally {
-    fs.closeSync(fd);
-  }
+  const r = readPrivateFileStat(file, 'the audit log file');
+  if (!r) throw new SesameError('NOT_FOUND', `the audit log file ${file} disappeared while it was read`, { hint: 'run it again (another writer may have rotated it)' });
+  return r.data;
 }
 
 /** Parses `SEQ:HASH` (what `audit head` prints). */
@@ -100,12 +93,13 @@ export function formatHead(h: Head): string {
 /** The last record's seq and hash, read from the files alone (no key). Null for an empty log. */
 export function chainHead(files: readonly string[]): Head | null {
   for (let i = files.length - 1; i >= 0; i--) {
-    const { lines } = readLines([files[i]!]);
-    const last = lines[lines.length - 1];
+    const file = files[i]!;
+    const last = lastLine(file); // the tail only: a log of many MiB is not read whole
     if (!last) continue;
-    const p = parseLine(last.bytes);
-    if (typeof p === 'string') throw new SesameError('INTEGRITY', `the last audit record (${path.basename(last.file)} line ${last.line}) cannot be read: ${p}`);
-    return { seq: p.rec.seq, hash: lineHash(last.bytes) };
+    const p = parseLine(last);
+    if (typeof p === 'string')
+      throw new SesameError('INTEGRITY', `the last audit record of ${path.basename(file)} cannot be read: ${p}`, { hint: 'run `sesame audit verify` to see which record is damaged' });
+    return { seq: p.rec.seq, hash: lineHash(last) };
   }
   return null;
 }

@@ -54,9 +54,9 @@ export function recordHolder(fd: number): void {
   fs.writeSync(fd, `${process.pid}\n${lockNotice.command ? `${lockNotice.command}\n` : ''}`, 0);
 }
 
-/** Records our pid in a lock we now hold, and returns the handle that releases it. */
-function held(fd: number): HeldLock {
-  recordHolder(fd);
+/** Records our pid in a lock we now hold (unless already recorded), and returns the handle that releases it. */
+function held(fd: number, record = true): HeldLock {
+  if (record) recordHolder(fd);
   let released = false;
   return {
     fd,
@@ -73,12 +73,16 @@ function held(fd: number): HeldLock {
   };
 }
 
-/** Takes the lock, waiting up to `timeoutMs`, else throws BUSY naming the holder's pid. */
-export function acquireLock(lockPath: string, opts: LockOptions): HeldLock {
-  const fd = openLockFile(lockPath);
+/**
+ * Takes the flock on an open lock file `fd` (of `lockPath`), waiting up to `timeoutMs`, and
+ * records our pid in it; else throws BUSY naming the holder's pid (the descriptor stays open:
+ * the caller owns it). For a lock file kept open between uses (the agent's audit log);
+ * `unlockFd` releases it.
+ */
+export function lockFd(fd: number, lockPath: string, opts: LockOptions): void {
   const start = Date.now();
   const deadline = start + opts.timeoutMs;
-  let delay = 2;
+  let delay = 1;
   let told = false;
   while (!flockTryExclusive(fd)) {
     if (!told && lockNotice.reporter && Date.now() - start >= LOCK_WAIT_NOTICE_MS && Date.now() < deadline) {
@@ -90,7 +94,6 @@ export function acquireLock(lockPath: string, opts: LockOptions): HeldLock {
       }
     }
     if (Date.now() >= deadline) {
-      fs.closeSync(fd);
       const pid = lockHolder(lockPath);
       throw new SesameError('BUSY', `${opts.what} is busy: the lock ${lockPath} is held${pid ? ` by pid ${pid}` : ''}`, {
         hint: 'wait for the other sesame process to finish and try again',
@@ -100,7 +103,25 @@ export function acquireLock(lockPath: string, opts: LockOptions): HeldLock {
     sleepSync(delay);
     delay = Math.min(delay * 2, 50);
   }
-  return held(fd);
+  recordHolder(fd);
+}
+
+/** Releases a flock taken with `lockFd` (the pid record cleared first); the descriptor stays open. */
+export function unlockFd(fd: number): void {
+  fs.ftruncateSync(fd, 0);
+  flockUnlock(fd);
+}
+
+/** Takes the lock, waiting up to `timeoutMs`, else throws BUSY naming the holder's pid. */
+export function acquireLock(lockPath: string, opts: LockOptions): HeldLock {
+  const fd = openLockFile(lockPath);
+  try {
+    lockFd(fd, lockPath, opts);
+  } catch (e) {
+    fs.closeSync(fd);
+    throw e;
+  }
+  return held(fd, false);
 }
 
 /** Takes the lock without waiting; null when held by someone else. */
