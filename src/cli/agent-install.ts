@@ -401,7 +401,13 @@ export const logs: Command = {
   async run(ctx, { flags }) {
     const follow = flags.follow === true;
     const unit = serviceFile('linux', ctx.env);
-    const journal = process.platform === 'linux' && flags.file !== true && readIfExists(unit)?.includes(MARK) === true && spawnSync('journalctl', ['--version'], { stdio: 'ignore' }).status === 0;
+    // The journal only when the unit is installed AND a user manager runs it; else the file, which the agent always writes.
+    const journal =
+      process.platform === 'linux' &&
+      flags.file !== true &&
+      readIfExists(unit)?.includes(MARK) === true &&
+      spawnSync('journalctl', ['--version'], { stdio: 'ignore' }).status === 0 &&
+      hasUserManager(ctx.env);
     const [cmd, args] = journal
       ? ['journalctl', ['--user', '-u', UNIT_NAME, '--no-pager', ...(follow ? ['-f'] : ['-n', '200'])]]
       : ['tail', ['-n', '200', ...(follow ? ['-F'] : []), ctx.paths.agentLog]];

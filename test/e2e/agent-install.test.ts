@@ -12,6 +12,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initHome, requireTool, sesame, type TestHome } from '../helpers/cli.js';
+import { alive, startAgent, stopAgent, waitFor } from '../helpers/agent.js';
 
 /** A snapshot of every path under `dir` with its inode and mtime (what "no trace" compares). */
 function tree(dir: string): Map<string, string> {
@@ -182,4 +183,26 @@ test('node aborts under W^X memory (what MemoryDenyWriteExecute enforces), so th
   // The control: without V8's JIT the same process runs, so it is the JIT that needs W+X.
   const jitless = run(['--jitless', '-e', 'console.log(1+1)']);
   assert.equal(jitless.status, 0, String(jitless.stderr));
+});
+
+test('agent restart without a running service manager stops the agent and starts a new one; agent logs shows its log', async () => {
+  const h = await initHome('sesame-install-restart-');
+  try {
+    const pid = await startAgent(h);
+    assert.equal((await sesame(['agent', 'install'], { env: h.env })).code, 0); // installed, but no user manager runs it here
+    const r = await sesame(['agent', 'restart'], { env: h.env });
+    assert.equal(r.code, 0, r.stderr);
+    await waitFor('the old agent to exit', () => !alive(pid));
+    const st = await sesame(['agent', 'status', '--json'], { env: h.env });
+    const now = JSON.parse(st.out) as { running: boolean; pid: number };
+    assert.equal(now.running, true);
+    assert.notEqual(now.pid, pid);
+    const logs = await sesame(['agent', 'logs'], { env: h.env });
+    assert.equal(logs.code, 0, logs.stderr);
+    assert.match(logs.out, new RegExp(`pid=${now.pid} started`));
+    assert.match(logs.out, new RegExp(`pid=${pid} stopped: stop`));
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
 });

@@ -98,7 +98,7 @@ export function chainHead(files: readonly string[]): Head | null {
     if (!last) continue;
     const p = parseLine(last);
     if (typeof p === 'string')
-      throw new SesameError('INTEGRITY', `the last audit record of ${path.basename(file)} cannot be read: ${p}`, { hint: 'run `sesame audit verify` to see which record is damaged' });
+      throw new SesameError('INTEGRITY', `the last audit record of ${path.basename(file)} cannot be read: ${p}`, { hint: 'verify the audit log (audit verify) to see which record is damaged' });
     return { seq: p.rec.seq, hash: lineHash(last) };
   }
   return null;
