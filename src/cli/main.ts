@@ -28,6 +28,7 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   audit: () => import('./commands/audit.js'),
   token: () => import('./commands/token.js'),
   profile: () => import('./commands/profile.js'),
+  mcp: () => import('./commands/mcp.js'),
 };
 
 const ORDER = Object.keys(TABLE);
