@@ -91,6 +91,10 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Called with every intermediate frame (`pending`, `chunk`, or a type this client does not know), in order. */
   onFrame?(frame: Readonly<Reply>): void;
+  /** The op ends with an `exit` frame (exec): `check` gets it as it gets an `ok` frame. */
+  exit?: boolean;
+  /** Called with the request's id once it is sent (to name it in `input`/`signal`/`resize`). */
+  onSent?(id: number): void;
 }
 
 /** Per-op timeouts, ms: how long the client waits for the final frame (a `pending` frame extends it). */
@@ -213,6 +217,7 @@ interface Flight {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   onFrame: ((frame: Readonly<Reply>) => void) | undefined;
+  exit: boolean;
   timer: NodeJS.Timeout | undefined;
   ms: number;
 }
@@ -313,7 +318,7 @@ class Client implements AgentClient {
       });
       return;
     }
-    if (got.frame !== 'ok') throw badReply(`a "${got.frame}" frame answers an op that never sends one`);
+    if (got.frame !== 'ok' && !(got.frame === 'exit' && f.exit)) throw badReply(`a "${got.frame}" frame answers an op that never sends one`);
     const result = f.check(got.r);
     const mine = new Set<Buffer>(Buffer.isBuffer(result) ? [result] : ((result as { secrets?: Array<[string, Buffer]> } | undefined)?.secrets?.map(([, b]) => b) ?? []));
     if (secrets.some((b) => !mine.has(b))) throw badReply('a value came where none belongs');
@@ -383,12 +388,14 @@ class Client implements AgentClient {
               opts.onFrame?.(fr);
             }
           : undefined,
+        exit: opts.exit === true,
         timer: undefined,
         ms: 0,
       };
       this.#flights.set(id, f);
       this.#arm(f, opts.timeoutMs ?? OP_TIMEOUT_MS[op] ?? REQUEST_TIMEOUT_MS);
       this.#sock.write(`${JSON.stringify({ v: 2, id, ...fields, ...(this.#sendPid ? { pid: process.pid } : {}), ...(this.#token !== undefined ? { token: this.#token } : {}) })}\n`);
+      opts.onSent?.(id);
     });
   }
 

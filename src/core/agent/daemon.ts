@@ -46,7 +46,9 @@ import { serveConnection } from './conn.js';
 import { prepareSocketPath } from './socket.js';
 import { dispatch, type DispatchDeps, type RequestContext } from './dispatch.js';
 import type { AnyRequest } from './protocol-v2.js';
-import { listVisible, readOne, readSelected } from '../access.js';
+import { execEnded, listVisible, readForExec, readOne, readSelected, refuseExec } from '../access.js';
+import { killAllNow } from './exec/child.js';
+import { pinCommands } from './exec/resolve.js';
 import { agentAudit } from '../audit/agent-audit.js';
 import { VaultKeeper } from './keeper.js';
 import type { AgentLock } from './lockfile.js';
@@ -144,6 +146,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
 
   const shutdown = (reason: string): void => {
     if (closed) return;
+    killAllNow(); // every exec's process group: SIGTERM, a short grace, SIGKILL
     audit.checkpoint('agent_stop', reason);
     release();
     o.log(`stopped: ${reason}`);
@@ -180,7 +183,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     session: o.session !== undefined,
     tokens_last_used: Object.fromEntries([...usage.snapshot()].map(([id8, ms]) => [id8, new Date(ms).toISOString()])),
   });
-  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible }), status, listeners, statusV2 };
+  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible, readForExec, refuseExec, execEnded }), status, listeners, statusV2, env: process.env };
 
   const hooksFor = (listener: ListenerRef) => ({
     uid,
@@ -273,6 +276,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
         loaders: [tokensLoader(o.paths), profilesLoader(o.paths)],
         ...(o.session ? { tokens: [o.session] } : {}),
       });
+    pinCommands(store.current()); // each profile's `commands` realpath'd now (exec/resolve.ts)
     const all = [...specs, ...profileSpecs(store.current())];
     all.forEach((x) => live.add(x));
     open = [
@@ -337,6 +341,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     const r = store.reload();
     o.log(reloadLogLine(r));
     if (r.ok && !closed) {
+      pinCommands(store.current());
       rates.prune(store.current());
       // Serialised: two quick SIGHUPs never race on one socket path.
       syncing = syncing.then(syncProfiles, syncProfiles);
