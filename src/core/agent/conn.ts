@@ -143,6 +143,8 @@ interface Flight {
   readonly id?: RequestId;
   /** An exec's controls, reachable by `input`/`signal`/`resize` with `ref` = id. */
   control?: ExecControl;
+  /** Control requests that arrived before the exec started its child (applied, in order, when it does). */
+  early?: RequestV2[];
 }
 
 /** The in-flight key of an id: ids are compared by type and value (`1` ≠ `"1"`). */
@@ -367,6 +369,7 @@ class Connection {
             },
             control: (c) => {
               flight.control = c;
+              for (const r of flight.early?.splice(0) ?? []) this.#control(r);
             },
           }
         : undefined;
@@ -397,7 +400,12 @@ class Connection {
   #control(req: RequestV2): void {
     const framer = framerFor(req);
     if (req.op !== 'input' && req.op !== 'signal' && req.op !== 'resize') return;
-    const c = this.#flights.get(keyOf(req.ref))?.control;
+    const f = this.#flights.get(keyOf(req.ref));
+    const c = f?.control;
+    if (f && !c && (f.early ??= []).length < MAX_EARLY) {
+      f.early.push(req); // the exec is still starting (approval, spawn): answered once it runs
+      return;
+    }
     try {
       if (!c) throw protocolError('bad_args', `no exec ${JSON.stringify(req.ref)} is in flight on this connection`, 'ref must be the id of an exec this connection started and that has not ended');
       if (req.op === 'input') {
@@ -457,10 +465,12 @@ class Connection {
     if (req.v === 2) {
       if (this.#flights.get(keyOf(req.id)) === flight) this.#flights.delete(keyOf(req.id));
     } else if (this.#v1 === flight) this.#v1 = undefined;
+    const early = flight.early?.splice(0) ?? [];
     if (cancelled || this.#closing) {
       if (r.secret) r.line.fill(0);
     } else {
       this.#out.write(r.line, r.secret);
+      for (const c of early) this.#control(c); // the exec never ran: each gets its error
       if (r.stop) {
         // Clean up before the connection closes, so a client that saw the close knows the
         // socket, pid and lock files are gone. The agent then ends every connection.
@@ -513,3 +523,5 @@ function names(req: AnyRequest): { project?: string; key?: string } {
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The most control requests held for an exec that has not started its child yet. */
+const MAX_EARLY = 256;
