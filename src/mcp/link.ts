@@ -8,9 +8,8 @@
  *   token from SESAME_AGENT_TOKEN or a 0600 token file (`readTokenFile`). The client's own
  *   checks apply unchanged: the socket and its directory are ours, the server runs as us.
  * - One shared connection for the short ops (status, list, check, get), reopened when it
- *   drops; every `exec` gets its own connection, so that its request id is known (1, the first
- *   a fresh client sends: the `ref` of its `input` requests) and so that dropping it — the MCP
- *   call was cancelled — makes the agent kill the child's process group (the contract).
+ *   drops; every `exec` gets its own connection, so that dropping it — the MCP call was
+ *   cancelled — makes the agent kill the child's process group (the contract).
  * - The client's declared name (MCP `clientInfo`) travels as the optional request member
  *   `client` ({via:"mcp", name, version}) only when the agent says it takes it (`status`
  *   `features` includes "client"); it is a label for the audit record, never an identity.
@@ -53,6 +52,8 @@ export interface ExecResult {
   code: number | null;
   signal: string | null;
   masked: Record<string, number>;
+  /** Keys whose values were too short to mask (the agent's redactor skips them). */
+  tooShort: string[];
 }
 
 /** How much of each stream run_command keeps: the first HEAD and the last TAIL bytes. */
@@ -204,7 +205,8 @@ export class AgentLink {
 
   /**
    * Runs a command through the agent's `exec` on a connection of its own (closed at the end,
-   * or when `signal` aborts: the agent then kills the child's process group). Output arrives
+   * or when `signal` aborts: the agent then kills the child's process group). `stdin`, when
+   * given, is sent as `input` requests naming the exec's id (the client's `onSent`), then eof. Output arrives
    * masked by the agent; each stream keeps its first OUTPUT_HEAD and last OUTPUT_TAIL bytes.
    */
   async exec(
@@ -227,23 +229,32 @@ export class AgentLink {
         ...(req.timeoutS !== undefined ? { timeout_s: req.timeoutS } : {}),
         ...this.#clientField(),
       };
-      // The first request on a fresh client carries id 1: the `ref` of the input requests below.
+      let id: number | undefined;
       const done = c.request(fields, checkExitFrame, {
+        exit: true,
         timeoutMs: ((req.timeoutS ?? 600) + 30) * 1000,
+        onSent: (n) => {
+          id = n;
+        },
         onFrame: (f) => {
           if (f.frame === 'pending') opts.onPending(f);
           else if (f.frame === 'chunk') {
-            const target = f.stream === 'stderr' ? out.stderr : out.stdout;
-            if (typeof f.data === 'string') target.push(Buffer.from(f.data, 'base64'));
+            if ((f.stream !== 'stdout' && f.stream !== 'stderr') || typeof f.data !== 'string') throw proto('a chunk frame needs stream stdout or stderr and data');
+            out[f.stream].push(Buffer.from(f.data, 'base64'));
           }
         },
       });
-      if (req.stdin !== undefined) {
+      if (req.stdin !== undefined && id !== undefined) {
+        const ref = id;
         const ok = (): true => true;
-        for (let i = 0; i < req.stdin.length; i += 48 * 1024) {
-          await c.request({ op: 'input', ref: 1, data: req.stdin.subarray(i, i + 48 * 1024).toString('base64') }, ok);
-        }
-        await c.request({ op: 'input', ref: 1, eof: true }, ok);
+        const feed = async (): Promise<void> => {
+          for (let i = 0; i < req.stdin!.length; i += 48 * 1024) {
+            await c.request({ op: 'input', ref, data: req.stdin!.subarray(i, i + 48 * 1024).toString('base64') }, ok);
+          }
+          await c.request({ op: 'input', ref, eof: true }, ok);
+        };
+        // A child that exits without reading its input ends the exec first: the input's refusal is not the answer.
+        feed().catch(() => {});
       }
       const end = await done;
       return { stdout: out.stdout.bytes(), stderr: out.stderr.bytes(), cut: { stdout: out.stdout.dropped, stderr: out.stderr.dropped }, ...end };
@@ -304,7 +315,7 @@ function checkCheckFrame(r: Record<string, unknown>): CheckResult {
 }
 
 /** The final `exit` frame of `exec`: a code or a signal, and the masked-hit counts. */
-function checkExitFrame(r: Record<string, unknown>): { code: number | null; signal: string | null; masked: Record<string, number> } {
+function checkExitFrame(r: Record<string, unknown>): { code: number | null; signal: string | null; masked: Record<string, number>; tooShort: string[] } {
   if (r.frame !== 'exit') throw proto(`exec ended with a "${String(r.frame)}" frame, not "exit"`);
   const code = r.code ?? null;
   const signal = r.signal ?? null;
@@ -318,7 +329,9 @@ function checkExitFrame(r: Record<string, unknown>): { code: number | null; sign
       masked[k] = v as number;
     }
   }
-  return { code: code as number | null, signal: signal, masked };
+  const tooShort = Array.isArray(r.too_short) ? r.too_short.filter((k): k is string => typeof k === 'string' && isValidKeyName(k)) : [];
+  if (code === null && signal === null) throw proto('an exit frame needs code or signal');
+  return { code: code as number | null, signal, masked, tooShort };
 }
 
 function proto(what: string): SesameError {

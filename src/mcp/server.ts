@@ -95,7 +95,7 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
       description: `Runs argv (no shell) through sesame under this server's allowlist, with the project's secrets in its environment. Returns the exit code, stdout and stderr with every secret value masked as <sesame:KEY>, and how many times each key was masked. Each stream keeps its first ${OUTPUT_HEAD} and last ${OUTPUT_TAIL} bytes; a note says how much was cut.`,
       inputSchema: {
         argv: ARGV,
-        cwd: z.string().min(1).max(4096).optional().describe('absolute working directory (default: the agent’s choice)'),
+        cwd: z.string().min(1).max(4096).optional().describe('absolute working directory (default: the directory the MCP server was started in)'),
         stdin: z.string().max(MAX_STDIN).optional().describe('text for the command’s standard input (closed after it)'),
         timeout_s: z.number().int().min(1).max(3600).optional().describe('kill the command after this many seconds'),
         project: PROJECT,
@@ -106,7 +106,7 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
       guard(async () => {
         const input = stdin === undefined ? undefined : Buffer.from(stdin, 'utf8');
         const r = await link.exec(
-          { project: project(p), argv, ...(cwd !== undefined ? { cwd } : {}), ...(input ? { stdin: input } : {}), ...(timeout_s !== undefined ? { timeoutS: timeout_s } : {}) },
+          { project: project(p), argv, cwd: cwd ?? process.cwd(), ...(input ? { stdin: input } : {}), ...(timeout_s !== undefined ? { timeoutS: timeout_s } : {}) },
           { signal: extra.signal, onPending: pendingNotifier(extra) },
         );
         return execResult(r);
@@ -201,6 +201,7 @@ function execResult(r: ExecResult): CallToolResult {
   const hits = Object.entries(r.masked).filter(([, n]) => n > 0);
   const head = r.signal !== null ? `killed by ${r.signal}` : `exit code ${String(r.code)}`;
   const lines = [head, hits.length ? `masked: ${hits.map(([k, n]) => `${k} ×${n}`).join(', ')}` : 'masked: nothing'];
+  if (r.tooShort.length) lines.push(`not masked (too short to mask safely): ${r.tooShort.join(', ')}`);
   for (const s of ['stdout', 'stderr'] as const) {
     if (r.cut[s] > 0) lines.push(`${s} was cut: ${r.cut[s]} bytes dropped from the middle (kept the first ${OUTPUT_HEAD} and last ${OUTPUT_TAIL} bytes)`);
   }
@@ -224,7 +225,11 @@ async function guard(body: () => Promise<CallToolResult>): Promise<CallToolResul
 
 /** The tool error for a failure: the agent's code, message and hint, and what the owner could do. */
 export function toolError(e: unknown): CallToolResult {
-  if (!(e instanceof SesameError)) return { content: [{ type: 'text', text: `sesame failed: ${e instanceof Error ? e.name : 'error'}` }], isError: true };
+  if (!(e instanceof SesameError)) {
+    // A bug of ours: its stack goes to the MCP client's log (stderr), not to the model.
+    process.stderr.write(`sesame mcp: internal error: ${e instanceof Error ? (e.stack ?? e.name) : 'unknown'}\n`);
+    return { content: [{ type: 'text', text: `sesame failed: ${e instanceof Error ? e.name : 'error'} (an internal error; the server's log has the details)` }], isError: true };
+  }
   const reason = typeof e.detail?.reason === 'string' ? e.detail.reason : '';
   const kind = kindOf(e, reason);
   const parts = [`${kind}: ${e.message}`];
