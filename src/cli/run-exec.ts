@@ -122,7 +122,11 @@ async function runMasked(path: string, argv: string[], childVars: Buffer[], secr
   }
   process.stdin.pause();
   if (r.tooShort.length) warn(`not masked (too short to mask safely): ${r.tooShort.join(', ')}`);
-  await new Promise<void>((res) => process.stdout.write('', () => res()));
+  await new Promise<void>((res) => {
+    process.stdout.write('', () => {
+      res();
+    });
+  });
   if (r.signal !== undefined) return reraise(r.signal);
   return r.code ?? 1;
 }

@@ -58,9 +58,11 @@ export async function runRemote(client: AgentClient, project: string, sel: { onl
       pending.push(fields);
       return;
     }
-    client.request({ ...fields, ref: id }, () => undefined, { timeoutMs: 30_000 }).catch(() => {
-      /* the exec may have ended meanwhile */
-    });
+    client
+      .request({ ...fields, ref: id }, () => undefined, { timeoutMs: 30_000 })
+      .catch(() => {
+        /* the exec may have ended meanwhile */
+      });
   };
   const onSignal = (sig: NodeJS.Signals): void => {
     control({ op: 'signal', signal: sig });
@@ -88,7 +90,16 @@ export async function runRemote(client: AgentClient, project: string, sel: { onl
   let info: ExitInfo;
   try {
     info = await client.request(
-      { op: 'exec', project, argv, cwd: process.cwd(), stdin: true, ...(sel.only ? { only: sel.only } : {}), ...(sel.prefix !== undefined ? { prefix: sel.prefix } : {}), ...(size ? { pty: size } : {}) },
+      {
+        op: 'exec',
+        project,
+        argv,
+        cwd: process.cwd(),
+        stdin: true,
+        ...(sel.only ? { only: sel.only } : {}),
+        ...(sel.prefix !== undefined ? { prefix: sel.prefix } : {}),
+        ...(size ? { pty: size } : {}),
+      },
       checkExitFrame,
       {
         exit: true,
@@ -111,22 +122,26 @@ export async function runRemote(client: AgentClient, project: string, sel: { onl
     stdin.off('end', onEnd);
     if (raw) stdin.setRawMode(false);
     stdin.pause();
-    stdin.unref?.();
+    stdin.unref();
     client.close();
   }
   if (info.tooShort.length) warn(`not masked (too short to mask safely): ${info.tooShort.join(', ')}`);
-  await new Promise<void>((r) => process.stdout.write('', () => r()));
+  await new Promise<void>((r) => {
+    process.stdout.write('', () => {
+      r();
+    });
+  });
   if (info.signal !== undefined) return reraise(info.signal);
   return info.code ?? 1;
 }
 
 /** Ends this process by `signal` (its default action), as the child ended; 128+N if that does not end it. */
 export function reraise(signal: string): number {
-  const n = os.constants.signals[signal as NodeJS.Signals] as number | undefined;
+  const n: number | undefined = (os.constants.signals as Record<string, number | undefined>)[signal];
   if (n === undefined) return 1;
   try {
     process.removeAllListeners(signal);
-    process.kill(process.pid, signal as NodeJS.Signals);
+    process.kill(process.pid, signal);
   } catch {
     /* not a signal we can send ourselves */
   }

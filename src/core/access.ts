@@ -188,7 +188,12 @@ export async function refuseExec(ctx: AccessContext, src: VaultSource, project: 
  * Records the end of an exec (`exec_exit`): how it ended and the masked hits per key (names
  * and counts, never values). Never throws (the exec has already run).
  */
-export function execEnded(ctx: AccessContext, project: string, exec: { command: string; argvHash: string; keys: readonly string[] }, end: { exit: string; masked: Readonly<Record<string, number>> }): void {
+export function execEnded(
+  ctx: AccessContext,
+  project: string,
+  exec: { command: string; argvHash: string; keys: readonly string[] },
+  end: { exit: string; masked: Readonly<Record<string, number>> },
+): void {
   try {
     audit(ctx, { op: 'exec', project, keys: exec.keys, command: exec.command, argvHash: exec.argvHash, outcome: 'allow', exit: end.exit, masked: end.masked });
   } catch {

@@ -31,7 +31,11 @@ test('a scan of the agent memory after 100 execs finds no copy of any value', as
     const needles = values.flatMap((v) => [Buffer.from(v), Buffer.from(Buffer.from(v).toString('base64').slice(0, 24))]);
     const { counts, regions } = countInMemory(pid, needles);
     assert.ok(regions > 10, 'the scan read the agent memory');
-    assert.deepEqual(counts, needles.map(() => 0), `copies found: ${JSON.stringify(counts)}`);
+    assert.deepEqual(
+      counts,
+      needles.map(() => 0),
+      `copies found: ${JSON.stringify(counts)}`,
+    );
   } finally {
     await stopAgent(h);
     h.cleanup();

@@ -96,7 +96,9 @@ export function connect(sock: string): Promise<Conn> {
         Buffer.concat(frames.filter((f) => f.id === id && f.frame === 'chunk' && (stream === undefined || f.stream === stream)).map((f) => Buffer.from(f.data as string, 'base64'))),
       close: () => s.destroy(),
     };
-    s.once('connect', () => resolve(conn));
+    s.once('connect', () => {
+      resolve(conn);
+    });
     s.once('error', reject);
   });
 }

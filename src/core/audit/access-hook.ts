@@ -99,9 +99,14 @@ export function withAuditHook(door: ReadDoor, audit: (e: AccessEvent) => void): 
     readOne: (ctx, src, project, key) => door.readOne(hooked(ctx), src, project, key),
     readSelected: (ctx, src, project, sel) => door.readSelected(hooked(ctx), src, project, sel),
     listVisible: (ctx, src, project, prefix) => door.listVisible(hooked(ctx), src, project, prefix),
-    ...(door.readForExec ? { readForExec: (ctx: AccessContext, src: VaultSource, project: string, sel: Selection, exec: { command: string; argvHash: string }) => door.readForExec!(hooked(ctx), src, project, sel, exec) } : {}),
+    ...(door.readForExec
+      ? { readForExec: (ctx: AccessContext, src: VaultSource, project: string, sel: Selection, exec: { command: string; argvHash: string }) => door.readForExec!(hooked(ctx), src, project, sel, exec) }
+      : {}),
     ...(door.refuseExec
-      ? { refuseExec: (ctx: AccessContext, src: VaultSource, project: string, exec: { command?: string; argvHash: string; reason: string }, error: SesameError) => door.refuseExec!(hooked(ctx), src, project, exec, error) }
+      ? {
+          refuseExec: (ctx: AccessContext, src: VaultSource, project: string, exec: { command?: string; argvHash: string; reason: string }, error: SesameError) =>
+            door.refuseExec!(hooked(ctx), src, project, exec, error),
+        }
       : {}),
     ...(door.execEnded
       ? {

@@ -541,7 +541,9 @@ export function spawnChild(spec: SpawnSpec): number {
       check(fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)')(fa, 0, 1), 'adddup2');
       check(fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)')(fa, 0, 2), 'adddup2');
     } else if (spec.stdio) {
-      spec.stdio.forEach((fd, i) => check(fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)')(fa, fd, i), 'adddup2'));
+      spec.stdio.forEach((fd, i) => {
+        check(fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)')(fa, fd, i), 'adddup2');
+      });
     }
     check(fn('int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)')(fa, 3), 'addclosefrom_np');
     check(fn('int posix_spawn_file_actions_addchdir_np(void *fa, const char *path)')(fa, spec.cwd), 'addchdir_np');

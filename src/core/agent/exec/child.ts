@@ -29,8 +29,9 @@ import { SesameError } from '../../errors.js';
 
 /** How long a process group gets between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 500;
-/** The default per-exec time limit, and the largest a request may ask for. */
+/** The per-exec time limit when a request names none, in seconds. */
 export const DEFAULT_TIMEOUT_S = 3600;
+/** The longest per-exec time limit a request may ask for (`timeout_s`), in seconds. */
 export const MAX_TIMEOUT_S = 86_400;
 /** The most bytes one chunk frame carries (docs/spec/agent-protocol.md: 1 … 65,536). */
 export const MAX_CHUNK = 65_536;
@@ -114,7 +115,28 @@ export function killAllNow(): void {
   }
 }
 
-const SIGNAL_NAMES: Record<number, string> = { 1: 'SIGHUP', 2: 'SIGINT', 3: 'SIGQUIT', 4: 'SIGILL', 5: 'SIGTRAP', 6: 'SIGABRT', 7: 'SIGBUS', 8: 'SIGFPE', 9: 'SIGKILL', 10: 'SIGUSR1', 11: 'SIGSEGV', 12: 'SIGUSR2', 13: 'SIGPIPE', 14: 'SIGALRM', 15: 'SIGTERM', 24: 'SIGXCPU', 25: 'SIGXFSZ', 26: 'SIGVTALRM', 27: 'SIGPROF', 31: 'SIGSYS' };
+const SIGNAL_NAMES: Record<number, string> = {
+  1: 'SIGHUP',
+  2: 'SIGINT',
+  3: 'SIGQUIT',
+  4: 'SIGILL',
+  5: 'SIGTRAP',
+  6: 'SIGABRT',
+  7: 'SIGBUS',
+  8: 'SIGFPE',
+  9: 'SIGKILL',
+  10: 'SIGUSR1',
+  11: 'SIGSEGV',
+  12: 'SIGUSR2',
+  13: 'SIGPIPE',
+  14: 'SIGALRM',
+  15: 'SIGTERM',
+  24: 'SIGXCPU',
+  25: 'SIGXFSZ',
+  26: 'SIGVTALRM',
+  27: 'SIGPROF',
+  31: 'SIGSYS',
+};
 
 /** A signal number's name (`SIG…`), or `SIG<n>` for one without a name here. */
 export function signalName(n: number): string {
@@ -158,11 +180,16 @@ export class ExecChild {
         this.#master = p.master;
       } else {
         const [inR, inW] = spec.stdin ? pipeCloexec() : [-1, -1];
-        if (spec.stdin) childFds.push(inR), ours.push(inW);
+        if (spec.stdin) {
+          childFds.push(inR);
+          ours.push(inW);
+        }
         const [outR, outW] = pipeCloexec();
-        childFds.push(outW), ours.push(outR);
+        childFds.push(outW);
+        ours.push(outR);
         const [errR, errW] = pipeCloexec();
-        childFds.push(errW), ours.push(errR);
+        childFds.push(errW);
+        ours.push(errR);
         const devnull = spec.stdin ? -1 : nullFd();
         this.pid = spawnChild({ path: spec.path, argv, env: spec.env, cwd: spec.cwd, stdio: [spec.stdin ? inR : devnull, outW, errW] });
         for (const fd of childFds) closeFd(fd);

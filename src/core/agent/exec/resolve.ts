@@ -30,7 +30,7 @@ export function pinCommands(policy: Policy): void {
   for (const p of policy.profiles.values()) {
     if (pinned.has(p)) continue;
     const set = new Set<string>();
-    for (const c of (p as Profile).commands ?? []) {
+    for (const c of (p as Partial<Profile>).commands ?? []) {
       try {
         set.add(fs.realpathSync(c));
       } catch {
