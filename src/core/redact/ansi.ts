@@ -1,0 +1,192 @@
+/**
+ * Matching through ANSI escape sequences: a value printed with colour codes inside it
+ * (`s3cr` ESC[1m `et`) is still one value on the screen, so it is masked.
+ *
+ * The stream is split into text (the "view") and escape sequences (ECMA-48, 7-bit):
+ * CSI `ESC [ params intermediates final`, the string controls OSC `ESC ]`, DCS `ESC P`,
+ * SOS `ESC X`, PM `ESC ^`, APC `ESC _` ended by BEL or ST (`ESC \`), and the short
+ * `ESC intermediates final` forms. The matcher sees only the view. Each escape is re-emitted
+ * at its place: one that falls inside a hit goes out right after the marker, in order, so
+ * the terminal's colour state stays what the program meant. An escape's own bytes are masked
+ * on their own (a value in a window title, a hyperlink or an OSC 52 clipboard write).
+ *
+ * Limits (docs/redaction.md): a CSI longer than 256 bytes or a string control longer than
+ * 4096 bytes is not an escape (its bytes are text); when more than 64 KiB of escapes wait
+ * behind held text, the held text is flushed first, so a value split by that much is not
+ * joined. A value split between an escape's inside and the text is not masked.
+ */
+import { allocSecret } from '../bytes.js';
+import type { Automaton } from './automaton.js';
+import { Matcher, type Sink } from './matcher.js';
+
+const ESC = 0x1b;
+const CSI_MAX = 256;
+const STR_MAX = 4096;
+const QUEUE_MAX = 64 * 1024;
+
+const enum St {
+  Ground,
+  Esc,
+  Inter,
+  Csi,
+  Str,
+  StrEsc,
+}
+
+interface Escape {
+  readonly pos: number;
+  readonly bytes: Buffer;
+}
+
+/** A Matcher over the text of a stream, with its escape sequences put back in place. */
+export class AnsiView {
+  private readonly matcher: Matcher;
+  private readonly queue: Escape[] = [];
+  private qHead = 0;
+  private qBytes = 0;
+  private viewPos = 0;
+  private st = St.Ground;
+  private esc = allocSecret(STR_MAX + 1);
+  private escLen = 0;
+
+  constructor(
+    private readonly a: Automaton,
+    private readonly out: Sink,
+  ) {
+    this.matcher = new Matcher(a, {
+      plain: (buf, from, to, at) => {
+        let p = from;
+        while (this.qHead < this.queue.length && this.queue[this.qHead]!.pos < at + to) {
+          const k = this.queue[this.qHead]!.pos - at;
+          if (k > p) out.plain(buf, p, k, at);
+          p = Math.max(p, k);
+          this.emitEscape();
+        }
+        if (to > p) out.plain(buf, p, to, at);
+      },
+      hit: (owner, start, end) => {
+        while (this.qHead < this.queue.length && this.queue[this.qHead]!.pos <= start) this.emitEscape();
+        out.hit(owner, start, end);
+        while (this.qHead < this.queue.length && this.queue[this.qHead]!.pos < end) this.emitEscape();
+      },
+    });
+  }
+
+  /** Splits `chunk` into text and escapes; the caller keeps the chunk. */
+  push(chunk: Buffer): void {
+    this.parse(chunk);
+  }
+
+  /** Ends the stream: an unfinished escape is text; all text and escapes go out. */
+  flush(): void {
+    while (this.st !== St.Ground) this.abort();
+    this.matcher.flush();
+    while (this.qHead < this.queue.length) this.emitEscape();
+  }
+
+  /** Zeroes held text and queued escapes. */
+  wipe(): void {
+    this.matcher.wipe();
+    for (const e of this.queue) e.bytes.fill(0);
+    this.queue.length = 0;
+    this.qHead = 0;
+    this.esc.fill(0);
+  }
+
+  private text(buf: Buffer, from: number, to: number): void {
+    if (to <= from) return;
+    this.matcher.push(from === 0 && to === buf.length ? buf : buf.subarray(from, to));
+    this.viewPos += to - from;
+  }
+
+  private parse(buf: Buffer): void {
+    let i = 0;
+    const n = buf.length;
+    while (i < n) {
+      if (this.st === St.Ground) {
+        const e = buf.indexOf(ESC, i);
+        if (e < 0) {
+          this.text(buf, i, n);
+          return;
+        }
+        this.text(buf, i, e);
+        this.st = St.Esc;
+        this.escLen = 0;
+        this.esc[this.escLen++] = ESC;
+        i = e + 1;
+        continue;
+      }
+      const b = buf[i++]!;
+      this.esc[this.escLen++] = b;
+      switch (this.st) {
+        case St.Esc:
+          if (b === 0x5b) this.st = St.Csi;
+          else if (b === 0x5d || b === 0x50 || b === 0x58 || b === 0x5e || b === 0x5f) this.st = St.Str;
+          else if (b >= 0x20 && b <= 0x2f) this.st = St.Inter;
+          else if (b >= 0x30 && b <= 0x7e) this.complete();
+          else this.abort();
+          break;
+        case St.Inter:
+          if (b >= 0x30 && b <= 0x7e) this.complete();
+          else if (b < 0x20 || b > 0x2f || this.escLen >= CSI_MAX) this.abort();
+          break;
+        case St.Csi:
+          if (b >= 0x40 && b <= 0x7e) this.complete();
+          else if (b < 0x20 || b > 0x3f || this.escLen >= CSI_MAX) this.abort();
+          break;
+        case St.Str:
+          if (b === 0x07) this.complete();
+          else if (b === ESC) this.st = St.StrEsc;
+          else if (this.escLen >= STR_MAX) this.abort();
+          break;
+        case St.StrEsc:
+          if (b === 0x5c) this.complete();
+          else this.abort();
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private complete(): void {
+    const bytes = allocSecret(this.escLen);
+    this.esc.copy(bytes, 0, 0, this.escLen);
+    this.esc.fill(0, 0, this.escLen);
+    this.escLen = 0;
+    this.st = St.Ground;
+    this.queue.push({ pos: this.viewPos, bytes });
+    this.qBytes += bytes.length;
+    if (this.qBytes > QUEUE_MAX) {
+      this.matcher.flush();
+      while (this.qHead < this.queue.length) this.emitEscape();
+    }
+  }
+
+  /** Not an escape after all: ESC is a text byte, and what followed it is parsed again. */
+  private abort(): void {
+    const rest = allocSecret(this.escLen - 1);
+    this.esc.copy(rest, 0, 1, this.escLen);
+    this.esc.fill(0, 0, this.escLen);
+    this.escLen = 0;
+    this.st = St.Ground;
+    this.text(Buffer.of(ESC), 0, 1);
+    this.parse(rest);
+    rest.fill(0);
+  }
+
+  /** The next queued escape, its own bytes masked. */
+  private emitEscape(): void {
+    const e = this.queue[this.qHead]!;
+    this.queue[this.qHead++] = { pos: e.pos, bytes: Buffer.alloc(0) };
+    this.qBytes -= e.bytes.length;
+    if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
+      this.queue.splice(0, this.qHead);
+      this.qHead = 0;
+    }
+    const m = new Matcher(this.a, this.out);
+    m.push(e.bytes);
+    m.flush();
+    e.bytes.fill(0);
+  }
+}

@@ -1,0 +1,154 @@
+/**
+ * One Aho-Corasick automaton over the bytes of every pattern of every needle.
+ *
+ * Tables are typed arrays over `new ArrayBuffer` (off V8's movable heap, like allocSecret):
+ * the trie encodes the secrets' bytes, so `wipe()` zeroes every table in place. No pattern is
+ * kept once inserted: the caller wipes its pattern Buffers after `buildAutomaton` returns.
+ *
+ * Transitions: a node with two or more children owns a dense row of 256 next states (already
+ * resolved through the failure links); a node with one child keeps that child's byte, and on
+ * any other byte the walk follows the failure link until a dense row or a matching single
+ * child answers. Shallow text stays in dense rows, and 100 secrets need a few MiB, not the
+ * 256 × nodes × 4 bytes of a full table.
+ */
+
+/** The tables of a built automaton; state 0 is the root. Read-only after build except wipe(). */
+export interface Automaton {
+  /** Per state: offset of its dense row in `dense` (row × 256), or -1. */
+  readonly row: Int32Array;
+  /** Dense rows, 256 next states each. */
+  readonly dense: Int32Array;
+  /** Per state with exactly one child: that child's byte; otherwise -1. */
+  readonly single: Int16Array;
+  /** Per state with exactly one child: the child. */
+  readonly singleChild: Int32Array;
+  /** Per state: the failure link (longest proper suffix that is a trie node). */
+  readonly fail: Int32Array;
+  /** Per state: its depth, i.e. the length of the pattern prefix it stands for. */
+  readonly depth: Int32Array;
+  /** Per state: length of the longest suffix of the text that is a proper prefix of some pattern. */
+  readonly maxExt: Int32Array;
+  /** Per state: index of the needle whose pattern ends exactly here, or -1. */
+  readonly term: Int32Array;
+  /** Per state: the next state on its failure chain where a pattern ends, or -1. */
+  readonly dictOut: Int32Array;
+  /** Per state: 1 when some pattern ends here (term or dictOut), else 0. */
+  readonly hasOut: Uint8Array;
+  /** Length of the longest pattern (0 when there is none). */
+  readonly maxLen: number;
+  /** Zeroes every table. */
+  wipe(): void;
+}
+
+/** One pattern to insert: its bytes and the index of the needle it masks. */
+export interface Pattern {
+  readonly bytes: Buffer;
+  readonly owner: number;
+}
+
+function i32(n: number, fill: number): Int32Array {
+  const a = new Int32Array(new ArrayBuffer(Math.max(n, 1) * 4));
+  if (fill !== 0) a.fill(fill);
+  return a;
+}
+
+/**
+ * Builds the automaton. When two needles share a pattern, the first one given owns it (its
+ * name goes in the marker). Throws RangeError only if memory runs out.
+ */
+export function buildAutomaton(patterns: readonly Pattern[]): Automaton {
+  let total = 1;
+  let maxLen = 0;
+  for (const p of patterns) {
+    total += p.bytes.length;
+    maxLen = Math.max(maxLen, p.bytes.length);
+  }
+  const nodeByte = new Uint8Array(new ArrayBuffer(total));
+  const firstChild = i32(total, -1);
+  const sibling = i32(total, -1);
+  const depth = i32(total, 0);
+  const term = i32(total, -1);
+  let count = 1;
+
+  const childOf = (u: number, b: number): number => {
+    for (let c = firstChild[u]!; c >= 0; c = sibling[c]!) if (nodeByte[c] === b) return c;
+    return -1;
+  };
+  for (const p of patterns) {
+    let u = 0;
+    for (const b of p.bytes) {
+      let c = childOf(u, b);
+      if (c < 0) {
+        c = count++;
+        nodeByte[c] = b;
+        depth[c] = depth[u]! + 1;
+        sibling[c] = firstChild[u]!;
+        firstChild[u] = c;
+      }
+      u = c;
+    }
+    if (u !== 0 && term[u]! < 0) term[u] = p.owner;
+  }
+
+  const fail = i32(count, 0);
+  const dictOut = i32(count, -1);
+  const maxExt = i32(count, 0);
+  const hasOut = new Uint8Array(new ArrayBuffer(count));
+  const single = new Int16Array(new ArrayBuffer(count * 2)).fill(-1);
+  const singleChild = i32(count, 0);
+  const row = i32(count, -1);
+  let rows = 0;
+  for (let u = 0; u < count; u++) {
+    const c = firstChild[u]!;
+    if (u === 0 || (c >= 0 && sibling[c]! >= 0)) row[u] = 256 * rows++;
+    else if (c >= 0) {
+      single[u] = nodeByte[c]!;
+      singleChild[u] = c;
+    }
+  }
+  const dense = i32(rows * 256, 0);
+  const step = (s: number, b: number): number => {
+    for (;;) {
+      const r = row[s]!;
+      if (r >= 0) return dense[r + b]!;
+      if (single[s] === b) return singleChild[s]!;
+      s = fail[s]!;
+    }
+  };
+
+  // Breadth-first: a node's failure link is shallower, so its row is complete when needed.
+  const queue = i32(count, 0);
+  let head = 0;
+  let tail = 0;
+  queue[tail++] = 0;
+  while (head < tail) {
+    const u = queue[head++]!;
+    if (u !== 0) {
+      const f = fail[u]!;
+      dictOut[u] = term[f]! >= 0 ? f : dictOut[f]!;
+      maxExt[u] = firstChild[u]! >= 0 ? depth[u]! : maxExt[f]!;
+    }
+    hasOut[u] = term[u]! >= 0 || dictOut[u]! >= 0 ? 1 : 0;
+    for (let c = firstChild[u]!; c >= 0; c = sibling[c]!) {
+      fail[c] = u === 0 ? 0 : step(fail[u]!, nodeByte[c]!);
+      queue[tail++] = c;
+    }
+    const r = row[u]!;
+    if (r >= 0) {
+      for (let b = 0; b < 256; b++) {
+        const c = childOf(u, b);
+        dense[r + b] = c >= 0 ? c : u === 0 ? 0 : step(fail[u]!, b);
+      }
+    }
+  }
+  for (const a of [nodeByte, firstChild, sibling, queue]) a.fill(0);
+
+  const tables = { row, dense, single, singleChild, fail, depth, maxExt, term, dictOut, hasOut };
+  return {
+    ...tables,
+    maxLen,
+    wipe(): void {
+      for (const a of Object.values(tables)) a.fill(0);
+    },
+  };
+}
