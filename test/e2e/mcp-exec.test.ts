@@ -11,10 +11,20 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startAgent, stopAgent } from '../helpers/agent.js';
+import { alive, startAgent, stopAgent, waitFor } from '../helpers/agent.js';
 import { VALUES, assertNoValue, connect, mcpHome, textOf } from '../helpers/mcp.js';
 
 const SH = fs.realpathSync('/bin/sh');
+
+/** Running: it exists and is not a zombie waiting for a parent to reap it. */
+function running(pid: number): boolean {
+  if (!alive(pid)) return false;
+  try {
+    return !/^\d+ \(.*\) Z/.test(fs.readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 const PRINTENV = fs.realpathSync('/usr/bin/printenv');
 
 test('run_command returns masked stdout and stderr, the exit code and the masked-hit counts, and feeds stdin', async () => {
@@ -56,6 +66,30 @@ test('run_command caps each stream and says how much was cut', async () => {
       assert.ok(/stdout was cut: 67236 bytes dropped from the middle \(kept the first 24576 and last 8192 bytes\)/.test(text), text.slice(0, 300));
       assert.ok(/x{8000}END\n/.test(text), 'the tail is kept');
       assert.ok(text.length < 34_000, 'the model gets the capped bytes, not the stream');
+    } finally {
+      await s.close();
+    }
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('cancelling a run_command call kills the command’s process group', async () => {
+  const h = await mcpHome('sesame-mcp-cancel-', { box: `projects = ["work"]\nkeys = ["*"]\ncommands = [${JSON.stringify(SH)}]\n` });
+  try {
+    await startAgent(h);
+    const s = await connect(h, ['--profile', 'box']);
+    try {
+      const pidFile = path.join(path.dirname(h.dir), 'child.pid');
+      const ac = new AbortController();
+      const call = s.client.callTool({ name: 'run_command', arguments: { argv: ['sh', '-c', `sleep 300 & echo $! > ${pidFile}; wait`] } }, undefined, { signal: ac.signal });
+      await waitFor('the command to start', () => fs.existsSync(pidFile) && fs.readFileSync(pidFile, 'utf8').endsWith('\n'), 10_000);
+      const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+      assert.ok(running(pid));
+      ac.abort();
+      await assert.rejects(call);
+      await waitFor('the grandchild to be killed', () => !running(pid), 10_000);
     } finally {
       await s.close();
     }
