@@ -47,7 +47,7 @@ import { prepareSocketPath } from './socket.js';
 import { dispatch, type DispatchDeps, type RequestContext } from './dispatch.js';
 import type { AnyRequest } from './protocol-v2.js';
 import { execEnded, listVisible, readForExec, readOne, readSelected, refuseExec } from '../access.js';
-import { killAllNow } from './exec/child.js';
+import { killAllNow, liveExecs } from './exec/child.js';
 import { pinCommands } from './exec/resolve.js';
 import { agentAudit } from '../audit/agent-audit.js';
 import { VaultKeeper } from './keeper.js';
@@ -253,7 +253,8 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   // Wakes at the next session deadline, and at least every watchMs to notice an orphaned
   // agent: its socket removed or replaced (e.g. the home deleted) means nobody can reach it.
   const tick = (): void => {
-    const r = session.check();
+    // A running exec is activity: the agent does not idle out under it (the absolute ttl still ends both).
+    const r = liveExecs() > 0 && session.touch() ? null : session.check();
     if (r) {
       shutdown(r);
       return;
@@ -263,7 +264,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       return;
     }
     expireProfiles();
-    timer = setTimeout(tick, Math.min(o.watchMs ?? 5000, Math.max(1, session.wakeInMs()), nextProfileDeadline()));
+    timer = setTimeout(tick, Math.min(o.watchMs ?? 5000, Math.max(1, liveExecs() > 0 ? 1000 : session.wakeInMs()), nextProfileDeadline()));
   };
 
   try {
