@@ -122,7 +122,9 @@ export async function runRemote(client: AgentClient, project: string, sel: { onl
     stdin.off('end', onEnd);
     if (raw) stdin.setRawMode(false);
     stdin.pause();
-    stdin.unref();
+    // A file or /dev/null on stdin is an fs stream, which has no unref.
+    const ref = stdin as unknown as { unref?: unknown };
+    if (typeof ref.unref === 'function') stdin.unref();
     client.close();
   }
   if (info.tooShort.length) warn(`not masked (too short to mask safely): ${info.tooShort.join(', ')}`);
