@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { sesame } from '../helpers/cli.js';
+import { BIN, sesame } from '../helpers/cli.js';
 import { startAgent, stopAgent } from '../helpers/agent.js';
 import { assertNoValue, connect, mcpHome, textOf } from '../helpers/mcp.js';
 
@@ -239,4 +239,19 @@ test('mcp config prints mcpServers JSON and a command line that start the server
     await stopAgent(h);
     h.cleanup();
   }
+});
+
+test('the MCP SDK is in one chunk, reached only by the mcp command’s dynamic import: no other command, nor the get fast path, loads it', () => {
+  const dist = path.dirname(BIN);
+  const chunks = fs.readdirSync(path.join(dist, 'chunks')).filter((f) => f.endsWith('.mjs'));
+  const read = (f: string): string => fs.readFileSync(path.join(dist, 'chunks', f), 'utf8');
+  const sdk = chunks.filter((f) => /(class McpServer\b|McpServer = class\b)/.test(read(f)));
+  assert.equal(sdk.length, 1, 'the SDK lives in one chunk');
+  const name = sdk[0]!;
+  for (const f of ['sesame.cjs', 'cli.mjs', 'sesame-agent.cjs']) assert.ok(!fs.readFileSync(path.join(dist, f), 'utf8').includes('McpServer'), `${f} does not hold the SDK`);
+  const staticImporters = chunks.filter((f) => new RegExp(`(from|import) "\\./${name.replace('.', '\\.')}"`).test(read(f)));
+  assert.deepEqual(staticImporters, [], 'no chunk imports the SDK statically');
+  const dynamicImporters = chunks.filter((f) => read(f).includes(`import("./${name}")`));
+  assert.equal(dynamicImporters.length, 1);
+  assert.match(read(dynamicImporters[0]!), /token-file/, 'the one dynamic importer is the mcp command');
 });
