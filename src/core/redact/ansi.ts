@@ -41,6 +41,7 @@ interface Escape {
 /** A Matcher over the text of a stream, with its escape sequences put back in place. */
 export class AnsiView {
   private readonly matcher: Matcher;
+  private readonly escMatcher: Matcher;
   private readonly queue: Escape[] = [];
   private qHead = 0;
   private qBytes = 0;
@@ -53,6 +54,7 @@ export class AnsiView {
     private readonly a: Automaton,
     private readonly out: Sink,
   ) {
+    this.escMatcher = new Matcher(a, out);
     this.matcher = new Matcher(a, {
       plain: (buf, from, to, at) => {
         let p = from;
@@ -87,6 +89,7 @@ export class AnsiView {
   /** Zeroes held text and queued escapes. */
   wipe(): void {
     this.matcher.wipe();
+    this.escMatcher.wipe();
     for (const e of this.queue) e.bytes.fill(0);
     this.queue.length = 0;
     this.qHead = 0;
@@ -184,9 +187,11 @@ export class AnsiView {
       this.queue.splice(0, this.qHead);
       this.qHead = 0;
     }
-    const m = new Matcher(this.a, this.out);
-    m.push(e.bytes);
-    m.flush();
+    if (e.bytes.length < this.a.minLen) this.out.plain(e.bytes, 0, e.bytes.length, 0);
+    else {
+      this.escMatcher.push(e.bytes);
+      this.escMatcher.flush();
+    }
     e.bytes.fill(0);
   }
 }

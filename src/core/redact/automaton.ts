@@ -36,6 +36,16 @@ export interface Automaton {
   readonly hasOut: Uint8Array;
   /** Length of the longest pattern (0 when there is none). */
   readonly maxLen: number;
+  /** Length of the shortest pattern (0 when there is none). */
+  readonly minLen: number;
+  /**
+   * The hot loop: steps from state `s` over `buf[i, n)` and stops right after the first byte
+   * that enters a state where some pattern ends, or at `n`. Returns that index; the state
+   * reached is in `last[0]`.
+   */
+  run(buf: Buffer, i: number, n: number, s: number): number;
+  /** The state `run` reached. */
+  readonly last: Int32Array;
   /** Zeroes every table. */
   wipe(): void;
 }
@@ -59,9 +69,11 @@ function i32(n: number, fill: number): Int32Array {
 export function buildAutomaton(patterns: readonly Pattern[]): Automaton {
   let total = 1;
   let maxLen = 0;
+  let minLen = patterns.length > 0 ? Infinity : 0;
   for (const p of patterns) {
     total += p.bytes.length;
     maxLen = Math.max(maxLen, p.bytes.length);
+    minLen = Math.min(minLen, p.bytes.length);
   }
   const nodeByte = new Uint8Array(new ArrayBuffer(total));
   const firstChild = i32(total, -1);
@@ -143,10 +155,48 @@ export function buildAutomaton(patterns: readonly Pattern[]): Automaton {
   }
   for (const a of [nodeByte, firstChild, sibling, queue]) a.fill(0);
 
-  const tables = { row, dense, single, singleChild, fail, depth, maxExt, term, dictOut, hasOut };
+  // The hot loop's copy of the transitions: a next state with outputs is stored as ~state
+  // (negative), so one load both moves and tells whether to stop.
+  const fdense = i32(rows * 256, 0);
+  for (let k = 0; k < rows * 256; k++) {
+    const t = dense[k]!;
+    fdense[k] = hasOut[t] === 1 ? ~t : t;
+  }
+  const fchild = i32(count, 0);
+  for (let u = 0; u < count; u++) fchild[u] = hasOut[singleChild[u]!] === 1 && single[u]! >= 0 ? ~singleChild[u]! : singleChild[u]!;
+  const last = new Int32Array(new ArrayBuffer(4));
+  const run = (buf: Buffer, i: number, n: number, s: number): number => {
+    while (i < n) {
+      const b = buf[i++]!;
+      let t: number;
+      for (;;) {
+        const r = row[s]!;
+        if (r >= 0) {
+          t = fdense[r + b]!;
+          break;
+        }
+        if (single[s] === b) {
+          t = fchild[s]!;
+          break;
+        }
+        s = fail[s]!;
+      }
+      if (t < 0) {
+        last[0] = ~t;
+        return i;
+      }
+      s = t;
+    }
+    last[0] = s;
+    return i;
+  };
+
+  const tables = { row, dense, single, singleChild, fail, depth, maxExt, term, dictOut, hasOut, fdense, fchild, last };
   return {
     ...tables,
     maxLen,
+    minLen,
+    run,
     wipe(): void {
       for (const a of Object.values(tables)) a.fill(0);
     },

@@ -70,22 +70,34 @@ export function createRedactor(needles: readonly Needle[], opts: RedactorOptions
 
   const markers = needles.map((n) => marker(n.name));
   const hits = new Map<string, number>();
-  let parts: Buffer[] = [];
+  // Masked output accumulates here (never a needle: only what is safe to emit).
+  let acc = Buffer.allocUnsafeSlow(64 * 1024);
+  let accLen = 0;
+  const append = (buf: Buffer, from: number, to: number): void => {
+    if (accLen + to - from > acc.length) {
+      const bigger = Buffer.allocUnsafeSlow(Math.max(2 * acc.length, accLen + to - from));
+      acc.copy(bigger, 0, 0, accLen);
+      acc = bigger;
+    }
+    accLen += buf.copy(acc, accLen, from, to);
+  };
   const sink: Sink = {
     plain(buf, from, to) {
-      if (to > from) parts.push(Buffer.from(buf.subarray(from, to)));
+      if (to > from) append(buf, from, to);
     },
     hit(owner) {
       const name = needles[owner]!.name;
       hits.set(name, (hits.get(name) ?? 0) + 1);
-      parts.push(markers[owner]!);
+      const m = markers[owner]!;
+      append(m, 0, m.length);
     },
   };
   const view = opts.ansi === false ? null : new AnsiView(automaton, sink);
   const matcher = view ?? new Matcher(automaton, sink);
   const take = (): Buffer => {
-    const out = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
-    parts = [];
+    const out = Buffer.allocUnsafeSlow(accLen);
+    acc.copy(out, 0, 0, accLen);
+    accLen = 0;
     return out;
   };
   let wiped = false;

@@ -21,7 +21,9 @@ export interface Sink {
 
 /** The streaming matcher: push bytes, flush at the end. Its held bytes are wiped as it goes. */
 export class Matcher {
-  private held: Buffer = Buffer.alloc(0);
+  private readonly held: Buffer; // bytes not emitted yet, all scanned: held[0, heldLen)
+  private heldLen = 0;
+  private scratch: Buffer = allocSecret(0); // held + the new chunk, wiped after each push
   private base = 0; // absolute position of held[0]
   private state = 0;
   private candS = -1; // absolute start of the candidate hit, or -1
@@ -31,38 +33,46 @@ export class Matcher {
   constructor(
     private readonly a: Automaton,
     private readonly sink: Sink,
-  ) {}
+  ) {
+    this.held = allocSecret(Math.max(a.maxLen, 1));
+  }
 
   /** Scans `chunk` (the caller keeps and may wipe it; nothing refers to it afterwards). */
   push(chunk: Buffer): void {
     if (chunk.length === 0) return;
-    const h = this.held.length;
-    let work = chunk;
-    if (h > 0) {
-      work = allocSecret(h + chunk.length);
-      this.held.copy(work, 0);
-      chunk.copy(work, h);
+    const h = this.heldLen;
+    if (h === 0) {
+      this.scan(chunk, 0, chunk.length, false);
+      return;
     }
-    this.scan(work, h, false);
-    if (h > 0) work.fill(0);
+    const n = h + chunk.length;
+    if (this.scratch.length < n) {
+      this.scratch.fill(0);
+      this.scratch = allocSecret(Math.max(n, 2 * this.scratch.length));
+    }
+    const work = this.scratch;
+    this.held.copy(work, 0, 0, h);
+    chunk.copy(work, h);
+    this.scan(work, h, n, false);
+    work.fill(0, 0, n);
   }
 
   /** Ends the stream: every candidate is final, every held byte goes out. */
   flush(): void {
-    const work = this.held;
-    this.scan(work, work.length, true);
+    this.scan(this.held, this.heldLen, this.heldLen, true);
   }
 
-  /** Zeroes the held bytes (secret prefixes may sit there). */
+  /** Zeroes the held bytes (secret prefixes may sit there) and the scratch space. */
   wipe(): void {
     this.held.fill(0);
-    this.held = Buffer.alloc(0);
+    this.heldLen = 0;
+    this.scratch.fill(0);
   }
 
-  private scan(work: Buffer, start: number, final: boolean): void {
+  /** Scans work[start, n) after the held bytes work[0, start), already scanned. */
+  private scan(work: Buffer, start: number, n: number, final: boolean): void {
     const { row, dense, single, singleChild, fail, depth, maxExt, term, dictOut, hasOut } = this.a;
     const base = this.base;
-    const n = work.length;
     let s = this.state;
     let i = start;
     let emitted = 0;
@@ -72,22 +82,8 @@ export class Matcher {
     for (;;) {
       // Fast path: no candidate; step until some pattern ends.
       if (cS < 0) {
-        for (; i < n;) {
-          const b = work[i++]!;
-          for (;;) {
-            const r = row[s]!;
-            if (r >= 0) {
-              s = dense[r + b]!;
-              break;
-            }
-            if (single[s] === b) {
-              s = singleChild[s]!;
-              break;
-            }
-            s = fail[s]!;
-          }
-          if (hasOut[s] !== 0) break;
-        }
+        i = this.a.run(work, i, n, s);
+        s = this.a.last[0]!;
       } else if (i < n) {
         const b = work[i++]!;
         for (;;) {
@@ -132,10 +128,9 @@ export class Matcher {
     // Bytes no live partial match can claim go out now; the rest is held.
     const safe = final ? n : Math.max(emitted, i - maxExt[s]!);
     this.sink.plain(work, emitted, safe, base);
-    const rest = allocSecret(n - safe);
-    work.copy(rest, 0, safe);
-    this.held.fill(0);
-    this.held = rest;
+    // The unscanned-for-good tail moves to held (empty on flush), and the rest of held is zeroed.
+    this.held.fill(0, work.copy(this.held, 0, safe, n));
+    this.heldLen = n - safe;
     this.base = base + safe;
     this.state = final ? 0 : s;
     this.candS = cS >= 0 ? base + cS : -1;
