@@ -16,7 +16,7 @@
  */
 import * as fs from 'node:fs';
 import { SesameError } from '../core/errors.js';
-import type { AgentClient, AgentStatus, ListedKey, RequestOptions } from '../core/agent/client.js';
+import type { AgentClient, ListedKey, RequestOptions } from '../core/agent/client.js';
 import { isValidKeyName } from '../core/names.js';
 
 /** Where and how to reach the agent. */
@@ -154,24 +154,29 @@ export class AgentLink {
     return this.#acceptsClient && this.#label ? { client: { via: 'mcp', name: this.#label.name, version: this.#label.version } } : {};
   }
 
-  /** One request on the shared connection; a dropped connection is forgotten so that the next call reopens it. */
+  /**
+   * One request on the shared connection. A dropped connection is forgotten so that the next
+   * call reopens it; a read that cannot have been served (the connection was gone: the agent
+   * restarted since the last call) is tried once more on a fresh one. `get` is never retried.
+   */
   async #request<T>(fields: Record<string, unknown>, check: (r: Record<string, unknown>) => T, opts?: RequestOptions): Promise<T> {
-    const c = await this.#client();
-    try {
-      return await c.request({ ...fields, ...this.#clientField() }, check, opts);
-    } catch (e) {
-      if (e instanceof SesameError && (e.code === 'UNAVAILABLE' || e.code === 'PROTOCOL')) {
+    for (let attempt = 0; ; attempt++) {
+      const c = await this.#client();
+      try {
+        return await c.request({ ...fields, ...this.#clientField() }, check, opts);
+      } catch (e) {
+        if (!(e instanceof SesameError) || (e.code !== 'UNAVAILABLE' && e.code !== 'PROTOCOL')) throw e;
         c.close();
         this.#shared = null;
+        if (attempt > 0 || e.code !== 'UNAVAILABLE' || e.detail?.reason !== undefined || fields.op === 'get') throw e;
       }
-      throw e;
     }
   }
 
   /** The agent's status as this caller sees it (never secret). Learns whether the agent takes the `client` label. */
-  async status(): Promise<AgentStatus> {
-    const c = await this.#client();
-    const st = await c.status();
+  async status(): Promise<Record<string, unknown>> {
+    const { checkStatusFrame } = await import('../core/agent/reply-check.js');
+    const st = await this.#request({ op: 'status' }, checkStatusFrame);
     this.#acceptsClient = Array.isArray(st.features) && (st.features as unknown[]).includes('client');
     return st;
   }

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { BIN, sesame } from '../helpers/cli.js';
-import { startAgent, stopAgent } from '../helpers/agent.js';
+import { startAgent, stopAgent, waitFor } from '../helpers/agent.js';
 import { assertNoValue, connect, mcpHome, textOf } from '../helpers/mcp.js';
 
 test('offers list_secrets, check_command and run_command with their schemas, and no get_secret to a profile without reveal', async () => {
@@ -142,6 +142,33 @@ test('with no agent running, a call is a tool error telling the owner to start i
       await s.close();
     }
   } finally {
+    h.cleanup();
+  }
+});
+
+test('a server started before the agent offers get_secret once the agent says it may reveal, and reconnects after the agent restarts', async () => {
+  const h = await mcpHome('sesame-mcp-late-', { open: 'projects = ["work"]\nkeys = ["API_*"]\nreveal = true\n' });
+  try {
+    const s = await connect(h, ['--profile', 'open']);
+    try {
+      assert.ok(!(await s.client.listTools()).tools.some((t) => t.name === 'get_secret'), 'no agent yet: nothing says it may reveal');
+      await startAgent(h);
+      const first = await s.client.callTool({ name: 'list_secrets', arguments: {} });
+      assert.notEqual(first.isError, true, textOf(first));
+      await waitFor('get_secret to be offered', async () => (await s.client.listTools()).tools.some((t) => t.name === 'get_secret'));
+      assert.ok(
+        s.received.some((m) => m.includes('notifications/tools/list_changed')),
+        'the client was told the tool list changed',
+      );
+      await stopAgent(h);
+      await startAgent(h);
+      const again = await s.client.callTool({ name: 'list_secrets', arguments: {} });
+      assert.notEqual(again.isError, true, textOf(again));
+    } finally {
+      await s.close();
+    }
+  } finally {
+    await stopAgent(h);
     h.cleanup();
   }
 });
