@@ -154,7 +154,12 @@ test('loader variables and SESAME_* from the caller, the agent and the profile n
     const c = await sesame(['run', '--', 'env'], { env: { ...h.env, ...hostile, SESAME_AGENT_SOCK: profileSock(h, 'box') } });
     assert.equal(c.code, 0, c.stderr);
     for (const n of [...Object.keys(hostile), 'SESAME_AGENT_SOCK', 'SESAME_HOME']) assert.ok(!c.out.split('\n').some((l) => l.startsWith(`${n}=`)), `${n} reached the child through run`);
-    // A profile cannot even be written to set one: the agent refuses it at reload.
+    // A profile cannot even set one: such a profile is refused at load, naming the line.
+    fs.writeFileSync(path.join(h.dir, 'profiles', 'evil.toml'), 'projects = ["default"]\nkeys = ["*"]\ncommands = ["/usr/bin/env"]\nenv = { LD_PRELOAD = "/tmp/x.so" }\n', { mode: 0o600 });
+    const chk = await sesame(['profile', 'check'], { env: h.env });
+    assert.notEqual(chk.code, 0);
+    assert.match(chk.stderr + chk.out, /LD_PRELOAD/);
+    fs.unlinkSync(path.join(h.dir, 'profiles', 'evil.toml'));
   } finally {
     await done(h);
   }
@@ -372,6 +377,29 @@ test('an exec is audited with its program, an argv hash and the masked counts, n
     assert.ok(!raw.includes(SECRET));
     const v = await sesame(['audit', 'verify'], { env: h.env });
     assert.equal(v.code, 0, v.stderr + v.out);
+  } finally {
+    await done(h);
+  }
+});
+
+test('a token needs exec in its scope to exec, and check in its scope to check', async () => {
+  const h = await home('sesame-exec-token-');
+  try {
+    const mint = async (ops: string): Promise<string> => {
+      const r = await sesame(['token', 'new', '--ops', ops, '--json'], { env: h.env });
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.out) as { token: string }).token;
+    };
+    const getOnly = await mint('get');
+    const execOnly = await mint('exec');
+    const req = { op: 'exec', project: 'default', argv: ['true'], cwd: '/' };
+    const no = await once(ownerSock(h), { id: id(), ...req, token: getOnly });
+    assert.equal(no.last.frame, 'error');
+    assert.deepEqual((no.last.error as { detail: unknown }).detail, { reason: 'scope' });
+    const yes = await once(ownerSock(h), { id: id(), ...req, token: execOnly });
+    assert.equal(yes.last.code, 0, JSON.stringify(yes.last));
+    const chk = await once(ownerSock(h), { id: id(), op: 'check', what: 'exec', project: 'default', argv: ['true'], token: execOnly });
+    assert.equal((chk.last.error as { detail: { reason: string } }).detail.reason, 'scope', 'check is its own op in a scope');
   } finally {
     await done(h);
   }

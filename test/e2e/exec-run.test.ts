@@ -56,6 +56,10 @@ test('run through a non-revealing profile forwards stdin and keeps the exit stat
     assert.equal(r.out, 'HELLO FROM STDIN\n');
     assert.equal(r.stderr, '<sesame:API_TOKEN>\n');
     assert.equal(r.code, 5);
+    // stdin from a file (here /dev/null) is an fs stream, not a socket: still forwarded, and ended.
+    const f = await runProcess('sh', ['-c', `exec "${process.execPath}" "${BIN}" run -- sh -c 'cat; echo done' < /dev/null`], { env });
+    assert.equal(f.out, 'done\n', f.stderr);
+    assert.equal(f.code, 0);
   } finally {
     await stopAgent(h);
     h.cleanup();

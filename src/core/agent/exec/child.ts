@@ -26,6 +26,7 @@ import * as tty from 'node:tty';
 import { closeFd, openPty, pipeCloexec, setWinSize, spawnChild, waitNoHang, type ChildExit } from '../../os/native.js';
 import { createRedactor, type Needle, type Redactor } from '../../redact/index.js';
 import { SesameError } from '../../errors.js';
+import { allocSecret } from '../../bytes.js';
 
 /** How long a process group gets between SIGTERM and SIGKILL. */
 export const KILL_GRACE_MS = 500;
@@ -33,6 +34,8 @@ export const KILL_GRACE_MS = 500;
 export const DEFAULT_TIMEOUT_S = 3600;
 /** The longest per-exec time limit a request may ask for (`timeout_s`), in seconds. */
 export const MAX_TIMEOUT_S = 86_400;
+/** Bytes read from a child's stream at a time (into one off-heap buffer per stream). */
+const READ_BUFFER = 64 * 1024;
 /** The most bytes one chunk frame carries (docs/spec/agent-protocol.md: 1 … 65,536). */
 export const MAX_CHUNK = 65_536;
 
@@ -198,8 +201,8 @@ export class ExecChild {
           this.#stdin = new net.Socket({ fd: inW, readable: false, writable: true });
           this.#stdin.on('error', () => {});
         }
-        this.#attach(new net.Socket({ fd: outR, readable: true, writable: false }), 'stdout');
-        this.#attach(new net.Socket({ fd: errR, readable: true, writable: false }), 'stderr');
+        this.#attach((onread) => new net.Socket({ fd: outR, readable: true, writable: false, onread } as net.SocketConstructorOpts), 'stdout');
+        this.#attach((onread) => new net.Socket({ fd: errR, readable: true, writable: false, onread } as net.SocketConstructorOpts), 'stderr');
       }
     } catch (e) {
       for (const fd of [...childFds, ...ours]) closeFd(fd);
@@ -208,8 +211,8 @@ export class ExecChild {
       throw e instanceof SesameError ? e : new SesameError('ERROR', 'the command could not be started');
     }
     if (this.#master !== undefined) {
-      const m = new tty.ReadStream(this.#master);
-      this.#attach(m, 'stdout');
+      const master = this.#master;
+      const m = this.#attach((onread) => new tty.ReadStream(master, { onread } as unknown as net.SocketConstructorOpts), 'stdout');
       if (spec.stdin) this.#stdin = m;
     }
     live.add(this);
@@ -221,7 +224,27 @@ export class ExecChild {
     this.reap();
   }
 
-  #attach(s: net.Socket, stream: 'stdout' | 'stderr'): void {
+  /**
+   * Reads one stream into its own off-heap buffer (net's `onread`: the bytes land there
+   * directly, never in a buffer Node allocates, copies and frees unwiped), pushes them
+   * through the stream's redactor and wipes them at once.
+   */
+  #attach<S extends net.Socket>(make: (onread: { buffer: Buffer; callback: (n: number, b: Buffer) => boolean }) => S, stream: 'stdout' | 'stderr'): S {
+    const buffer = allocSecret(READ_BUFFER);
+    const onread = {
+      buffer,
+      callback: (n: number, b: Buffer): boolean => {
+        const out = this.#red[stream].push(b.subarray(0, n));
+        b.fill(0, 0, n);
+        this.#emit(stream, out);
+        if (this.#sink.blocked()) {
+          this.#pause();
+          return false;
+        }
+        return true;
+      },
+    };
+    const s = make(onread);
     this.#open++;
     this.#sources.push(s);
     let ended = false;
@@ -230,19 +253,15 @@ export class ExecChild {
       ended = true;
       this.#open--;
       s.destroy();
+      buffer.fill(0);
       this.#maybeFinish();
     };
-    s.on('data', (chunk: Buffer) => {
-      const red = this.#red[stream];
-      const out = red.push(chunk);
-      chunk.fill(0);
-      this.#emit(stream, out);
-      if (this.#sink.blocked()) this.#pause();
-    });
     s.on('end', end);
     s.on('close', end);
     // A pty master reads EIO once the last slave fd is closed: that is its end of file.
     s.on('error', end);
+    s.resume(); // a tty.ReadStream starts paused (manualStart)
+    return s;
   }
 
   #emit(stream: 'stdout' | 'stderr', out: Buffer): void {
