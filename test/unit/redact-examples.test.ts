@@ -203,3 +203,17 @@ test('derives every pattern in Buffers outside the movable heap', () => {
     assert.equal(p.buffer.byteLength, p.length);
   }
 });
+
+test('more than 64 KiB of escapes behind held text: the text goes out first, in order, and nothing is lost', () => {
+  const red = createRedactor([needle('K', 'hunter22')]);
+  const escapes = '\x1b[31m'.repeat(20_000);
+  const input = `x hunt${escapes}er22 y hunter22 z`;
+  const out = maskAll(red, input, 1000);
+  assert.equal(out, `x hunt${escapes}er22 y <sesame:K> z`);
+});
+
+test('an over-long string control is text, so a value inside it is still masked', () => {
+  const red = createRedactor([needle('K', 'hunter22')]);
+  const body = 'a'.repeat(5000);
+  assert.equal(maskAll(red, `\x1b]0;${body} hunter22\x07`, 777), `\x1b]0;${body} <sesame:K>\x07`);
+});

@@ -45,7 +45,9 @@ export class AnsiView {
   private readonly queue: Escape[] = [];
   private qHead = 0;
   private qBytes = 0;
-  private viewPos = 0;
+  private viewPos = 0; // view bytes given to the matcher so far
+  private view: Buffer = allocSecret(0); // this push's text, gathered for one matcher.push
+  private viewLen = 0;
   private st = St.Ground;
   private esc = allocSecret(STR_MAX + 1);
   private escLen = 0;
@@ -76,12 +78,19 @@ export class AnsiView {
 
   /** Splits `chunk` into text and escapes; the caller keeps the chunk. */
   push(chunk: Buffer): void {
+    if (this.st === St.Ground && chunk.indexOf(ESC) < 0) {
+      this.matcher.push(chunk);
+      this.viewPos += chunk.length;
+      return;
+    }
     this.parse(chunk);
+    this.drain();
   }
 
   /** Ends the stream: an unfinished escape is text; all text and escapes go out. */
   flush(): void {
     while (this.st !== St.Ground) this.abort();
+    this.drain();
     this.matcher.flush();
     while (this.qHead < this.queue.length) this.emitEscape();
   }
@@ -94,12 +103,29 @@ export class AnsiView {
     this.queue.length = 0;
     this.qHead = 0;
     this.esc.fill(0);
+    this.view.fill(0);
+    this.viewLen = 0;
+  }
+
+  /** Gives the text gathered so far to the matcher in one piece, then wipes the copy. */
+  private drain(): void {
+    if (this.viewLen === 0) return;
+    this.matcher.push(this.view.subarray(0, this.viewLen));
+    this.viewPos += this.viewLen;
+    this.view.fill(0, 0, this.viewLen);
+    this.viewLen = 0;
   }
 
   private text(buf: Buffer, from: number, to: number): void {
     if (to <= from) return;
-    this.matcher.push(from === 0 && to === buf.length ? buf : buf.subarray(from, to));
-    this.viewPos += to - from;
+    const n = this.viewLen + to - from;
+    if (n > this.view.length) {
+      const bigger = allocSecret(Math.max(n, 2 * this.view.length, 4096));
+      this.view.copy(bigger, 0, 0, this.viewLen);
+      this.view.fill(0);
+      this.view = bigger;
+    }
+    this.viewLen += buf.copy(this.view, this.viewLen, from, to);
   }
 
   private parse(buf: Buffer): void {
@@ -158,9 +184,10 @@ export class AnsiView {
     this.esc.fill(0, 0, this.escLen);
     this.escLen = 0;
     this.st = St.Ground;
-    this.queue.push({ pos: this.viewPos, bytes });
+    this.queue.push({ pos: this.viewPos + this.viewLen, bytes });
     this.qBytes += bytes.length;
     if (this.qBytes > QUEUE_MAX) {
+      this.drain();
       this.matcher.flush();
       while (this.qHead < this.queue.length) this.emitEscape();
     }

@@ -56,6 +56,9 @@ export interface Pattern {
   readonly owner: number;
 }
 
+/** Nodes this shallow always get a dense row: ordinary text spends its time there. */
+const DENSE_DEPTH = 2;
+
 function i32(n: number, fill: number): Int32Array {
   const a = new Int32Array(new ArrayBuffer(Math.max(n, 1) * 4));
   if (fill !== 0) a.fill(fill);
@@ -112,7 +115,7 @@ export function buildAutomaton(patterns: readonly Pattern[]): Automaton {
   let rows = 0;
   for (let u = 0; u < count; u++) {
     const c = firstChild[u]!;
-    if (u === 0 || (c >= 0 && sibling[c]! >= 0)) row[u] = 256 * rows++;
+    if (u === 0 || depth[u]! <= DENSE_DEPTH || (c >= 0 && sibling[c]! >= 0)) row[u] = 256 * rows++;
     else if (c >= 0) {
       single[u] = nodeByte[c]!;
       singleChild[u] = c;
