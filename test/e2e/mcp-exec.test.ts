@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { alive, startAgent, stopAgent, waitFor } from '../helpers/agent.js';
+import { sesame } from '../helpers/cli.js';
 import { VALUES, assertNoValue, connect, mcpHome, textOf } from '../helpers/mcp.js';
 
 const SH = fs.realpathSync('/bin/sh');
@@ -45,6 +46,15 @@ test('run_command returns masked stdout and stderr, the exit code and the masked
       assert.match(et, /stderr:\n<sesame:DB_URL>/);
       assert.match(et, /stdout:\nfrom the model\n/, 'stdin reached the command');
       assertNoValue(s.received.join('\n') + s.stderr());
+      // Audited by the agent as any caller on that door: the profile's socket (the client's declared name waits for the agent's `client` field, docs/mcp.md).
+      const audit = await sesame(['audit', 'show', '--via', 'profile:box', '--json'], { env: h.env });
+      assert.equal(audit.code, 0, audit.stderr);
+      const records = JSON.parse(audit.out) as Array<{ event: string; via: string; command?: string; outcome: string }>;
+      assert.ok(
+        records.some((r) => r.event.startsWith('exec') && r.command === PRINTENV && r.outcome === 'ok'),
+        'the exec is recorded with the program it ran',
+      );
+      assertNoValue(audit.out);
     } finally {
       await s.close();
     }
