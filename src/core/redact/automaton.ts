@@ -150,10 +150,12 @@ export function buildAutomaton(patterns: readonly Pattern[]): Automaton {
     }
     const r = row[u]!;
     if (r >= 0) {
-      for (let b = 0; b < 256; b++) {
-        const c = childOf(u, b);
-        dense[r + b] = c >= 0 ? c : u === 0 ? 0 : step(fail[u]!, b);
-      }
+      // What the failure link's state does on each byte, then this node's own children.
+      const f = fail[u]!;
+      const fr = row[f]!;
+      if (u !== 0 && fr >= 0) dense.copyWithin(r, fr, fr + 256);
+      else if (u !== 0) for (let b = 0; b < 256; b++) dense[r + b] = step(f, b);
+      for (let c = firstChild[u]!; c >= 0; c = sibling[c]!) dense[r + nodeByte[c]!] = c;
     }
   }
   for (const a of [nodeByte, firstChild, sibling, queue]) a.fill(0);

@@ -5,12 +5,47 @@
  */
 import { allocSecret } from '../bytes.js';
 
-/** Builds one pattern in a scratch Buffer sized for the worst case, then an exact copy. */
+/**
+ * Where derived patterns live: slices of a few large allocSecret chunks, so deriving 100
+ * values costs a few allocations, not thousands (each off-heap allocation weighs on the GC).
+ * The owner wipes it once the automaton is built.
+ */
+export class Arena {
+  private readonly chunks: Buffer[] = [];
+  private cur: Buffer = allocSecret(0);
+  private used = 0;
+
+  /** A zero-filled slice of `n` bytes, valid until wipe(). */
+  take(n: number): Buffer {
+    if (this.used + n > this.cur.length) {
+      this.cur = allocSecret(Math.max(n, 64 * 1024));
+      this.chunks.push(this.cur);
+      this.used = 0;
+    }
+    const b = this.cur.subarray(this.used, this.used + n);
+    this.used += n;
+    return b;
+  }
+
+  /** Zeroes every chunk. */
+  wipe(): void {
+    for (const c of this.chunks) c.fill(0);
+  }
+}
+
+let arena = new Arena(); // the arena of the derivePatterns call in progress (synchronous)
+let scratch = allocSecret(4096); // one Writer at a time builds here; wiped by each done()
+
+/** Builds one pattern in the scratch space sized for the worst case, then an exact copy in the arena. */
 class Writer {
   private readonly buf: Buffer;
   private n = 0;
   constructor(cap: number) {
-    this.buf = allocSecret(cap);
+    if (scratch.length < cap) {
+      scratch.fill(0);
+      scratch = allocSecret(Math.max(cap, 2 * scratch.length));
+    }
+    this.buf = scratch;
   }
   byte(b: number): void {
     this.buf[this.n++] = b;
@@ -27,9 +62,9 @@ class Writer {
     this.n += src.copy(this.buf, this.n, from, to);
   }
   done(): Buffer {
-    const out = allocSecret(this.n);
+    const out = arena.take(this.n);
     this.buf.copy(out, 0, 0, this.n);
-    this.buf.fill(0);
+    this.buf.fill(0, 0, this.n);
     return out;
   }
 }
@@ -80,7 +115,7 @@ function base64Chars(src: Buffer, alphabet: Buffer): Buffer {
  */
 function base64Aligned(v: Buffer, alphabet: Buffer, out: Buffer[]): void {
   for (let k = 0; k < 3; k++) {
-    const tmp = allocSecret(k + v.length);
+    const tmp = arena.take(k + v.length);
     v.copy(tmp, k);
     const chars = base64Chars(tmp, alphabet);
     tmp.fill(0);
@@ -99,7 +134,7 @@ function base64Aligned(v: Buffer, alphabet: Buffer, out: Buffer[]): void {
 }
 
 function slice(src: Buffer, from: number, to: number): Buffer {
-  const out = allocSecret(to - from);
+  const out = arena.take(to - from);
   src.copy(out, 0, from, to);
   return out;
 }
@@ -287,11 +322,18 @@ export const ENCODINGS: readonly Encoding[] = [
 ];
 
 /**
- * Every pattern of `value` in the named encodings (all when `names` is absent), each a fresh
- * allocSecret Buffer the caller wipes. Patterns may repeat; the trie merges them.
+ * Every pattern of `value` in the named encodings (all when `names` is absent), as slices of
+ * `into` (allocSecret chunks: wipe the arena when done; a fresh one when absent). Patterns may
+ * repeat; the trie merges them. Intermediate results sit in the arena too and go with it.
  */
-export function derivePatterns(value: Buffer, names?: readonly string[]): Buffer[] {
+export function derivePatterns(value: Buffer, names?: readonly string[], into: Arena = new Arena()): Buffer[] {
   const out: Buffer[] = [];
-  for (const e of ENCODINGS) if (names === undefined || names.includes(e.name)) e.derive(value, out);
+  const outer = arena;
+  arena = into;
+  try {
+    for (const e of ENCODINGS) if (names === undefined || names.includes(e.name)) e.derive(value, out);
+  } finally {
+    arena = outer;
+  }
   return out;
 }

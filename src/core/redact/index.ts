@@ -9,7 +9,7 @@
  */
 import { SesameError } from '../errors.js';
 import { buildAutomaton, type Automaton, type Pattern } from './automaton.js';
-import { derivePatterns } from './encodings.js';
+import { Arena, derivePatterns } from './encodings.js';
 import { Matcher, type Sink } from './matcher.js';
 import { AnsiView } from './ansi.js';
 
@@ -55,18 +55,16 @@ export function createRedactor(needles: readonly Needle[], opts: RedactorOptions
   }
   const tooShort: string[] = [];
   const patterns: Pattern[] = [];
+  const arena = new Arena();
   needles.forEach((n, owner) => {
     if (n.value.length < minLength) {
       if (!tooShort.includes(n.name)) tooShort.push(n.name);
       return;
     }
-    for (const bytes of derivePatterns(n.value)) {
-      if (bytes.length >= minLength) patterns.push({ bytes, owner });
-      else bytes.fill(0);
-    }
+    for (const bytes of derivePatterns(n.value, undefined, arena)) if (bytes.length >= minLength) patterns.push({ bytes, owner });
   });
   const automaton: Automaton = buildAutomaton(patterns);
-  for (const p of patterns) p.bytes.fill(0);
+  arena.wipe();
 
   const markers = needles.map((n) => marker(n.name));
   const hits = new Map<string, number>();
