@@ -130,7 +130,9 @@ export class AgentLink {
     const c = await connectAgent(this.#opts.socket, this.#opts.env);
     if (!c) {
       throw new SesameError('UNAVAILABLE', `no agent answers on ${this.#opts.socket}${this.#opts.profile ? ` (the socket of profile ${this.#opts.profile})` : ''}`, {
-        hint: this.#opts.profile ? `the owner starts the agent (\`sesame agent start\`), which binds the socket of profile ${this.#opts.profile}` : 'the owner starts the agent: `sesame agent start`',
+        hint: this.#opts.profile
+          ? `the owner starts the agent (\`sesame agent start\`), which binds the socket of profile ${this.#opts.profile}; if it runs, it has no profile ${this.#opts.profile} (\`sesame profile list\`)`
+          : 'the owner starts the agent: `sesame agent start`',
         detail: { reason: 'no_agent' },
       });
     }

@@ -264,6 +264,7 @@ function ownerAdvice(reason: string, kind: string): string {
     approval_timeout: 'the owner did not answer in time: ask again, and ask the owner to approve it',
     approval_denied: 'the owner refused this request',
     profile: 'the owner could change the profile',
+    not_found: 'no such project or key within this server’s scope (list_secrets shows what it may use); the owner could add it or widen the scope',
   };
   if (a[reason]) return `\nwhat the owner could do: ${a[reason]}`;
   if (kind === 'not found') return '\nlist_secrets shows the names this server may use; the owner could add the secret or widen the scope';
