@@ -33,18 +33,17 @@ const enum St {
   StrEsc,
 }
 
-interface Escape {
-  readonly pos: number;
-  readonly bytes: Buffer;
-}
-
 /** A Matcher over the text of a stream, with its escape sequences put back in place. */
 export class AnsiView {
   private readonly matcher: Matcher;
   private readonly escMatcher: Matcher;
-  private readonly queue: Escape[] = [];
+  // Queued escapes: view position, and bytes in `store` (allocSecret, reused once emptied).
+  private readonly qPos: number[] = [];
+  private readonly qOff: number[] = [];
+  private readonly qLen: number[] = [];
   private qHead = 0;
-  private qBytes = 0;
+  private store: Buffer = allocSecret(4096);
+  private storeEnd = 0;
   private viewPos = 0; // view bytes given to the matcher so far
   private view: Buffer = allocSecret(0); // this push's text, gathered for one matcher.push
   private viewLen = 0;
@@ -60,8 +59,8 @@ export class AnsiView {
     this.matcher = new Matcher(a, {
       plain: (buf, from, to, at) => {
         let p = from;
-        while (this.qHead < this.queue.length && this.queue[this.qHead]!.pos < at + to) {
-          const k = this.queue[this.qHead]!.pos - at;
+        while (this.qHead < this.qPos.length && this.qPos[this.qHead]! < at + to) {
+          const k = this.qPos[this.qHead]! - at;
           if (k > p) out.plain(buf, p, k, at);
           p = Math.max(p, k);
           this.emitEscape();
@@ -69,9 +68,9 @@ export class AnsiView {
         if (to > p) out.plain(buf, p, to, at);
       },
       hit: (owner, start, end) => {
-        while (this.qHead < this.queue.length && this.queue[this.qHead]!.pos <= start) this.emitEscape();
+        while (this.qHead < this.qPos.length && this.qPos[this.qHead]! <= start) this.emitEscape();
         out.hit(owner, start, end);
-        while (this.qHead < this.queue.length && this.queue[this.qHead]!.pos < end) this.emitEscape();
+        while (this.qHead < this.qPos.length && this.qPos[this.qHead]! < end) this.emitEscape();
       },
     });
   }
@@ -92,16 +91,15 @@ export class AnsiView {
     while (this.st !== St.Ground) this.abort();
     this.drain();
     this.matcher.flush();
-    while (this.qHead < this.queue.length) this.emitEscape();
+    while (this.qHead < this.qPos.length) this.emitEscape();
   }
 
   /** Zeroes held text and queued escapes. */
   wipe(): void {
     this.matcher.wipe();
     this.escMatcher.wipe();
-    for (const e of this.queue) e.bytes.fill(0);
-    this.queue.length = 0;
-    this.qHead = 0;
+    this.store.fill(0);
+    this.reset();
     this.esc.fill(0);
     this.view.fill(0);
     this.viewLen = 0;
@@ -179,18 +177,36 @@ export class AnsiView {
   }
 
   private complete(): void {
-    const bytes = allocSecret(this.escLen);
-    this.esc.copy(bytes, 0, 0, this.escLen);
-    this.esc.fill(0, 0, this.escLen);
+    const n = this.escLen;
+    if (this.storeEnd + n > this.store.length) {
+      const bigger = allocSecret(Math.max(2 * this.store.length, this.storeEnd + n));
+      this.store.copy(bigger, 0, 0, this.storeEnd);
+      this.store.fill(0);
+      this.store = bigger;
+    }
+    this.esc.copy(this.store, this.storeEnd, 0, n);
+    this.esc.fill(0, 0, n);
     this.escLen = 0;
     this.st = St.Ground;
-    this.queue.push({ pos: this.viewPos + this.viewLen, bytes });
-    this.qBytes += bytes.length;
-    if (this.qBytes > QUEUE_MAX) {
+    this.qPos.push(this.viewPos + this.viewLen);
+    this.qOff.push(this.storeEnd);
+    this.qLen.push(n);
+    this.storeEnd += n;
+    if (this.storeEnd - this.qOff[this.qHead]! > QUEUE_MAX) {
       this.drain();
       this.matcher.flush();
-      while (this.qHead < this.queue.length) this.emitEscape();
+      while (this.qHead < this.qPos.length) this.emitEscape();
     }
+  }
+
+  /** Forgets the emptied queue and zeroes its store. */
+  private reset(): void {
+    this.store.fill(0, 0, this.storeEnd);
+    this.storeEnd = 0;
+    this.qPos.length = 0;
+    this.qOff.length = 0;
+    this.qLen.length = 0;
+    this.qHead = 0;
   }
 
   /** Not an escape after all: ESC is a text byte, and what followed it is parsed again. */
@@ -207,18 +223,13 @@ export class AnsiView {
 
   /** The next queued escape, its own bytes masked. */
   private emitEscape(): void {
-    const e = this.queue[this.qHead]!;
-    this.queue[this.qHead++] = { pos: e.pos, bytes: Buffer.alloc(0) };
-    this.qBytes -= e.bytes.length;
-    if (this.qHead > 1024 && this.qHead * 2 > this.queue.length) {
-      this.queue.splice(0, this.qHead);
-      this.qHead = 0;
-    }
-    if (e.bytes.length < this.a.minLen) this.out.plain(e.bytes, 0, e.bytes.length, 0);
+    const off = this.qOff[this.qHead]!;
+    const len = this.qLen[this.qHead++]!;
+    if (len < this.a.minLen) this.out.plain(this.store, off, off + len, 0);
     else {
-      this.escMatcher.push(e.bytes);
+      this.escMatcher.push(this.store.subarray(off, off + len));
       this.escMatcher.flush();
     }
-    e.bytes.fill(0);
+    if (this.qHead === this.qPos.length) this.reset();
   }
 }
