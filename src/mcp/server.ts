@@ -96,7 +96,7 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
       inputSchema: {
         argv: ARGV,
         cwd: z.string().min(1).max(4096).optional().describe('absolute working directory (default: the directory the MCP server was started in)'),
-        stdin: z.string().max(MAX_STDIN).optional().describe('text for the command’s standard input (closed after it)'),
+        stdin: z.string().max(MAX_STDIN).optional().describe(`text for the command’s standard input (at most ${MAX_STDIN} bytes as UTF-8; closed after it)`),
         timeout_s: z.number().int().min(1).max(3600).optional().describe('kill the command after this many seconds'),
         project: PROJECT,
       },
@@ -105,6 +105,8 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
     async ({ argv, cwd, stdin, timeout_s, project: p }, extra) =>
       guard(async () => {
         const input = stdin === undefined ? undefined : Buffer.from(stdin, 'utf8');
+        if (input && input.length > MAX_STDIN)
+          throw new SesameError('USAGE', `stdin is ${input.length} bytes; run_command takes at most ${MAX_STDIN}`, { hint: 'write the input to a file and pass its path in argv' });
         const r = await link.exec(
           { project: project(p), argv, cwd: cwd ?? process.cwd(), ...(input ? { stdin: input } : {}), ...(timeout_s !== undefined ? { timeoutS: timeout_s } : {}) },
           { signal: extra.signal, onPending: pendingNotifier(extra) },
