@@ -244,6 +244,17 @@ test('agent stop kills the whole process group of every exec', async () => {
   }
 });
 
+test('a profile whose ttl runs out kills the process groups of the execs it started', async () => {
+  const h = await home('sesame-exec-pttl-', { box: `${BOX}ttl = "2s"\n` });
+  try {
+    const { c, child, grandchild } = await stubborn(h);
+    await waitFor('the profile ttl to kill the child and the grandchild', () => !running(child) && !running(grandchild), 10_000);
+    c.close();
+  } finally {
+    await done(h);
+  }
+});
+
 test('a per-exec timeout kills the whole process group and says so', async () => {
   const h = await home('sesame-exec-timeout-');
   try {

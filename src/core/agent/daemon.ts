@@ -49,6 +49,7 @@ import type { AnyRequest } from './protocol-v2.js';
 import { execEnded, listVisible, readForExec, readOne, readSelected, refuseExec } from '../access.js';
 import { killAllNow, liveExecs } from './exec/child.js';
 import { pinCommands } from './exec/resolve.js';
+import { killProfileExecs } from './ops/exec.js';
 import { agentAudit } from '../audit/agent-audit.js';
 import { VaultKeeper } from './keeper.js';
 import type { AgentLock } from './lockfile.js';
@@ -245,6 +246,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       open = open.filter((l) => !gone.includes(l));
       gone.forEach((l) => live.delete(l.spec));
       closeListeners(gone);
+      killProfileExecs(name);
       o.log(`closed profile socket: ${name} (its ttl ran out)`);
     }
   };
@@ -316,6 +318,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
         if (l.spec.ref.name !== undefined) deadlines.delete(l.spec.ref.name);
       });
       closeListeners(gone);
+      for (const l of gone) if (l.spec.ref.name !== undefined && !store.current().profiles.has(l.spec.ref.name)) killProfileExecs(l.spec.ref.name);
       o.log(`closed profile socket${gone.length > 1 ? 's' : ''}: ${gone.map((l) => l.spec.ref.name ?? '?').join(', ')}`);
     }
     for (const spec of added) {

@@ -23,6 +23,17 @@ import { execEnv } from '../exec/env.js';
 import { decideProgram, programError } from '../exec/resolve.js';
 import type { OpContext, Reply } from './context.js';
 
+/** Running execs started through each profile socket, by profile name. */
+const byProfile = new Map<string, Set<ExecChild>>();
+
+/**
+ * Kills the process group of every exec started through profile `name` (its `ttl` ran out,
+ * or a reload removed it): a profile's end ends what it runs. Never throws.
+ */
+export function killProfileExecs(name: string): void {
+  for (const c of byProfile.get(name) ?? []) c.kill();
+}
+
 /** The profile of a caller on a profile socket; undefined for the owner. */
 export function profileOfCaller(ctx: OpContext): Profile | undefined {
   const l = ctx.access.caller.listener;
@@ -94,6 +105,12 @@ export async function exec(ctx: OpContext, req: ExecArgs): Promise<Reply> {
     child.kill();
   };
   ctx.access.signal.addEventListener('abort', onAbort, { once: true });
+  const profile = l.kind === 'profile' ? l.name : undefined;
+  if (profile !== undefined) {
+    let set = byProfile.get(profile);
+    if (!set) byProfile.set(profile, (set = new Set()));
+    set.add(child);
+  }
   try {
     const r = await child.done;
     const keys = secrets.map(([k]) => k);
@@ -105,6 +122,10 @@ export async function exec(ctx: OpContext, req: ExecArgs): Promise<Reply> {
     return { line: exitFrame(stream.id, fields), secret: false };
   } finally {
     ctx.access.signal.removeEventListener('abort', onAbort);
+    if (profile !== undefined) {
+      byProfile.get(profile)?.delete(child);
+      if (!byProfile.get(profile)?.size) byProfile.delete(profile);
+    }
     for (const [, v] of secrets) v.fill(0);
   }
 }
