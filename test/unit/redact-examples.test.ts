@@ -220,3 +220,23 @@ test('an over-long string control is text, so a value inside it is still masked'
   const body = 'a'.repeat(5000);
   assert.equal(maskAll(red, `\x1b]0;${body} hunter22\x07`, 777), `\x1b]0;${body} <sesame:K>\x07`);
 });
+
+test('a forked redactor shares the tables, keeps its own held bytes and counts, and the tables outlive the first wipe', () => {
+  const out = createRedactor([needle('K', 'hunter22')]);
+  const err = out.fork();
+  assert.equal(out.push(Buffer.from('a hunt')).toString(), 'a ');
+  assert.equal(err.push(Buffer.from('b hunter22 c')).toString(), 'b <sesame:K> c');
+  assert.equal(out.push(Buffer.from('er22 d')).toString(), '<sesame:K> d');
+  assert.deepEqual([out.counts(), err.counts()], [{ K: 1 }, { K: 1 }]);
+  out.wipe();
+  assert.equal(maskAll(err, 'x hunter22'), 'x <sesame:K>');
+  err.wipe();
+  assert.throws(
+    () => err.push(Buffer.from('x')),
+    (e: unknown) => e instanceof SesameError,
+  );
+  assert.throws(
+    () => err.fork(),
+    (e: unknown) => e instanceof SesameError,
+  );
+});

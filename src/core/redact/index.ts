@@ -37,6 +37,21 @@ export interface Redactor {
   readonly tooShort: readonly string[];
   /** Zeroes every derived table and held byte; push() then throws (it never passes bytes through unmasked). */
   wipe(): void;
+  /**
+   * A redactor for another stream (stderr beside stdout) over the same tables: no second
+   * build. It has its own held bytes and counts; the shared tables are zeroed when the last
+   * redactor sharing them is wiped.
+   */
+  fork(): Redactor;
+}
+
+interface Shared {
+  readonly needles: readonly Needle[];
+  readonly automaton: Automaton;
+  readonly markers: readonly Buffer[];
+  readonly tooShort: readonly string[];
+  readonly ansi: boolean;
+  refs: number;
 }
 
 /** The marker that replaces a hit of the needle named `name`. */
@@ -65,8 +80,12 @@ export function createRedactor(needles: readonly Needle[], opts: RedactorOptions
   });
   const automaton: Automaton = buildAutomaton(patterns);
   arena.wipe();
-
   const markers = needles.map((n) => marker(n.name));
+  return streamRedactor({ needles, automaton, markers, tooShort, ansi: opts.ansi !== false, refs: 1 });
+}
+
+function streamRedactor(shared: Shared): Redactor {
+  const { needles, automaton, markers, tooShort } = shared;
   const hits = new Map<string, number>();
   // Masked output accumulates here (never a needle: only what is safe to emit).
   let acc = Buffer.allocUnsafeSlow(64 * 1024);
@@ -90,7 +109,7 @@ export function createRedactor(needles: readonly Needle[], opts: RedactorOptions
       append(m, 0, m.length);
     },
   };
-  const view = opts.ansi === false ? null : new AnsiView(automaton, sink);
+  const view = shared.ansi ? new AnsiView(automaton, sink) : null;
   const matcher = view ?? new Matcher(automaton, sink);
   const take = (): Buffer => {
     const out = Buffer.allocUnsafeSlow(accLen);
@@ -115,9 +134,15 @@ export function createRedactor(needles: readonly Needle[], opts: RedactorOptions
     },
     tooShort,
     wipe() {
+      if (wiped) return;
       wiped = true;
       matcher.wipe();
-      automaton.wipe();
+      if (--shared.refs === 0) automaton.wipe();
+    },
+    fork() {
+      if (wiped || shared.refs === 0) throw new SesameError('INVALID', 'this redactor was wiped and can mask nothing more', { hint: 'create a new redactor for a new stream' });
+      shared.refs++;
+      return streamRedactor(shared);
     },
   };
 }
