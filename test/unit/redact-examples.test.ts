@@ -9,6 +9,9 @@ import { createRedactor, type Needle, type Redactor } from '../../src/core/redac
 import { Arena, ENCODINGS, derivePatterns } from '../../src/core/redact/encodings.js';
 import { buildAutomaton } from '../../src/core/redact/automaton.js';
 import { SesameError } from '../../src/core/errors.js';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from '../helpers/cli.js';
 
 const VALUE = 'p4ss/wörd+"x\\y&<z>\'\n';
 const needle = (name: string, v: string | Buffer): Needle => ({ name, value: typeof v === 'string' ? Buffer.from(v, 'utf8') : v });
@@ -76,9 +79,15 @@ test('derives the Python bytes repr and C escapes of a binary value', () => {
   assert.equal(maskAll(createRedactor([needle('BIN', bin)]), '"\\x00\\xffA\'\\"\\\\\\n\\x7f\\x10"'), '"<sesame:BIN>"');
 });
 
-test('lists the encodings it masks (docs/redaction.md names the same ones)', () => {
+test('lists the encodings it masks, and docs/redaction.md names the same ones in its table', () => {
   assert.ok(ENCODINGS.length >= 14);
   assert.equal(new Set(ENCODINGS.map((e) => e.name)).size, ENCODINGS.length);
+  const doc = readFileSync(path.join(ROOT, 'docs/redaction.md'), 'utf8');
+  const documented = [...doc.matchAll(/^\| \d+ \| `([^`]+)` \|/gm)].map((m) => m[1]);
+  assert.deepEqual(
+    documented,
+    ENCODINGS.map((e) => e.name),
+  );
 });
 
 test('masks a value split across chunks of every size, down to one byte', () => {
