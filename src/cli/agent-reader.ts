@@ -5,6 +5,7 @@ import type { SecretReader } from './secret-reader.js';
 export function agentReader(client: AgentClient): SecretReader {
   return {
     via: 'agent',
+    client,
     get: (project, key) => client.get(project, key),
     getSelected: (project, sel) => client.getSelected(project, sel),
     close: () => {

@@ -38,6 +38,7 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   token: () => import('./commands/token.js'),
   profile: () => import('./commands/profile.js'),
   doctor: () => import('./commands/doctor.js'),
+  mcp: () => import('./commands/mcp.js'),
 };
 
 const ORDER = Object.keys(TABLE);

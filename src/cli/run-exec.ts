@@ -2,46 +2,71 @@
  * The heart of `sesame run`, shared by the command and the agent fast path: resolve the
  * command, read the selected secrets, build the child's environment, and replace this
  * process with the command (execve). Returns only when the command cannot run.
+ *
+ * Two more ways, chosen here:
+ * - through the agent's `exec` (run-remote.ts): when the agent refuses to reveal values
+ *   (a profile socket with `reveal = false`), or with `--mask` when an agent answers;
+ * - `--mask` without an agent: this process spawns the command itself through the native
+ *   door (posix_spawn, the environment in Buffers) and masks its output with the same
+ *   redactor as the agent (core/agent/exec/child.ts); its copies of the values are wiped
+ *   right after the spawn, except those the redactor needs until the command ends.
  */
 import type { Parsed } from './args.js';
-import { info, json } from './output.js';
+import { info, json, warn } from './output.js';
 import type { SecretReader } from './reader.js';
-import { readSelection, requireCarried } from './select.js';
+import { readSelection, requireCarried, selection } from './select.js';
 import type { HomePaths } from '../core/paths.js';
 import { childEnv, resolveCommand } from '../core/exec.js';
+import { isRevealDenied, reraise, runRemote } from './run-remote.js';
 
-/** 127 when CMD is not found, 126 when it cannot be executed; otherwise never returns. */
+/** 127 when CMD is not found, 126 when it cannot be executed; otherwise never returns (or, through exec or --mask, returns the command's status). */
 export async function execWithSecrets(open: () => Promise<SecretReader>, project: string, flags: Parsed['flags'], argv: string[], env: NodeJS.ProcessEnv, paths?: HomePaths): Promise<number> {
   const file = argv[0]!;
   const found = resolveCommand(file, env.PATH);
-  if ('error' in found) {
-    const notFound = found.error === 'not-found';
-    return cannotRun(
-      notFound ? 127 : 126,
-      `${notFound ? 'command not found' : 'not executable (a directory, or no execute permission)'}: ${file}`,
-      notFound ? 'check the name and PATH, or give the path to the program' : 'name a program file with execute permission (ls -l)',
-      flags.json === true,
-    );
-  }
+  // A profile socket may run a command this side does not have: the agent resolves it.
+  if ('error' in found && !env.SESAME_AGENT_SOCK) return notFound(file, found.error, flags.json === true);
   const names = flags.exclude !== undefined && paths ? await (await import('./key-names.js')).projectKeyNames(paths, project) : undefined;
   const reader = await open();
+  if (flags.mask && reader.client) return runRemote(reader.client, project, selection(flags), argv);
   let childVars: Buffer[];
+  let secrets: Array<[string, Buffer]>;
   try {
-    const secrets = await readSelection(reader, project, flags, names);
+    try {
+      secrets = await readSelection(reader, project, flags, names);
+    } catch (e) {
+      if (reader.client && isRevealDenied(e)) return await runRemote(reader.client, project, selection(flags), argv);
+      throw e;
+    }
+    if ('error' in found) {
+      for (const [, v] of secrets) v.fill(0);
+      return notFound(file, found.error, flags.json === true);
+    }
     requireCarried(secrets, 'an environment variable', (k, v) => childEnv({}, [[k, v]]));
     try {
       childVars = childEnv(env, secrets);
     } finally {
-      for (const [, v] of secrets) v.fill(0);
+      if (!flags.mask) for (const [, v] of secrets) v.fill(0);
     }
   } finally {
-    reader.close();
+    if (!reader.client || !flags.mask) reader.close();
   }
+  if (flags.mask) return runMasked(found.path, argv, childVars, secrets);
   const { execve, makeInheritableBlocking } = await import('../core/os/native.js');
   for (const fd of [0, 1, 2]) makeInheritableBlocking(fd);
   const errno = execve(found.path, argv, childVars);
   for (const b of childVars) b.fill(0);
   return cannotRun(errno === 13 ? 126 : 127, `cannot execute ${file} (errno ${errno})`, 'check that it is a program for this machine, and its permissions (ls -l)', flags.json === true);
+}
+
+/** A command not found (127) or not executable (126), reported. */
+function notFound(file: string, why: 'not-found' | 'not-executable', asJson: boolean): number {
+  const nf = why === 'not-found';
+  return cannotRun(
+    nf ? 127 : 126,
+    `${nf ? 'command not found' : 'not executable (a directory, or no execute permission)'}: ${file}`,
+    nf ? 'check the name and PATH, or give the path to the program' : 'name a program file with execute permission (ls -l)',
+    asJson,
+  );
 }
 
 /** Reports a command that cannot run, as a line on stderr or (--json) an error object on stdout; returns `code` (126/127). */
@@ -52,4 +77,74 @@ function cannotRun(code: number, message: string, hint: string, asJson: boolean)
     info(`hint: ${hint}`);
   }
   return code;
+}
+
+/**
+ * `run --mask` without an agent: spawn, mask, wait. The env Buffers are wiped right after
+ * the spawn; the values once the command (and what is left of its process group) ended.
+ */
+async function runMasked(path: string, argv: string[], childVars: Buffer[], secrets: Array<[string, Buffer]>): Promise<number> {
+  const { ExecChild } = await import('../core/agent/exec/child.js');
+  const { getWinSize } = await import('../core/os/native.js');
+  const term = process.stdin.isTTY && process.stdout.isTTY ? getWinSize(1) : null;
+  let child: InstanceType<typeof ExecChild>;
+  try {
+    child = new ExecChild(
+      { path, argv, env: childVars, cwd: process.cwd(), stdin: true, ...(term ? { pty: term } : {}), needles: secrets.map(([name, value]) => ({ name, value })), timeoutMs: 2 ** 31 - 1 },
+      {
+        write: (s, data) => {
+          (s === 'stdout' ? process.stdout : process.stderr).write(Buffer.from(data));
+          data.fill(0);
+        },
+        blocked: () => process.stdout.writableNeedDrain,
+        onRoom: (fn) => {
+          process.stdout.once('drain', fn);
+        },
+      },
+    );
+  } catch (e) {
+    for (const [, v] of secrets) v.fill(0);
+    throw e;
+  } finally {
+    for (const b of childVars) b.fill(0);
+  }
+  const fwd = (sig: NodeJS.Signals): void => {
+    child.signal(sig);
+  };
+  const sigs: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'];
+  for (const s of sigs) process.on(s, fwd);
+  const winch = (): void => {
+    const ws = getWinSize(1);
+    if (ws) child.resize(ws.rows, ws.cols);
+  };
+  if (term) {
+    process.stdout.on('resize', winch);
+    process.stdin.setRawMode(true);
+  }
+  const onData = (b: Buffer): void => {
+    child.input(b);
+  };
+  const onEnd = (): void => {
+    child.eof();
+  };
+  process.stdin.on('data', onData);
+  process.stdin.on('end', onEnd);
+  const r = await child.done;
+  for (const [, v] of secrets) v.fill(0);
+  for (const s of sigs) process.off(s, fwd);
+  process.stdin.off('data', onData);
+  process.stdin.off('end', onEnd);
+  if (term) {
+    process.stdout.off('resize', winch);
+    process.stdin.setRawMode(false);
+  }
+  process.stdin.pause();
+  if (r.tooShort.length) warn(`not masked (too short to mask safely): ${r.tooShort.join(', ')}`);
+  await new Promise<void>((res) => {
+    process.stdout.write('', () => {
+      res();
+    });
+  });
+  if (r.signal !== undefined) return reraise(r.signal);
+  return r.code ?? 1;
 }

@@ -1,4 +1,5 @@
 /** The shape every source of secrets has for the read commands: the agent or a direct unlock. */
+import type { AgentClient } from '../core/agent/client.js';
 import type { Selection } from '../core/vault/vault.js';
 
 export interface SecretReader {
@@ -7,4 +8,6 @@ export interface SecretReader {
   get(project: string, key: string): Promise<Buffer>;
   getSelected(project: string, sel: Selection): Promise<{ secrets: Array<[string, Buffer]>; missing: string[] }>;
   close(): void;
+  /** The agent connection behind an agent reader (run's exec); absent on a direct one. */
+  client?: AgentClient;
 }

@@ -37,15 +37,19 @@ export interface VaultSource {
   with<T>(fn: (v: UnlockedVault) => T): T;
 }
 
-/** The read ops this door serves. */
-export type AccessOp = 'get' | 'getselected' | 'list';
+/** The read ops this door serves (`exec`: values injected into a child's environment, never shown). */
+export type AccessOp = 'get' | 'getselected' | 'list' | 'exec';
 
 /** What a caller is about to be shown: the op, the project and the key names (never values). */
 export interface AccessWhat {
   readonly op: AccessOp;
   readonly project: string | undefined;
-  /** The names that will be decrypted (get, getselected); empty for list. */
+  /** The names that will be decrypted (get, getselected, exec); empty for list. */
   readonly keys: readonly string[];
+  /** exec: the absolute real path of the program about to run. */
+  readonly command?: string;
+  /** exec: `argvHash` of its argv (audit/record.ts); argv itself never reaches the door's hooks. */
+  readonly argvHash?: string;
 }
 
 /**
@@ -65,6 +69,9 @@ export interface AccessEvent extends AccessWhat {
   readonly missing?: readonly string[];
   /** The request's id as the client sent it (v2), for the audit record; absent on v1 and the direct path. */
   readonly request?: string;
+  /** exec's end (`exec_exit`): `exit:N` or `signal:name`, and the masked hits per key name. */
+  readonly exit?: string;
+  readonly masked?: Readonly<Record<string, number>>;
 }
 
 /** The approval and audit seams. Both optional; both see names only. */
@@ -155,6 +162,52 @@ export function readOneNow(ctx: AccessContext, src: VaultSource, project: string
  */
 export async function readSelected(ctx: AccessContext, src: VaultSource, project: string, sel: Selection): Promise<Selected> {
   return run(ctx, src, planSelected(ctx, project, sel));
+}
+
+/**
+ * The values an exec injects: a selection exactly as `readSelected` (same names decided the
+ * same way before anything is decrypted, same errors), under op `exec` — so authorize
+ * applies the `exec` scope and a non-revealing profile may use it — with the program's real
+ * path and argv hash in what the approval and audit hooks see. The caller wipes the values.
+ */
+export async function readForExec(ctx: AccessContext, src: VaultSource, project: string, sel: Selection, exec: { command: string; argvHash: string }): Promise<Selected> {
+  return run(ctx, src, planSelected(ctx, project, sel, { op: 'exec', ...exec }));
+}
+
+/**
+ * Refuses an exec for a reason of its own (`not_allowed_command`, `not_found`…): authorize
+ * first (an open refusal or a project out of view answers as for any read: a hidden project
+ * is NOT_FOUND exactly as a nonexistent one), then the refusal is audited (event `exec`,
+ * denied, with the program's real path when known) and `error` thrown. Decrypts nothing.
+ */
+export async function refuseExec(ctx: AccessContext, src: VaultSource, project: string, exec: { command?: string; argvHash: string; reason: string }, error: SesameError): Promise<never> {
+  return Promise.resolve().then(() => {
+    const what: AccessWhat = Object.freeze({ op: 'exec', project, keys: Object.freeze([]), argvHash: exec.argvHash, ...(exec.command === undefined ? {} : { command: exec.command }) });
+    const hidden = gate(ctx, what);
+    return src.with((v) => {
+      if (hidden) answerHidden(ctx, v, what, hidden);
+      if (!v.hasProject(project)) answerNotFound(ctx, v, what, project);
+      audit(ctx, { ...what, outcome: 'deny', reason: exec.reason as DenyReason });
+      throw error;
+    });
+  });
+}
+
+/**
+ * Records the end of an exec (`exec_exit`): how it ended and the masked hits per key (names
+ * and counts, never values). Never throws (the exec has already run).
+ */
+export function execEnded(
+  ctx: AccessContext,
+  project: string,
+  exec: { command: string; argvHash: string; keys: readonly string[] },
+  end: { exit: string; masked: Readonly<Record<string, number>> },
+): void {
+  try {
+    audit(ctx, { op: 'exec', project, keys: exec.keys, command: exec.command, argvHash: exec.argvHash, outcome: 'allow', exit: end.exit, masked: end.masked });
+  } catch {
+    /* recorded or not, the exec is over */
+  }
 }
 
 /** The synchronous form of `readSelected`; refuses (ERROR) a context with an approval hook. */
@@ -252,16 +305,19 @@ function startOne(ctx: AccessContext, v: UnlockedVault, what: AccessWhat, projec
 }
 
 /** Step 1 for `getselected` (open refusals thrown here, before the vault is looked at); the rest runs on the vault. */
-function planSelected(ctx: AccessContext, project: string, sel: Selection): (v: UnlockedVault) => Read<Selected> {
-  const hidden = gate(ctx, { op: 'getselected', project, keys: [] });
+type SelectOp = { op: 'getselected' } | { op: 'exec'; command: string; argvHash: string };
+
+function planSelected(ctx: AccessContext, project: string, sel: Selection, how: SelectOp = { op: 'getselected' }): (v: UnlockedVault) => Read<Selected> {
+  const none: AccessWhat = Object.freeze({ ...how, project, keys: Object.freeze([]) });
+  const hidden = gate(ctx, none);
   return (v) => {
-    if (hidden) answerHidden(ctx, v, { op: 'getselected', project, keys: [] }, hidden);
-    return startSelected(ctx, v, project, sel);
+    if (hidden) answerHidden(ctx, v, none, hidden);
+    return startSelected(ctx, v, project, sel, how);
   };
 }
 
-function startSelected(ctx: AccessContext, v: UnlockedVault, project: string, sel: Selection): Read<Selected> {
-  if (!v.hasProject(project)) answerNotFound(ctx, v, { op: 'getselected', project, keys: [] }, project);
+function startSelected(ctx: AccessContext, v: UnlockedVault, project: string, sel: Selection, how: SelectOp): Read<Selected> {
+  if (!v.hasProject(project)) answerNotFound(ctx, v, Object.freeze({ ...how, project, keys: Object.freeze([]) }), project);
   const inPrefix = (n: string): boolean => sel.prefix === undefined || n.startsWith(sel.prefix);
   const order = sel.only ? [...new Set(sel.only)].filter(inPrefix) : [];
   let keys: string[];
@@ -285,7 +341,7 @@ function startSelected(ctx: AccessContext, v: UnlockedVault, project: string, se
     const all = new Set([...missing, ...gone]);
     return { secrets, missing: order.filter((n) => all.has(n)) };
   };
-  return { what: Object.freeze({ op: 'getselected', project, keys: Object.freeze(keys) }), hidden, missing, answer };
+  return { what: Object.freeze({ ...how, project, keys: Object.freeze(keys) }), hidden, missing, answer };
 }
 
 /**

@@ -97,6 +97,10 @@ export interface RequestOptions {
    * The caller still owns and wipes `value` itself.
    */
   value?: Buffer;
+  /** The op ends with an `exit` frame (exec): `check` gets it as it gets an `ok` frame. */
+  exit?: boolean;
+  /** Called with the request's id once it is sent (to name it in `input`/`signal`/`resize`). */
+  onSent?(id: number): void;
 }
 
 /** Per-op timeouts, ms: how long the client waits for the final frame (a `pending` frame extends it). */
@@ -219,6 +223,7 @@ interface Flight {
   resolve(v: unknown): void;
   reject(e: unknown): void;
   onFrame: ((frame: Readonly<Reply>) => void) | undefined;
+  exit: boolean;
   timer: NodeJS.Timeout | undefined;
   ms: number;
 }
@@ -319,7 +324,7 @@ class Client implements AgentClient {
       });
       return;
     }
-    if (got.frame !== 'ok') throw badReply(`a "${got.frame}" frame answers an op that never sends one`);
+    if (got.frame !== 'ok' && !(got.frame === 'exit' && f.exit)) throw badReply(`a "${got.frame}" frame answers an op that never sends one`);
     const result = f.check(got.r);
     const mine = new Set<Buffer>(Buffer.isBuffer(result) ? [result] : ((result as { secrets?: Array<[string, Buffer]> } | undefined)?.secrets?.map(([, b]) => b) ?? []));
     if (secrets.some((b) => !mine.has(b))) throw badReply('a value came where none belongs');
@@ -389,6 +394,7 @@ class Client implements AgentClient {
               opts.onFrame?.(fr);
             }
           : undefined,
+        exit: opts.exit === true,
         timer: undefined,
         ms: 0,
       };
@@ -399,6 +405,7 @@ class Client implements AgentClient {
         const line = valueAfter(head.slice(0, -1), opts.value);
         this.#sock.write(line, () => line.fill(0));
       } else this.#sock.write(`${head}\n`);
+      opts.onSent?.(id);
     });
   }
 

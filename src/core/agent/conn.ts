@@ -54,7 +54,8 @@ import { verifyTokenDigest } from '../policy/tokens.js';
 import type { Reply, RequestContext } from './dispatch.js';
 import { LineSplitter } from './line-splitter.js';
 import { CONN_IDLE_MS, MAX_REQUEST_BYTES, errorLine, protocolError, type RequestId } from './protocol.js';
-import { MAX_IN_FLIGHT, OPS_V2, decodeLine, errorFrame, framerFor, type AnyRequest, type DecodedLine } from './protocol-v2.js';
+import { CONTROL_OPS, MAX_IN_FLIGHT, OPS_V2, decodeLine, errorFrame, framerFor, okFrame, type AnyRequest, type DecodedLine, type RequestV2 } from './protocol-v2.js';
+import type { ExecControl, FrameStream } from './ops/context.js';
 import { ReplyWriter, WriteBudget } from './writer.js';
 
 export interface ConnHooks {
@@ -153,6 +154,10 @@ interface Flight {
   readonly ac: AbortController;
   /** The v2 request's id (for a shutdown frame). */
   readonly id?: RequestId;
+  /** An exec's controls, reachable by `input`/`signal`/`resize` with `ref` = id. */
+  control?: ExecControl;
+  /** Control requests that arrived before the exec started its child (applied, in order, when it does). */
+  early?: RequestV2[];
 }
 
 /** The in-flight key of an id: ids are compared by type and value (`1` ≠ `"1"`). */
@@ -343,6 +348,10 @@ class Connection {
         return false;
       }
     }
+    if (req.v === 2 && CONTROL_OPS.includes(req.op)) {
+      this.#control(req);
+      return true;
+    }
     const policy = this.policy();
     const tokenPresented = req.v === 2 && req.tokenPresented;
     const caller = req.v === 2 && req.tokenDigest ? this.#withToken(req.tokenDigest, policy) : this.caller;
@@ -363,7 +372,28 @@ class Connection {
     if (req.v === 2) this.#flights.set(keyOf(req.id), flight);
     else this.#v1 = flight;
     this.#disarmDeadline();
-    const rc: RequestContext = { caller, policy, signal: flight.ac.signal, framer, ops: this.hooks.ops ?? OPS_V2, tokenPresented };
+    const stream: FrameStream | undefined =
+      req.v === 2
+        ? {
+            id: req.id,
+            emit: (frame, secret) => {
+              if (flight.ac.signal.aborted || this.#closing) {
+                if (secret) frame.fill(0);
+                return;
+              }
+              this.#out.write(frame, secret);
+            },
+            blocked: () => this.#out.blocked,
+            onRoom: (fn) => {
+              this.#out.onRoom(fn);
+            },
+            control: (c) => {
+              flight.control = c;
+              for (const r of flight.early?.splice(0) ?? []) this.#control(r);
+            },
+          }
+        : undefined;
+    const rc: RequestContext = { caller, policy, signal: flight.ac.signal, framer, ops: this.hooks.ops ?? OPS_V2, tokenPresented, ...(stream ? { stream } : {}) };
     let p: Promise<Reply>;
     try {
       p = this.hooks.handle(req, rc);
@@ -380,6 +410,37 @@ class Connection {
       },
     );
     return true;
+  }
+
+  /**
+   * A control op (`input`, `signal`, `resize`): applied at once to the exec in flight on this
+   * connection whose id is `ref`, answered `ok`; PROTOCOL `bad_args` when there is none (or
+   * it does not apply). The exec itself was authorized when it started; a control op changes
+   * no access, so it is not authorized or rate-limited again.
+   */
+  #control(req: RequestV2): void {
+    const framer = framerFor(req);
+    if (req.op !== 'input' && req.op !== 'signal' && req.op !== 'resize') return;
+    const f = this.#flights.get(keyOf(req.ref));
+    const c = f?.control;
+    if (f && !c && (f.early ??= []).length < MAX_EARLY) {
+      f.early.push(req); // the exec is still starting (approval, spawn): answered once it runs
+      return;
+    }
+    try {
+      if (!c) throw protocolError('bad_args', `no exec ${JSON.stringify(req.ref)} is in flight on this connection`, 'ref must be the id of an exec this connection started and that has not ended');
+      if (req.op === 'input') {
+        if (req.eof) c.eof();
+        else if (req.data) {
+          c.input(req.data);
+          req.data.fill(0);
+        }
+      } else if (req.op === 'signal') c.signal(req.signal);
+      else c.resize(req.rows, req.cols);
+      this.#out.write(okFrame(req.id, {}), false);
+    } catch (e) {
+      this.#out.write(framer.error(e instanceof SesameError ? e : new SesameError('ERROR', 'the control request failed')), false);
+    }
   }
 
   /**
@@ -402,7 +463,7 @@ class Connection {
   #told(caller: Caller, req: AnyRequest, reason: string): void {
     if (!this.hooks.refused) return;
     const n = names(req);
-    const keys = n.key !== undefined ? [n.key] : req.op === 'getselected' && req.v === 2 && req.only ? req.only : [];
+    const keys = n.key !== undefined ? [n.key] : (req.op === 'getselected' || req.op === 'exec') && req.v === 2 && req.only ? req.only : [];
     try {
       this.hooks.refused({ caller, op: req.op, ...(n.project === undefined ? {} : { project: n.project }), keys, reason, ...(req.v === 2 ? { request: String(req.id) } : {}) });
     } catch {
@@ -425,10 +486,12 @@ class Connection {
     if (req.v === 2) {
       if (this.#flights.get(keyOf(req.id)) === flight) this.#flights.delete(keyOf(req.id));
     } else if (this.#v1 === flight) this.#v1 = undefined;
+    const early = flight.early?.splice(0) ?? [];
     if (cancelled || this.#closing) {
       if (r.secret) r.line.fill(0);
     } else {
       this.#out.write(r.line, r.secret);
+      for (const c of early) this.#control(c); // the exec never ran: each gets its error
       if (r.stop) {
         // Clean up before the connection closes, so a client that saw the close knows the
         // socket, pid and lock files are gone. The agent then ends every connection.
@@ -475,8 +538,11 @@ class Connection {
 /** The names a request touches, for authorize(). */
 function names(req: AnyRequest): { project?: string; key?: string } {
   if (req.op === 'get') return { project: req.project, key: req.key };
-  if ((req.op === 'getselected' || req.op === 'list') && req.project !== undefined) return { project: req.project };
+  if ((req.op === 'getselected' || req.op === 'list' || req.op === 'exec') && req.project !== undefined) return { project: req.project };
+  if (req.op === 'check') return { project: req.project };
   return {};
 }
 
 const EMPTY = Buffer.alloc(0);
+/** The most control requests held for an exec that has not started its child yet. */
+const MAX_EARLY = 256;

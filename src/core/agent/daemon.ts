@@ -48,7 +48,10 @@ import { dispatch, type DispatchDeps, type RequestContext } from './dispatch.js'
 import { OPS_V2, OPS_V2_WRITES, type AnyRequest } from './protocol-v2.js';
 import type { AgentWriter } from './ops/write.js';
 import { writeVault } from '../vault/writes.js';
-import { listVisible, readOne, readSelected } from '../access.js';
+import { execEnded, listVisible, readForExec, readOne, readSelected, refuseExec } from '../access.js';
+import { killAllNow, liveExecs } from './exec/child.js';
+import { pinCommands } from './exec/resolve.js';
+import { killProfileExecs } from './ops/exec.js';
 import { agentAudit } from '../audit/agent-audit.js';
 import { VaultKeeper } from './keeper.js';
 import type { AgentLock } from './lockfile.js';
@@ -148,6 +151,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
 
   const shutdown = (reason: string): void => {
     if (closed) return;
+    killAllNow(); // every exec's process group: SIGTERM, a short grace, SIGKILL
     audit.checkpoint('agent_stop', reason);
     release();
     o.log(`stopped: ${reason}`);
@@ -201,7 +205,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
         }
       }
     : undefined;
-  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible }), status, listeners, statusV2, ...(writer ? { writer } : {}) };
+  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible, readForExec, refuseExec, execEnded }), status, listeners, statusV2, env: process.env, ...(writer ? { writer } : {}) };
 
   const hooksFor = (listener: ListenerRef) => ({
     uid,
@@ -267,6 +271,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       open = open.filter((l) => !gone.includes(l));
       gone.forEach((l) => live.delete(l.spec));
       closeListeners(gone);
+      killProfileExecs(name);
       o.log(`closed profile socket: ${name} (its ttl ran out)`);
     }
   };
@@ -275,7 +280,8 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   // Wakes at the next session deadline, and at least every watchMs to notice an orphaned
   // agent: its socket removed or replaced (e.g. the home deleted) means nobody can reach it.
   const tick = (): void => {
-    const r = session.check();
+    // A running exec is activity: the agent does not idle out under it (the absolute ttl still ends both).
+    const r = liveExecs() > 0 && session.touch() ? null : session.check();
     if (r) {
       shutdown(r);
       return;
@@ -285,7 +291,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       return;
     }
     expireProfiles();
-    timer = setTimeout(tick, Math.min(o.watchMs ?? 5000, Math.max(1, session.wakeInMs()), nextProfileDeadline()));
+    timer = setTimeout(tick, Math.min(o.watchMs ?? 5000, Math.max(1, liveExecs() > 0 ? 1000 : session.wakeInMs()), nextProfileDeadline()));
   };
 
   try {
@@ -298,6 +304,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
         loaders: [tokensLoader(o.paths), profilesLoader(o.paths)],
         ...(o.session ? { tokens: [o.session] } : {}),
       });
+    pinCommands(store.current()); // each profile's `commands` realpath'd now (exec/resolve.ts)
     const all = [...specs, ...profileSpecs(store.current())];
     all.forEach((x) => live.add(x));
     open = [
@@ -336,6 +343,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
         if (l.spec.ref.name !== undefined) deadlines.delete(l.spec.ref.name);
       });
       closeListeners(gone);
+      for (const l of gone) if (l.spec.ref.name !== undefined && !store.current().profiles.has(l.spec.ref.name)) killProfileExecs(l.spec.ref.name);
       o.log(`closed profile socket${gone.length > 1 ? 's' : ''}: ${gone.map((l) => l.spec.ref.name ?? '?').join(', ')}`);
     }
     for (const spec of added) {
@@ -363,6 +371,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     o.log(reloadLogLine(r));
     audit.event({ event: 'policy_reload', outcome: r.ok ? 'ok' : 'error', reason: r.ok ? 'sighup' : 'failed' });
     if (r.ok && !closed) {
+      pinCommands(store.current());
       rates.prune(store.current());
       // Serialised: two quick SIGHUPs never race on one socket path.
       syncing = syncing.then(syncProfiles, syncProfiles);

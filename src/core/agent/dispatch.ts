@@ -12,7 +12,9 @@ import { SesameError } from '../errors.js';
 import type { Caller } from '../policy/caller.js';
 import type { Policy } from '../policy/authorize.js';
 import type { AnyRequest, Framer } from './protocol-v2.js';
-import type { OpContext, PlaintextDoor, Reply, VaultSource } from './ops/context.js';
+import type { FrameStream, OpContext, PlaintextDoor, Reply, VaultSource } from './ops/context.js';
+import { check } from './ops/check.js';
+import { exec } from './ops/exec.js';
 import { get } from './ops/get.js';
 import { getSelected } from './ops/getselected.js';
 import { list } from './ops/list.js';
@@ -34,6 +36,8 @@ export interface DispatchDeps {
   statusV2?(): Record<string, unknown>;
   /** The owner's writes (`agent start --writes`; ops/write.ts); absent on a read-only agent. */
   readonly writer?: AgentWriter;
+  /** The agent's own environment: the base of an exec's child environment (exec/env.ts picks a few names). */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** What the connection knows about one request. */
@@ -47,6 +51,8 @@ export interface RequestContext {
   readonly ops: readonly string[];
   /** The request carried a token (verified or not); the token itself is never passed on. */
   readonly tokenPresented?: boolean;
+  /** v2: intermediate frames and exec controls for this request (conn.ts). */
+  readonly stream?: FrameStream;
 }
 
 /** Runs one request. See the module contract. */
@@ -57,6 +63,8 @@ export async function dispatch(req: AnyRequest, rc: RequestContext, deps: Dispat
     src: deps.src,
     door: deps.door,
     ops: rc.ops,
+    ...(rc.stream ? { stream: rc.stream } : {}),
+    ...(deps.env ? { env: deps.env } : {}),
     status: () => deps.status(),
     ...(deps.listeners || deps.statusV2 ? { statusV2: () => ({ ...(deps.statusV2?.() ?? {}), ...(deps.listeners ? { listeners: deps.listeners() } : {}) }) } : {}),
   };
@@ -74,6 +82,13 @@ export async function dispatch(req: AnyRequest, rc: RequestContext, deps: Dispat
         return await list(ctx, req.project, req.prefix);
       case 'write':
         return await write(ctx, req.write, deps.writer);
+      case 'exec':
+        return await exec(ctx, req);
+      case 'check':
+        return await check(ctx, req);
+      default:
+        // input, signal, resize: answered by the connection (conn.ts), never dispatched.
+        throw new SesameError('PROTOCOL', `op ${req.op} is answered by the connection`, { detail: { reason: 'unknown_op' } });
     }
   } catch (e) {
     if (e instanceof SesameError) return { line: rc.framer.error(e), secret: false };

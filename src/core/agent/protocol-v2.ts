@@ -17,6 +17,8 @@
  * (protocol.ts `valueAfter`/`secretsAfter`); the writer wipes them once written.
  */
 import { createHash } from 'node:crypto';
+import { allocSecret } from '../bytes.js';
+import { b64EncodeInto, b64Length } from './b64.js';
 import { SesameError } from '../errors.js';
 import {
   ARGS,
@@ -41,15 +43,30 @@ import { WRITE_FIELDS, decodeWriteArgs } from './ops/write-wire.js';
 import type { WriteOp } from '../vault/writes.js';
 
 /** The ops version 2 serves on every listener of this version, in byte order. */
-export const OPS_V2 = ['get', 'getselected', 'list', 'status', 'stop'] as const;
+export const OPS_V2 = ['check', 'exec', 'get', 'getselected', 'input', 'list', 'resize', 'signal', 'status', 'stop'] as const;
 export type OpV2 = (typeof OPS_V2)[number];
 /** The ops of an agent started with --writes (`write` for the owner alone: ops/write.ts), in byte order. */
 export const OPS_V2_WRITES = [...OPS_V2, 'write'] as const;
+/** The control ops: each names an exec in flight on the same connection (`ref`) and is answered at once. */
+export const CONTROL_OPS: readonly string[] = ['input', 'resize', 'signal'];
 /** The most v2 requests one connection may have in flight. */
 export const MAX_IN_FLIGHT = 32;
 const MAX_TOKEN = 512;
 
-const FIELDS: Record<OpV2 | 'write', readonly string[]> = { ...ARGS, list: ['project', 'prefix'], write: WRITE_FIELDS };
+const FIELDS: Record<OpV2 | 'write', readonly string[]> = {
+  ...ARGS,
+  list: ['project', 'prefix'],
+  exec: ['project', 'argv', 'cwd', 'only', 'prefix', 'stdin', 'pty', 'timeout_s'],
+  check: ['what', 'project', 'argv', 'key', 'only', 'prefix'],
+  input: ['ref', 'data', 'eof'],
+  signal: ['ref', 'signal'],
+  resize: ['ref', 'rows', 'cols'],
+  write: WRITE_FIELDS,
+};
+/** The most argv entries an exec may pass. */
+export const MAX_ARGV = 4096;
+/** The signals a client may send to its exec. */
+export const EXEC_SIGNALS: readonly string[] = ['SIGHUP', 'SIGINT', 'SIGQUIT', 'SIGTERM'];
 
 /**
  * What every v2 request carries besides its op. The token itself is never kept (see the
@@ -69,7 +86,24 @@ export type RequestV2 =
   | (V2Head & { op: 'get'; project: string; key: string })
   | (V2Head & { op: 'getselected'; project: string; only?: string[]; prefix?: string })
   | (V2Head & { op: 'list'; project?: string; prefix?: string })
-  | (V2Head & { op: 'write'; write: WriteOp });
+  | (V2Head & { op: 'write'; write: WriteOp })
+  | (V2Head & ExecArgs & { op: 'exec' })
+  | (V2Head & { op: 'check'; what: 'exec' | 'get'; project: string; argv?: string[]; key?: string; only?: string[]; prefix?: string })
+  | (V2Head & { op: 'input'; ref: RequestId; data?: Buffer; eof?: true })
+  | (V2Head & { op: 'signal'; ref: RequestId; signal: string })
+  | (V2Head & { op: 'resize'; ref: RequestId; rows: number; cols: number });
+
+/** An exec's own fields, validated. */
+export interface ExecArgs {
+  project: string;
+  argv: string[];
+  cwd?: string;
+  only?: string[];
+  prefix?: string;
+  stdin?: boolean;
+  pty?: { rows: number; cols: number };
+  timeout_s?: number;
+}
 
 /** A v1 request tagged with its version. */
 export type RequestV1 = Request & { v: 1 };
@@ -108,7 +142,7 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
   if (o.pid !== undefined && !(Number.isSafeInteger(o.pid) && (o.pid as number) > 0)) return v2fail(id, badArgs('pid must be a positive whole number'));
   if (o.token !== undefined && !validToken(o.token)) return v2fail(id, badArgs('token must be 1 to 512 printable ASCII characters without spaces'));
   try {
-    const args = op === 'write' ? decodeWriteArgs(o) : opArgs(op, o);
+    const args = op === 'write' ? decodeWriteArgs(o) : op === 'exec' || op === 'check' || CONTROL_OPS.includes(op) ? execOpArgs(op, o) : opArgs(op as 'get', o);
     // Hashed here and dropped: from now on only the digest travels (the module comment's residual).
     const tokenDigest = typeof o.token === 'string' ? createHash('sha256').update(o.token, 'latin1').digest() : undefined;
     delete o.token;
@@ -117,6 +151,88 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
   } catch (e) {
     return v2fail(id, e as SesameError);
   }
+}
+
+/** The fields of exec, check and the control ops, validated; throws the bad_args SesameError. */
+function execOpArgs(op: OpV2, o: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { op };
+  const argvOf = (): string[] => {
+    const a = o.argv;
+    if (!Array.isArray(a) || a.length < 1 || a.length > MAX_ARGV || !a.every((x) => typeof x === 'string' && !x.includes('\0')) || !(a[0] as string).length)
+      throw badArgs(`argv must be an array of 1 to ${MAX_ARGV} strings without NUL, argv[0] not empty`);
+    return a as string[];
+  };
+  if (op === 'exec' || op === 'check') {
+    const sel = opArgs('getselected', { project: o.project, ...(o.only !== undefined ? { only: o.only } : {}), ...(o.prefix !== undefined ? { prefix: o.prefix } : {}) });
+    Object.assign(out, sel, { op });
+  }
+  if (op === 'exec') {
+    out.argv = argvOf();
+    if (o.cwd !== undefined) {
+      if (typeof o.cwd !== 'string' || !o.cwd.startsWith('/') || o.cwd.includes('\0') || o.cwd.length > 4096) throw badArgs('cwd must be an absolute path');
+      out.cwd = o.cwd;
+    }
+    if (o.stdin !== undefined) {
+      if (typeof o.stdin !== 'boolean') throw badArgs('stdin must be true or false');
+      out.stdin = o.stdin;
+    }
+    if (o.pty !== undefined) out.pty = winSize(o.pty as Record<string, unknown>);
+    if (o.timeout_s !== undefined) {
+      if (!Number.isSafeInteger(o.timeout_s) || (o.timeout_s as number) < 1) throw badArgs('timeout_s must be a whole number of seconds, at least 1');
+      out.timeout_s = o.timeout_s;
+    }
+    return out;
+  }
+  if (op === 'check') {
+    if (o.what === 'exec') {
+      out.argv = argvOf();
+      if (o.key !== undefined) throw badArgs('check what:"exec" takes argv, not key');
+    } else if (o.what === 'get') {
+      if (typeof o.key !== 'string') throw badArgs('check what:"get" needs key');
+      Object.assign(out, opArgs('get', { project: o.project, key: o.key }), { op });
+      if (o.argv !== undefined || o.only !== undefined || o.prefix !== undefined) throw badArgs('check what:"get" takes project and key only');
+    } else throw badArgs('what must be "exec" or "get"');
+    out.what = o.what;
+    return out;
+  }
+  const ref = validId(o.ref);
+  if (ref === undefined) throw badArgs('ref must be the id of an exec in flight on this connection');
+  out.ref = ref;
+  if (op === 'input') {
+    if (o.eof !== undefined) {
+      if (o.eof !== true || o.data !== undefined) throw badArgs('input takes data (base64) or eof:true');
+      out.eof = true;
+    } else {
+      if (typeof o.data !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(o.data) || o.data.length % 4 !== 0 || !o.data.length) throw badArgs('data must be standard base64 of at least one byte');
+      out.data = Buffer.from(o.data, 'base64');
+    }
+  } else if (op === 'signal') {
+    if (typeof o.signal !== 'string' || !EXEC_SIGNALS.includes(o.signal)) throw badArgs(`signal must be one of ${EXEC_SIGNALS.join(', ')}`);
+    out.signal = o.signal;
+  } else Object.assign(out, winSize(o));
+  return out;
+}
+
+function winSize(o: Record<string, unknown> | null): { rows: number; cols: number } {
+  const ok = (n: unknown): boolean => Number.isSafeInteger(n) && (n as number) >= 1 && (n as number) <= 65535;
+  if (typeof o !== 'object' || o === null || !ok(o.rows) || !ok(o.cols)) throw badArgs('rows and cols must be whole numbers from 1 to 65535');
+  return { rows: o.rows as number, cols: o.cols as number };
+}
+
+/** A `chunk` frame of masked exec output in one off-heap Buffer (written with `secret: true`). */
+export function chunkFrame(id: RequestId, stream: 'stdout' | 'stderr', data: Buffer): Buffer {
+  const pre = Buffer.from(`{"v":2,"id":${JSON.stringify(id)},"frame":"chunk","stream":"${stream}","data":"`, 'utf8');
+  const out = allocSecret(pre.length + b64Length(data.length) + 3);
+  pre.copy(out);
+  const o = b64EncodeInto(data, out, pre.length);
+  out.write('"}\n', o, 'latin1');
+  return out;
+}
+
+/** The `exit` frame: `code` or `signal`, plus the op's members (exec: `masked`, `too_short`). Never secret. */
+export function exitFrame(id: RequestId, fields: Record<string, unknown>): Buffer {
+  const body = JSON.stringify(fields).slice(1);
+  return Buffer.from(`{"v":2,"id":${JSON.stringify(id)},"frame":"exit"${body === '}' ? '}' : `,${body}`}\n`, 'utf8');
 }
 
 function v2fail(id: RequestId | null, error: SesameError): DecodedLine {

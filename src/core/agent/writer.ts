@@ -85,6 +85,8 @@ export class ReplyWriter {
   #queued = 0;
   #pending = new Set<Pending>();
   #onUnblock: (() => void) | undefined;
+  /** More waiters (an exec's paused output), each called once. */
+  #room = new Set<() => void>();
   #disposed = false;
 
   constructor(sock: net.Socket, budget: WriteBudget, limit = CONN_WRITE_LIMIT) {
@@ -137,6 +139,16 @@ export class ReplyWriter {
   }
 
   /**
+   * Calls `fn` once when `blocked` turns false (immediately if it is false now), beside the
+   * reader's `onUnblock` slot: an exec pauses its output with it. Never after dispose.
+   */
+  onRoom(fn: () => void): void {
+    if (this.#disposed) return;
+    this.#room.add(fn);
+    this.#check();
+  }
+
+  /**
    * Wipes every unsent secret and returns every counted byte to the budget; later writes
    * are wiped and dropped. Called by the connection on close, and by the writer itself on
    * the first failed write. Idempotent.
@@ -146,6 +158,7 @@ export class ReplyWriter {
     this.#disposed = true;
     this.#budget.unwait(this.#wake);
     this.#onUnblock = undefined;
+    this.#room.clear();
     for (const p of this.#pending) this.#release(p);
     this.#pending.clear();
   }
@@ -167,7 +180,7 @@ export class ReplyWriter {
   };
 
   #check(): void {
-    if (!this.#onUnblock || this.#disposed) return;
+    if ((!this.#onUnblock && !this.#room.size) || this.#disposed) return;
     if (this.#queued >= this.limit) return; // our own write callbacks will call again
     if (this.#budget.exhausted) {
       this.#budget.wait(this.#wake);
@@ -175,6 +188,9 @@ export class ReplyWriter {
     }
     const fn = this.#onUnblock;
     this.#onUnblock = undefined;
-    fn();
+    const room = [...this.#room];
+    this.#room.clear();
+    for (const r of room) r();
+    fn?.();
   }
 }

@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { AccessContext, AccessEvent, ListResult, Selected, VaultSource } from '../access.js';
+import type { SesameError } from '../errors.js';
 import type { Caller } from '../policy/caller.js';
 import type { Selection } from '../vault/vault.js';
 import { isValidKeyName, isValidProjectName } from '../names.js';
@@ -55,9 +56,9 @@ export function exeOf(exe: string | null): string | null {
  */
 export function accessRecord(e: AccessEvent): AuditInput {
   const asked = e.outcome === 'allow' ? e.keys : [...e.keys, ...(e.hidden ?? [])];
-  const reason = e.outcome === 'cancelled' ? 'cancelled' : e.reason;
+  const reason = e.outcome === 'cancelled' ? 'cancelled' : (e.exit ?? e.reason);
   return {
-    event: e.op,
+    event: e.exit !== undefined ? 'exec_exit' : e.op,
     outcome: OUTCOME[e.outcome],
     ...(reason !== undefined ? { reason } : {}),
     via: viaOf(e.caller),
@@ -65,6 +66,9 @@ export function accessRecord(e: AccessEvent): AuditInput {
     keys: [...new Set(asked)].filter(isValidKeyName),
     peer: { uid: e.caller.uid, pid: e.caller.pid, exe: exeOf(e.caller.exe) },
     ...(e.request !== undefined ? { request: requestOf(e.request) } : {}),
+    ...(e.argvHash !== undefined ? { argvHash: e.argvHash } : {}),
+    ...(e.command !== undefined && exeOf(e.command) !== null ? { command: e.command } : {}),
+    ...(e.masked !== undefined ? { masked: Object.fromEntries(Object.entries(e.masked).filter(([k]) => isValidKeyName(k))) } : {}),
   };
 }
 
@@ -73,6 +77,10 @@ export interface ReadDoor {
   readOne(ctx: AccessContext, src: VaultSource, project: string, key: string): Promise<Buffer>;
   readSelected(ctx: AccessContext, src: VaultSource, project: string, sel: Selection): Promise<Selected>;
   listVisible(ctx: AccessContext, src: VaultSource, project: string | undefined, prefix?: string): Promise<ListResult>;
+  /** exec's door (access.ts `readForExec`, `refuseExec`, `execEnded`); absent on a door that serves no exec. */
+  readForExec?(ctx: AccessContext, src: VaultSource, project: string, sel: Selection, exec: { command: string; argvHash: string }): Promise<Selected>;
+  refuseExec?(ctx: AccessContext, src: VaultSource, project: string, exec: { command?: string; argvHash: string; reason: string }, error: SesameError): Promise<never>;
+  execEnded?(ctx: AccessContext, project: string, exec: { command: string; argvHash: string; keys: readonly string[] }, end: { exit: string; masked: Readonly<Record<string, number>> }): void;
 }
 
 /** `door` with `audit` added to every context's hooks (after any audit hook already there). Names only pass through it. */
@@ -91,6 +99,22 @@ export function withAuditHook(door: ReadDoor, audit: (e: AccessEvent) => void): 
     readOne: (ctx, src, project, key) => door.readOne(hooked(ctx), src, project, key),
     readSelected: (ctx, src, project, sel) => door.readSelected(hooked(ctx), src, project, sel),
     listVisible: (ctx, src, project, prefix) => door.listVisible(hooked(ctx), src, project, prefix),
+    ...(door.readForExec
+      ? { readForExec: (ctx: AccessContext, src: VaultSource, project: string, sel: Selection, exec: { command: string; argvHash: string }) => door.readForExec!(hooked(ctx), src, project, sel, exec) }
+      : {}),
+    ...(door.refuseExec
+      ? {
+          refuseExec: (ctx: AccessContext, src: VaultSource, project: string, exec: { command?: string; argvHash: string; reason: string }, error: SesameError) =>
+            door.refuseExec!(hooked(ctx), src, project, exec, error),
+        }
+      : {}),
+    ...(door.execEnded
+      ? {
+          execEnded: (ctx: AccessContext, project: string, exec: { command: string; argvHash: string; keys: readonly string[] }, end: { exit: string; masked: Readonly<Record<string, number>> }) => {
+            door.execEnded!(hooked(ctx), project, exec, end);
+          },
+        }
+      : {}),
   };
 }
 

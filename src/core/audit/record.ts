@@ -51,6 +51,10 @@ export interface AuditInput {
   readonly request?: string;
   /** SHA-256 hex of an exec's argv (`argvHash`). */
   readonly argvHash?: string;
+  /** The absolute real path an exec ran (never its arguments). */
+  readonly command?: string;
+  /** An exec's masked hits per key name (`exec_exit`). */
+  readonly masked?: Readonly<Record<string, number>>;
 }
 
 /** A record as read back. */
@@ -68,6 +72,8 @@ export interface AuditRecord {
   readonly peer?: Peer;
   readonly request?: string;
   readonly argv_hash?: string;
+  readonly command?: string;
+  readonly masked?: Readonly<Record<string, number>>;
   readonly kid?: string;
   readonly mac: string | null;
 }
@@ -95,13 +101,19 @@ export function checkInput(r: AuditInput): void {
   if (r.keys !== undefined && !r.keys.every((k) => typeof k === 'string' && isValidKeyName(k))) bad('a key is not a key name');
   if (r.request !== undefined && !REQUEST.test(r.request)) bad('the request id is not an id');
   if (r.argvHash !== undefined && !HEX64.test(r.argvHash)) bad('argv_hash is not a SHA-256 hex digest');
+  if (r.command !== undefined && !isAbsolutePath(r.command)) bad('the command is not an absolute path');
+  if (r.masked !== undefined && !Object.entries(r.masked).every(([k, n]) => isValidKeyName(k) && Number.isSafeInteger(n) && n >= 0)) bad('masked is not key names with counts');
   if (r.peer) {
     const { uid, pid, exe } = r.peer;
     if (!Number.isSafeInteger(uid) || uid < 0) bad('the peer uid is not a uid');
     if (pid !== null && (!Number.isSafeInteger(pid) || pid <= 0)) bad('the peer pid is not a pid');
-    if (exe !== null && (typeof exe !== 'string' || !exe.startsWith('/') || exe.length > 4096 || Array.from(exe, (c) => c.charCodeAt(0)).some((c) => c < 0x20)))
-      bad('the peer exe is not an absolute path');
+    if (exe !== null && !isAbsolutePath(exe)) bad('the peer exe is not an absolute path');
   }
+}
+
+/** An absolute path of at most 4096 characters without control characters (the shape of `exe` and `command`). */
+function isAbsolutePath(p: unknown): boolean {
+  return typeof p === 'string' && p.startsWith('/') && p.length <= 4096 && !Array.from(p, (c) => c.charCodeAt(0)).some((c) => c < 0x20);
 }
 
 /** SHA-256 hex of an exec's argv (each element length-prefixed, so ["a b"] ≠ ["a","b"]). Argv can hold secrets; this never does. */
@@ -135,6 +147,8 @@ export function recordBody(r: AuditInput, seq: number, prev: string, time: Date,
   if (r.peer) o.peer = { uid: r.peer.uid, pid: r.peer.pid, exe: r.peer.exe };
   if (r.request !== undefined) o.request = r.request;
   if (r.argvHash !== undefined) o.argv_hash = r.argvHash;
+  if (r.command !== undefined) o.command = r.command;
+  if (r.masked !== undefined) o.masked = { ...r.masked };
   if (kid !== undefined) o.kid = kid;
   return Buffer.from(JSON.stringify(o), 'utf8');
 }

@@ -428,3 +428,168 @@ export function keyDescribe(id: number): { type: string; desc: string } | null {
 export function keyInvalidate(id: number): void {
   if (syscall(keyNr().keyctl, KEYCTL.INVALIDATE, id) < 0 && !keyGone()) throw keyFail('invalidate');
 }
+
+// ---------------------------------------------------------------- spawn, pipes, ptys, waitpid (exec)
+// Owned by daemon-mediated exec (src/core/agent/exec/*) and `run --mask`. posix_spawn (glibc:
+// clone(CLONE_VM|CLONE_VFORK) then execve) is safe in a multi-threaded process, unlike fork.
+// argv and envp are arrays of pointers to NUL-terminated Buffers the caller builds and wipes,
+// so no value needs to be a JS string. Linux only (glibc ≥ 2.29 for addchdir_np, 2.34 for
+// addclosefrom_np; both are looked up and the spawn is refused without them).
+
+const O_CLOEXEC = isLinux ? 0o2000000 : 0x1000000;
+const O_RDWR = 2;
+const O_NOCTTY = isLinux ? 0o400 : 0x20000;
+const POSIX_SPAWN = { SETPGROUP: 0x02, SETSIGDEF: 0x04, SETSIGMASK: 0x08, SETSID: 0x80 } as const;
+
+/** A pipe's two ends `[read, write]`, both close-on-exec. Throws ERROR with the errno. */
+export function pipeCloexec(): [number, number] {
+  const fds = Buffer.alloc(8);
+  const r = fn('int pipe2(void *fds, int flags)')(fds, O_CLOEXEC) as number;
+  if (r !== 0) throw new SesameError('ERROR', `pipe2 failed (errno ${errno()})`);
+  return [fds.readInt32LE(0), fds.readInt32LE(4)];
+}
+
+/** Closes `fd`, ignoring errors (EBADF for an fd already closed). */
+export function closeFd(fd: number): void {
+  fn('int close(int fd)')(fd);
+}
+
+/** Sets or clears O_NONBLOCK on `fd`. */
+export function setNonBlocking(fd: number, on: boolean): void {
+  const fcntl = fn('int fcntl(int fd, int cmd, ...)');
+  const fl = fcntl(fd, F_GETFL, 'int', 0) as number;
+  if (fl < 0) throw new SesameError('ERROR', `fcntl failed (errno ${errno()})`);
+  fcntl(fd, F_SETFL, 'int', on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
+}
+
+/** A new pseudo-terminal: its master fd (close-on-exec, blocking) and its slave's path (`/dev/pts/N`). */
+export function openPty(rows: number, cols: number): { master: number; slave: string } {
+  const master = fn('int posix_openpt(int flags)')(O_RDWR | O_NOCTTY | O_CLOEXEC) as number;
+  if (master < 0) throw new SesameError('ERROR', `posix_openpt failed (errno ${errno()})`);
+  try {
+    if ((fn('int grantpt(int fd)')(master) as number) !== 0) throw new SesameError('ERROR', `grantpt failed (errno ${errno()})`);
+    if ((fn('int unlockpt(int fd)')(master) as number) !== 0) throw new SesameError('ERROR', `unlockpt failed (errno ${errno()})`);
+    const name = Buffer.alloc(128);
+    if ((fn('int ptsname_r(int fd, void *buf, size_t len)')(master, name, name.length) as number) !== 0) throw new SesameError('ERROR', `ptsname_r failed (errno ${errno()})`);
+    setWinSize(master, rows, cols);
+    return { master, slave: name.subarray(0, name.indexOf(0)).toString('latin1') };
+  } catch (e) {
+    closeFd(master);
+    throw e;
+  }
+}
+
+/** TIOCSWINSZ on a pty (master or slave): the kernel then sends SIGWINCH to its foreground group. */
+export function setWinSize(fd: number, rows: number, cols: number): void {
+  const ws = Buffer.alloc(8); // struct winsize { unsigned short row, col, xpixel, ypixel }
+  ws.writeUInt16LE(rows, 0);
+  ws.writeUInt16LE(cols, 2);
+  const r = fn('int ioctl(int fd, unsigned long req, ...)')(fd, 0x5414 /* TIOCSWINSZ */, 'void *', ws) as number;
+  if (r !== 0) throw new SesameError('ERROR', `TIOCSWINSZ failed (errno ${errno()})`);
+}
+
+/** The window size of the terminal on `fd`, or null when it is not one. */
+export function getWinSize(fd: number): { rows: number; cols: number } | null {
+  const ws = Buffer.alloc(8);
+  const r = fn('int ioctl(int fd, unsigned long req, ...)')(fd, 0x5413 /* TIOCGWINSZ */, 'void *', ws) as number;
+  return r === 0 ? { rows: ws.readUInt16LE(0), cols: ws.readUInt16LE(2) } : null;
+}
+
+/** What `spawnChild` starts. */
+export interface SpawnSpec {
+  /** The absolute path of the program (already resolved by the caller). */
+  readonly path: string;
+  /** argv entries, NUL-terminated by this function in off-heap copies that it wipes. */
+  readonly argv: readonly Buffer[];
+  /** "NAME=value" entries, NUL-terminated in off-heap copies that it wipes; the caller wipes its own. */
+  readonly env: readonly Buffer[];
+  readonly cwd: string;
+  /** The child's fds 0, 1, 2 (inherited through dup2; every other fd is closed in the child). */
+  readonly stdio?: readonly [number, number, number];
+  /** A pty slave path: the child gets a new session with it as controlling terminal on 0, 1, 2. */
+  readonly pty?: string;
+}
+
+/**
+ * Starts `spec` with posix_spawn: a new process group (or a new session on a pty), every
+ * signal at its default disposition and none blocked, every fd above 2 closed. Returns the
+ * pid (= the process group id). Throws ERROR (`detail.errno`) when the spawn failed — glibc
+ * reports the child's execve failure too (ENOENT, EACCES). The NUL-terminated copies of argv
+ * and env are wiped before return.
+ */
+export function spawnChild(spec: SpawnSpec): number {
+  if (!isLinux) throw new SesameError('UNAVAILABLE', `exec is not supported on ${process.platform}`);
+  const copies: Buffer[] = [];
+  const nul = (b: Buffer): Buffer => {
+    const out = allocSecretLocal(b.length + 1);
+    b.copy(out);
+    copies.push(out);
+    return out;
+  };
+  const fa = Buffer.alloc(256); // posix_spawn_file_actions_t is 80 bytes on glibc x86_64/arm64
+  const attr = Buffer.alloc(512); // posix_spawnattr_t is 336 bytes
+  const set = Buffer.alloc(128);
+  fn('int posix_spawn_file_actions_init(void *fa)')(fa);
+  fn('int posix_spawnattr_init(void *a)')(attr);
+  try {
+    const check = (r: unknown, what: string): void => {
+      if ((r as number) !== 0) throw new SesameError('ERROR', `${what} failed (errno ${String(r)})`, { detail: { errno: r as number } });
+    };
+    if (spec.pty) {
+      // After setsid the first tty opened without O_NOCTTY becomes the controlling terminal.
+      check(fn('int posix_spawn_file_actions_addopen(void *fa, int fd, const char *path, int flags, unsigned int mode)')(fa, 0, spec.pty, O_RDWR, 0), 'addopen');
+      check(fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)')(fa, 0, 1), 'adddup2');
+      check(fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)')(fa, 0, 2), 'adddup2');
+    } else if (spec.stdio) {
+      spec.stdio.forEach((fd, i) => {
+        check(fn('int posix_spawn_file_actions_adddup2(void *fa, int fd, int newfd)')(fa, fd, i), 'adddup2');
+      });
+    }
+    check(fn('int posix_spawn_file_actions_addclosefrom_np(void *fa, int from)')(fa, 3), 'addclosefrom_np');
+    check(fn('int posix_spawn_file_actions_addchdir_np(void *fa, const char *path)')(fa, spec.cwd), 'addchdir_np');
+    fn('int sigfillset(void *set)')(set);
+    check(fn('int posix_spawnattr_setsigdefault(void *a, void *set)')(attr, set), 'setsigdefault');
+    fn('int sigemptyset(void *set)')(set);
+    check(fn('int posix_spawnattr_setsigmask(void *a, void *set)')(attr, set), 'setsigmask');
+    // setsid makes the child its own group leader; SETPGROUP on top would fail (EPERM).
+    const flags = POSIX_SPAWN.SETSIGDEF | POSIX_SPAWN.SETSIGMASK | (spec.pty ? POSIX_SPAWN.SETSID : POSIX_SPAWN.SETPGROUP);
+    check(fn('int posix_spawnattr_setflags(void *a, short flags)')(attr, flags), 'setflags');
+    if (!spec.pty) check(fn('int posix_spawnattr_setpgroup(void *a, int pgroup)')(attr, 0), 'setpgroup');
+    const argv = [...spec.argv.map(nul), null];
+    const env = [...spec.env.map(nul), null];
+    const pid = Buffer.alloc(4);
+    const r = fn('int posix_spawn(void *pid, const char *path, void *fa, void *attr, void **argv, void **envp)')(pid, spec.path, fa, attr, argv, env) as number;
+    if (r !== 0) throw new SesameError('ERROR', `cannot execute ${spec.path} (errno ${r})`, { detail: { errno: r } });
+    return pid.readInt32LE(0);
+  } finally {
+    for (const c of copies) c.fill(0);
+    fn('int posix_spawn_file_actions_destroy(void *fa)')(fa);
+    fn('int posix_spawnattr_destroy(void *a)')(attr);
+  }
+}
+
+/** Zeroed, off-heap (see core/bytes.ts allocSecret; duplicated here: native.ts imports nothing but errors). */
+function allocSecretLocal(n: number): Buffer {
+  return Buffer.from(new ArrayBuffer(n));
+}
+
+/** How a child ended. */
+export type ChildExit = { code: number; signal?: undefined } | { code?: undefined; signal: number };
+
+/** waitpid(pid, WNOHANG): null while it runs (or is not our child any more: ECHILD → null too, with `gone`). */
+export function waitNoHang(pid: number): ChildExit | null {
+  const st = Buffer.alloc(4);
+  for (;;) {
+    const r = fn('int waitpid(int pid, void *status, int options)')(pid, st, 1 /* WNOHANG */) as number;
+    if (r === 0) return null;
+    if (r < 0) {
+      if (errno() === E.EINTR) continue;
+      return { code: 255 }; // ECHILD: reaped elsewhere; the status is lost
+    }
+    const s = st.readInt32LE(0);
+    const sig = s & 0x7f;
+    if (sig === 0) return { code: (s >> 8) & 0xff };
+    if (sig !== 0x7f) return { signal: sig };
+    return null; // stopped: not an end
+  }
+}

@@ -6,7 +6,7 @@
  *
  * Fields (docs/tokens-and-profiles.md has the table):
  *   projects (required, project names) · keys (required, key globs) · reveal (false) ·
- *   commands (absolute, normalised paths; enforced by exec later) · env (table NAME = "value";
+ *   commands (absolute, normalised paths; exec runs only these, by real path pinned at load: agent/exec/resolve.ts) · env (table NAME = "value";
  *   key-name rule, no loader/startup hooks: envnames.ts) · peer ("same-uid" | "any" | [uids]) ·
  *   require_token (false) · rate_limit ("N/sec|min|hour") · ttl (duration) ·
  *   approval_timeout (duration; used by a later issue).
@@ -42,7 +42,7 @@ export function isValidProfileName(name: string): boolean {
 /** A validated profile: the policy authorize() uses, plus what exec and the listener use. */
 export interface Profile extends ProfilePolicy {
   readonly file: string;
-  /** Absolute paths exec may run (empty: none listed). Enforced by the exec issue. */
+  /** Absolute paths exec may run (empty: none); realpath'd at load and enforced by agent/exec/resolve.ts. */
   readonly commands: readonly string[];
   /** Variables exec sets, by name (a Map: names are user input). */
   readonly env: ReadonlyMap<string, string>;

@@ -12,6 +12,8 @@
  * is aborted (the request was cancelled).
  */
 import type { AccessContext, ListResult, Selected, VaultSource } from '../../access.js';
+import type { SesameError } from '../../errors.js';
+import type { RequestId } from '../protocol.js';
 import type { Selection } from '../../vault/vault.js';
 import type { Framer } from '../protocol-v2.js';
 
@@ -31,6 +33,31 @@ export interface PlaintextDoor {
   readOne(ctx: AccessContext, src: VaultSource, project: string, key: string): Promise<Buffer>;
   readSelected(ctx: AccessContext, src: VaultSource, project: string, sel: Selection): Promise<Selected>;
   listVisible(ctx: AccessContext, src: VaultSource, project: string | undefined, prefix?: string): Promise<ListResult>;
+  /** exec's part of the door (access.ts); an agent without them answers exec with UNAVAILABLE. */
+  readForExec?(ctx: AccessContext, src: VaultSource, project: string, sel: Selection, exec: { command: string; argvHash: string }): Promise<Selected>;
+  refuseExec?(ctx: AccessContext, src: VaultSource, project: string, exec: { command?: string; argvHash: string; reason: string }, error: SesameError): Promise<never>;
+  execEnded?(ctx: AccessContext, project: string, exec: { command: string; argvHash: string; keys: readonly string[] }, end: { exit: string; masked: Readonly<Record<string, number>> }): void;
+}
+
+/** What an exec needs from its connection: intermediate frames with backpressure, and its controls. */
+export interface FrameStream {
+  readonly id: RequestId;
+  /** Queues an intermediate frame (before the final one); `secret`: wiped once written. */
+  emit(frame: Buffer, secret: boolean): void;
+  /** True while the connection's write budget is full. */
+  blocked(): boolean;
+  /** Calls `fn` once, when it is not blocked any more. */
+  onRoom(fn: () => void): void;
+  /** Makes `c` reachable by `input`/`signal`/`resize` with `ref` = this request's id, until the final frame. */
+  control(c: ExecControl): void;
+}
+
+/** What the control ops reach. Each throws a SesameError (PROTOCOL) when it does not apply. */
+export interface ExecControl {
+  input(data: Buffer): void;
+  eof(): void;
+  signal(name: string): void;
+  resize(rows: number, cols: number): void;
 }
 
 /** Everything an op may use for one request. */
@@ -45,4 +72,8 @@ export interface OpContext {
   status(): Record<string, unknown>;
   /** Extra v2 status members (e.g. `listeners`), never secret. */
   statusV2?(): Record<string, unknown>;
+  /** v2 requests: the connection's frame stream (exec). */
+  readonly stream?: FrameStream;
+  /** The agent's own environment, the base of an exec's (exec/env.ts). */
+  readonly env?: NodeJS.ProcessEnv;
 }

@@ -1,0 +1,127 @@
+/**
+ * `sesame run` through exec (issue 10): on a profile socket that does not reveal values, run
+ * uses the agent's exec automatically and behaves like a local run (terminal, Ctrl-C,
+ * stdin, exit status); `run --mask` goes through exec when an agent runs and masks locally
+ * (native spawn, same redactor) when none does.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { BIN, ROOT, requireTool, runProcess, sesame, type TestHome } from '../helpers/cli.js';
+import { startAgent, stopAgent, waitFor } from '../helpers/agent.js';
+import { encodings, execHome, profileSock } from '../helpers/exec-frames.js';
+
+const SECRET = 'Hq4-Vt8pLw2xZ6mC9sJ1-run-secret';
+const BOX = `projects = ["default"]\nkeys = ["*"]\ncommands = ["/bin/sh"]\n`;
+const DRIVER = path.join(ROOT, 'test', 'helpers', 'pty-drive.py');
+
+function noLeak(s: string, where: string): void {
+  for (const e of encodings(SECRET)) assert.ok(!s.includes(e), `${where}: ${e} leaked`);
+}
+
+async function home(prefix: string, agent = true): Promise<TestHome> {
+  const h = await execHome(prefix, { API_TOKEN: SECRET }, { box: BOX });
+  if (agent) await startAgent(h);
+  return h;
+}
+
+test('run on a terminal through a non-revealing profile gives the child a terminal, masks it, and Ctrl-C reaches the child', async (t) => {
+  if (!requireTool(t, 'python3', 'python3')) return;
+  const h = await home('sesame-run-pty-');
+  try {
+    const script = 'trap "echo got-int; exit 7" INT; [ -t 0 ] && [ -t 1 ] && echo tty-yes; printf "\\033[32m%s\\033[0m\\n" "$API_TOKEN"; echo ready; while :; do sleep 0.05; done';
+    const steps = [{ expect: 'ready' }, { send: '\x03' }, { expect: 'got-int' }];
+    const r = await runProcess('python3', [DRIVER, JSON.stringify(steps), process.execPath, BIN, 'run', '--', 'sh', '-c', script], {
+      env: { ...h.env, SESAME_AGENT_SOCK: profileSock(h, 'box') },
+    });
+    const d = JSON.parse(r.out) as { output: string; status: number };
+    assert.match(d.output, /tty-yes/);
+    assert.ok(d.output.includes('\x1b[32m<sesame:API_TOKEN>\x1b[0m'), JSON.stringify(d.output));
+    assert.match(d.output, /got-int/);
+    noLeak(d.output, 'terminal');
+    assert.equal(d.status, 7, d.output);
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('run through a non-revealing profile forwards stdin and keeps the exit status', async () => {
+  const h = await home('sesame-run-stdin-');
+  try {
+    const env = { ...h.env, SESAME_AGENT_SOCK: profileSock(h, 'box') };
+    const r = await sesame(['run', '--', 'sh', '-c', 'tr a-z A-Z; echo "$API_TOKEN" >&2; exit 5'], { env, input: 'hello from stdin\n' });
+    assert.equal(r.out, 'HELLO FROM STDIN\n');
+    assert.equal(r.stderr, '<sesame:API_TOKEN>\n');
+    assert.equal(r.code, 5);
+    // stdin from a file (here /dev/null) is an fs stream, not a socket: still forwarded, and ended.
+    const f = await runProcess('sh', ['-c', `exec "${process.execPath}" "${BIN}" run -- sh -c 'cat; echo done' < /dev/null`], { env });
+    assert.equal(f.out, 'done\n', f.stderr);
+    assert.equal(f.code, 0);
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('SIGINT and SIGTERM sent to run reach the child through exec', async () => {
+  const h = await home('sesame-run-sig-');
+  try {
+    for (const [sig, code] of [
+      ['SIGINT', 7],
+      ['SIGTERM', 9],
+    ] as const) {
+      const child = spawn(process.execPath, [BIN, 'run', '--', 'sh', '-c', 'trap "echo got-int; exit 7" INT; trap "echo got-term; exit 9" TERM; echo ready; while :; do sleep 0.05; done'], {
+        env: { ...h.env, SESAME_AGENT_SOCK: profileSock(h, 'box') },
+        stdio: ['pipe', 'pipe', 'pipe'],
+      });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      await waitFor('ready', () => out.includes('ready'), 10_000);
+      child.kill(sig);
+      const status = await new Promise<number | null>((r) => {
+        child.on('close', (c) => {
+          r(c);
+        });
+      });
+      assert.equal(status, code, out);
+      assert.match(out, sig === 'SIGINT' ? /got-int/ : /got-term/);
+    }
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('run --mask without an agent masks the output locally and keeps the exit status and signals', async () => {
+  const h = await home('sesame-run-mask-local-', false);
+  try {
+    const r = await sesame(['run', '--mask', '--', 'sh', '-c', 'echo "$API_TOKEN"; printf %s "$API_TOKEN" | base64; echo "$API_TOKEN" >&2; exit 42'], { env: h.env });
+    assert.equal(r.code, 42, r.stderr);
+    assert.match(r.out, /^<sesame:API_TOKEN>$/m);
+    noLeak(r.out, 'stdout');
+    noLeak(r.stderr, 'stderr');
+    const k = await sesame(['run', '--mask', '--', 'sh', '-c', 'kill -TERM $$'], { env: h.env });
+    assert.equal(k.signal, 'SIGTERM');
+    assert.ok(!fs.existsSync(path.join(h.dir, 'agent.sock')), 'no agent was involved');
+  } finally {
+    h.cleanup();
+  }
+});
+
+test('run --mask with an agent running goes through exec', async () => {
+  const h = await home('sesame-run-mask-agent-');
+  try {
+    const r = await sesame(['run', '--mask', '--', 'sh', '-c', 'echo "$API_TOKEN"'], { env: h.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.out, '<sesame:API_TOKEN>\n');
+    await new Promise((res) => setTimeout(res, 50));
+    const audit = fs.readFileSync(path.join(h.dir, 'audit.jsonl'), 'utf8');
+    assert.match(audit, /"event":"exec","outcome":"ok","via":"agent"/);
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
