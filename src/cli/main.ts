@@ -22,6 +22,7 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   mv: () => import('./commands/mv.js'),
   rename: () => import('./commands/mv.js'),
   cp: () => import('./commands/cp.js'),
+  edit: () => import('./commands/edit.js'),
   import: () => import('./commands/import.js'),
   projects: () => import('./commands/projects.js'),
   env: () => import('./commands/env.js'),
