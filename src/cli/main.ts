@@ -23,6 +23,8 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   rename: () => import('./commands/mv.js'),
   cp: () => import('./commands/cp.js'),
   edit: () => import('./commands/edit.js'),
+  export: () => import('./commands/export.js'),
+  backup: () => import('./commands/backup.js'),
   import: () => import('./commands/import.js'),
   projects: () => import('./commands/projects.js'),
   env: () => import('./commands/env.js'),
