@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BIN, initHome, requireTool, runProcess, sesame, setSecret, type TestHome } from '../helpers/cli.js';
 
-const shmLeft = (): string[] => fs.readdirSync('/dev/shm').filter((n) => n.startsWith('sesame-edit-'));
 /** An executable editor script in the test's directory. */
 function editor(h: TestHome, name: string, body: string): string {
   const p = path.join(path.dirname(h.dir), name);
@@ -21,18 +20,18 @@ test('edit opens the value in $EDITOR on a 0600 file in a private tmpfs director
   });
   await setSecret(h, 'K', 'old-secret');
   const log = path.join(path.dirname(h.dir), 'seen');
-  const ed = editor(h, 'ed.sh', `{ stat -c '%a' "$1"; stat -c '%a %u' "$(dirname "$1")"; stat -f -c '%T' "$1"; cat "$1"; echo; } > ${log}\nprintf 'new-secret\\n' > "$1"`);
-  const before = shmLeft();
+  const ed = editor(h, 'ed.sh', `{ stat -c '%a' "$1"; stat -c '%a %u' "$(dirname "$1")"; stat -f -c '%T' "$1"; cat "$1"; echo; dirname "$1"; } > ${log}\nprintf 'new-secret\\n' > "$1"`);
   const r = await sesame(['edit', 'K'], { env: { ...h.env, EDITOR: ed } });
   assert.equal(r.code, 0, r.stderr);
-  const [fileMode, dirModeUid, fsType, seenValue] = fs.readFileSync(log, 'utf8').split('\n');
+  const [fileMode, dirModeUid, fsType, seenValue, dir] = fs.readFileSync(log, 'utf8').split('\n');
   assert.equal(fileMode, '600');
   assert.equal(dirModeUid, `700 ${process.getuid?.() ?? 0}`);
   assert.equal(fsType, 'tmpfs');
   assert.equal(seenValue, 'old-secret', 'the editor saw the current value');
   assert.equal(await get(h, 'K'), 'new-secret\n', 'stored without the newline the editor added');
   assert.equal((await sesame(['get', 'K', '--version', '1'], { env: h.env })).out, 'old-secret\n');
-  assert.deepEqual(shmLeft(), before, 'the private directory is gone');
+  assert.match(dir!, /^\/dev\/shm\/sesame-edit-/);
+  assert.equal(fs.existsSync(dir!), false, 'the private directory is gone');
   // VISUAL wins over EDITOR
   const vis = editor(h, 'vis.sh', `printf 'from-visual' > "$1"`);
   assert.equal((await sesame(['edit', 'K'], { env: { ...h.env, EDITOR: '/bin/false', VISUAL: vis } })).code, 0);
@@ -63,13 +62,13 @@ test('edit removes the swap and backup files an editor leaves next to the value,
     h.cleanup();
   });
   await setSecret(h, 'K', 'v');
-  const ed = editor(h, 'swp.sh', `d=$(dirname "$1"); printf 'secret-in-swap' > "$d/.value.swp"; cp "$1" "$1~"; printf 'x' > "$d/#value#"; printf 'edited' > "$1"`);
-  const before = shmLeft();
+  const seen = path.join(path.dirname(h.dir), 'dir');
+  const ed = editor(h, 'swp.sh', `d=$(dirname "$1"); echo "$d" > ${seen}; printf 'secret-in-swap' > "$d/.value.swp"; cp "$1" "$1~"; printf 'x' > "$d/#value#"; printf 'edited' > "$1"`);
   const r = await sesame(['edit', 'K'], { env: { ...h.env, EDITOR: ed } });
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /the editor left .*\.value\.swp.*value~.* next to the value: overwritten and removed/);
   assert.match(r.stderr, /#value#/);
-  assert.deepEqual(shmLeft(), before);
+  assert.equal(fs.existsSync(fs.readFileSync(seen, 'utf8').trim()), false, 'the directory and every file in it are gone');
   assert.equal(await get(h, 'K'), 'edited\n');
 });
 

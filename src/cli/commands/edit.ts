@@ -34,16 +34,21 @@ const cmd: Command = {
     const dir = privateTmpfsDir(ctx.env); // refused before any unlock when there is no tmpfs
     let before: Buffer = allocSecret(0);
     let after: Buffer | undefined;
+    // Without an agent, one unlock serves the read and the write (one prompt, not two).
+    let vault: Awaited<ReturnType<typeof import('../direct-unlock.js').unlockDirect>> | undefined;
     try {
+      const { connectAgent } = await import('../../core/agent/client.js');
+      const client = ctx.noAgent ? null : await connectAgent(ctx.paths.agentSock, ctx.env);
+      if (!client) vault = await (await import('../direct-unlock.js')).unlockDirect(ctx);
       if (exists) {
-        const { openReader } = await import('../reader.js');
-        const reader = await openReader(ctx);
-        try {
-          before = await reader.get(project, key);
-        } finally {
-          reader.close();
-        }
-      }
+        if (client) {
+          try {
+            before = await client.get(project, key);
+          } finally {
+            client.close();
+          }
+        } else before = await (await import('../version-read.js')).readDirect(ctx, vault!, project, key);
+      } else client?.close();
       const file = writeScratch(dir, FILE, before);
       const r = spawnSync('/bin/sh', ['-c', `${editor} "$1"`, 'sesame-edit', file], { stdio: 'inherit', env: ctx.env });
       if (r.error || r.status !== 0) {
@@ -62,7 +67,7 @@ const cmd: Command = {
         return 0;
       }
       if (!after.length) throw new SesameError('USAGE', `the edited value for ${key} is empty; nothing was stored`, { hint: 'to remove the key: `sesame rm KEY`' });
-      const w = await runWrite(ctx, { op: 'set', project, key, value: after });
+      const w = await runWrite(ctx, { op: 'set', project, key, value: after }, vault ? { vault } : {});
       if (ctx.json) outJson({ key, project, result: w.result, version: w.version });
       else info(`${w.result} ${key} in project ${project} (v${String(w.version)})`);
       return 0;
@@ -70,6 +75,7 @@ const cmd: Command = {
       before.fill(0);
       after?.fill(0);
       wipeDir(dir);
+      vault?.dispose();
     }
   },
 };
