@@ -6,6 +6,22 @@
 import type { Ctx } from './context.js';
 import { auditMaxBytes } from './audit-event.js';
 import { warn } from './output.js';
+import type { UnlockedVault } from '../core/vault/vault.js';
+
+/** The current value of `key` through the plaintext door with a vault this process unlocked (audited like every direct read); the caller wipes it. */
+export async function readDirect(ctx: Ctx, v: UnlockedVault, project: string, key: string): Promise<Buffer> {
+  const { directContext, readOne, vaultSource } = await import('../core/access.js');
+  const { AuditKey, AuditLog } = await import('../core/audit/log.js');
+  const { auditHook } = await import('../core/audit/access-hook.js');
+  const akey = AuditKey.fromMaster(v.master);
+  try {
+    const max = auditMaxBytes(ctx.env);
+    const log = new AuditLog(ctx.paths.home, akey, max ? { maxBytes: max } : {});
+    return await readOne({ ...directContext(), hooks: { audit: auditHook(log, warn) } }, vaultSource(v), project, key);
+  } finally {
+    akey.dispose();
+  }
+}
 
 /** Version `version` of `key` in `project`; the caller wipes the Buffer. NOT_FOUND names a version the history does not keep. */
 export async function readVersionDirect(ctx: Ctx, project: string, key: string, version: number): Promise<Buffer> {

@@ -9,6 +9,7 @@
 import type { Ctx } from './context.js';
 import type { WriteOp, WriteResult } from '../core/vault/writes.js';
 import type { VaultDoc } from '../core/vault/format.js';
+import type { UnlockedVault } from '../core/vault/vault.js';
 import { SesameError } from '../core/errors.js';
 
 /** The largest value `set` sends through a --writes agent (its base64 must fit a 64 KiB request line); larger ones unlock directly. */
@@ -25,8 +26,8 @@ export async function docForChecks(ctx: Ctx): Promise<VaultDoc> {
  * atomic write), and audits it; returns what happened. When a read-only agent runs and no
  * passphrase can be read, LOCKED says so ("the agent is read-only…") rather than "locked".
  */
-export async function runWrite(ctx: Ctx, w: WriteOp, unlocked?: Unlocked): Promise<WriteResult> {
-  if (unlocked) return writeDirect(ctx, w, unlocked);
+export async function runWrite(ctx: Ctx, w: WriteOp, opts: { vault?: UnlockedVault } = {}): Promise<WriteResult> {
+  if (opts.vault) return directWrite(ctx, w, opts.vault);
   let readOnlyAgent = false;
   // A request line is at most 64 KiB (protocol.ts MAX_REQUEST_BYTES): a larger value is written directly.
   const fits = w.op !== 'set' || w.value.length <= MAX_AGENT_VALUE;
@@ -56,16 +57,14 @@ export async function runWrite(ctx: Ctx, w: WriteOp, unlocked?: Unlocked): Promi
     throw e;
   }
   try {
-    return await writeDirect(ctx, w, v);
+    return await directWrite(ctx, w, v);
   } finally {
     v.dispose();
   }
 }
 
-type Unlocked = Awaited<ReturnType<typeof import('./direct-unlock.js').unlockDirect>>;
-
-/** Writes `w` with a key the caller unlocked (and disposes of), then audits it. */
-async function writeDirect(ctx: Ctx, w: WriteOp, v: Unlocked): Promise<WriteResult> {
+/** The write with a vault this process unlocked (not disposed here), audited with its key. */
+async function directWrite(ctx: Ctx, w: WriteOp, v: UnlockedVault): Promise<WriteResult> {
   const { writeVault } = await import('../core/vault/writes.js');
   const r = writeVault(ctx.paths, v.master, ctx.env, w);
   await (await import('./audit-event.js')).auditEvent(ctx, { event: r.event, outcome: 'ok', reason: r.result, project: r.project, keys: r.keys }, v.master);

@@ -30,6 +30,8 @@ test("with --writes, the owner's set, rm, restore, mv, cp, rollback, purge and p
   assert.equal((await sesame(['projects', 'create', 'work'], { env: h.env })).code, 0);
   await startAgent(h, ['--writes']);
   const env = noPass(h);
+  const st = await sesame(['agent', 'status', '--json'], { env });
+  assert.equal((JSON.parse(st.out) as { writes: boolean }).writes, true, 'status says writes are on');
   const run = async (args: string[], input?: string): Promise<void> => {
     const r = await sesame(args, { env, ...(input === undefined ? {} : { input }) });
     assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);

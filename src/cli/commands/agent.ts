@@ -199,6 +199,7 @@ function human(b: Record<string, unknown>, paths: HomePaths): string {
     `socket:    ${socketLine(b, paths)}`,
     ...listenerLines(b),
     ...(typeof b.require_token === 'boolean' ? [`token:     ${b.require_token ? 'required on the owner socket (SESAME_AGENT_TOKEN)' : 'not required on the owner socket'}`] : []),
+    ...(typeof b.writes === 'boolean' ? [`writes:    ${b.writes ? "on (the owner's set, rm, mv… need no passphrase)" : 'off (read-only)'}`] : []),
     ...(b.session === true ? ['session:   bound to the shell that started it (eval "$(sesame agent start --session)"); sesame lock there ends it'] : []),
   ];
   if (b.accessible) {

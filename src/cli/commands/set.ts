@@ -101,7 +101,7 @@ const cmd: Command = {
         });
       }
       // One write path: through a --writes agent, else the key unlocked above or now (cli/write.ts).
-      const r = await (await import('../write.js')).runWrite(ctx, { op: 'set', project, key, value, ...(flags['high-value'] ? { highValue: true } : {}) }, v);
+      const r = await (await import('../write.js')).runWrite(ctx, { op: 'set', project, key, value, ...(flags['high-value'] ? { highValue: true } : {}) }, v ? { vault: v } : {});
       const result = r.result as 'added' | 'updated';
       if (ctx.json) outJson({ key, project, result });
       else info(`${result === 'added' ? 'added' : 'updated'} ${key} in project ${project}`);

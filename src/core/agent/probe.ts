@@ -36,6 +36,8 @@ export interface AgentReport {
   require_token?: boolean;
   /** `agent start --session`: bound to the shell that started it. */
   session?: boolean;
+  /** `agent start --writes`: the owner socket takes the owner's writes. */
+  writes?: boolean;
   /** Every socket the agent serves (v2 status; a delegated caller sees only its own). */
   listeners?: Array<{ kind: string; name?: string; socket: string }>;
   /**
@@ -106,6 +108,7 @@ function pick(st: Record<string, unknown>): Partial<AgentReport> {
   }
   if (typeof st.require_token === 'boolean') out.require_token = st.require_token;
   if (typeof st.session === 'boolean') out.session = st.session;
+  if (typeof st.writes === 'boolean') out.writes = st.writes;
   if (Array.isArray(st.listeners)) {
     out.listeners = st.listeners.flatMap((l: unknown) => {
       if (typeof l !== 'object' || l === null) return [];
