@@ -61,7 +61,7 @@ async function mainHelp(): Promise<void> {
     if (isGroup(m)) for (const [sub, c] of Object.entries(m.subcommands)) lines.push(`  ${`${name} ${sub}`.padEnd(22)} ${c.summary}`);
     else lines.push(`  ${name.padEnd(22)} ${m.summary}`);
   }
-  lines.push(`  ${'help [COMMAND|TOPIC]'.padEnd(22)} this help, a command's help, or a documentation topic`, `  ${'version'.padEnd(22)} print the version (also --version)`);
+  lines.push('', 'also:', `  ${'help [COMMAND|TOPIC]'.padEnd(22)} this help, a command's help, or a documentation topic`, `  ${'version'.padEnd(22)} print the version (also --version)`);
   lines.push(
     '',
     'global options:',

@@ -14,7 +14,12 @@ import { warn } from './output.js';
 
 export type { SecretReader };
 
-export async function openReader(ctx: Ctx): Promise<SecretReader> {
+/**
+ * The reader for `ctx`: the agent when one answers, else a direct unlock. `beforeUnlock`
+ * runs on the direct path before any passphrase is asked or key derived (get checks the
+ * names there); the agent answers for itself.
+ */
+export async function openReader(ctx: Ctx, opts: { beforeUnlock?: () => Promise<void> } = {}): Promise<SecretReader> {
   if (!ctx.noAgent) {
     const { connectAgent } = await import('../core/agent/client.js');
     const client = await connectAgent(ctx.paths.agentSock, ctx.env);
@@ -24,6 +29,7 @@ export async function openReader(ctx: Ctx): Promise<SecretReader> {
   const { directContext, readOne, readSelected, vaultSource } = await import('../core/access.js');
   const { AuditKey, AuditLog } = await import('../core/audit/log.js');
   const { auditHook } = await import('../core/audit/access-hook.js');
+  await opts.beforeUnlock?.();
   const v = await unlockDirect(ctx);
   // Direct reads go through the plaintext door like the agent's: the owner, via the CLI,
   // each recorded (keyed with the audit subkey of this vault's master key). The owner's read

@@ -69,21 +69,22 @@ export async function readSelection(reader: SecretReader, project: string, flags
  * the user proceed. Wipes the secrets when it refuses; what `write` returns is wiped.
  */
 export function requireCarried(secrets: Array<[string, Buffer]>, what: string, write: (k: string, v: Buffer) => Buffer | Buffer[]): void {
-  const bad: Array<[string, string]> = [];
+  const bad: Array<[string, string, string | undefined]> = [];
   for (const [k, v] of secrets) {
     try {
       const r = write(k, v);
       for (const b of Array.isArray(r) ? r : [r]) b.fill(0);
     } catch (e) {
       if (!(e instanceof SesameError) || e.code !== 'INVALID') throw e;
-      bad.push([k, e.message]);
+      bad.push([k, e.message, e.hint]);
     }
   }
   if (!bad.length) return;
   for (const [, v] of secrets) v.fill(0);
   const names = bad.map(([k]) => k);
+  const fixes = [...new Set(bad.map(([, , h]) => h).filter((h): h is string => h !== undefined))];
   throw new SesameError('INVALID', `${what} cannot carry the value${names.length > 1 ? 's' : ''} of ${names.join(', ')}: ${bad.map(([, m]) => m).join('; ')}`, {
-    hint: `leave ${names.length > 1 ? 'them' : 'it'} out with --exclude ${names.join(',')}${what.includes('format') ? ', or choose another --format' : ''}`,
+    hint: [...fixes, `leave ${names.length > 1 ? 'them' : 'it'} out with --exclude ${names.join(',')}${what.includes('format') ? ', or choose another --format' : ''}`].join('; or '),
     detail: { keys: names },
   });
 }

@@ -62,7 +62,7 @@ test('a usage error reads the same on both paths', async () => {
       ['get', 'K', '-p'],
       ['get', '--bogus', 'K'],
       ['--bogus', 'get', 'K'],
-      ['get', 'K', 'L'],
+      ['get', '-n', 'K', 'L'],
       ['-p', 'P', 'nosuch', 'K'],
     ]) {
       const viaAgent = await sesame(bad, { env: locked(h) });

@@ -72,7 +72,7 @@ test('reveal does not reach a redirected stdout without the flag', async (t) => 
     return;
   }
   const out = path.join(path.dirname(h.dir), 'out.txt');
-  const r = await onTty(h, `$SESAME passphrase reveal > ${out}`, [{ expect: 'Type saved to confirm: ' }, { send: 'saved\r' }]);
+  const r = await onTty(h, `$SESAME passphrase reveal > ${out}`, [{ expect: 'Press any key' }, { send: 'x' }, { expect: 'Type saved to confirm: ' }, { send: 'saved\r' }]);
   assert.equal(r.status, 0, r.output);
   assert.equal(fs.readFileSync(out, 'utf8'), '', 'the redirected stdout got nothing');
   assert.ok(r.output.includes(PASSPHRASE), 'the terminal showed it');
@@ -189,6 +189,8 @@ test("a re-initialised vault never unlocks with the old vault's sealed credentia
   assert.ok(fs.existsSync(old), "the old credential is kept (it opens the old vault's backup)");
   const s = await tierStates(bare(h));
   assert.equal(s.sealed!.state, 'absent', "but it is not the new vault's");
+  const set = await sesame(['set', 'K'], { env: bare(h, { SESAME_PASSPHRASE_FILE: passFile(h, 'n2', 'second vault pw') }), input: 'v' });
+  assert.equal(set.code, 0, set.stderr); // K exists: a missing key would be reported before any unlock
   const g = await sesame(['get', 'K'], { env: bare(h) });
   assert.equal(g.code, 3, `locked, not "wrong passphrase from the sealed credential": ${g.stderr}`);
   h.cleanup();

@@ -76,6 +76,7 @@ test('no vault exits 5 and says to run init', async () => {
 
 test('a wrong passphrase exits 6', async () => {
   const h = await initHome();
+  await setSecret(h, 'X', 'v'); // an existing key: a missing one is reported before any unlock
   fs.writeFileSync(h.passFile, 'not it\n');
   const r = await sesame(['get', 'X', '--no-agent'], { env: h.env });
   assert.equal(r.code, 6);
@@ -85,6 +86,7 @@ test('a wrong passphrase exits 6', async () => {
 
 test('locked with no terminal and no source exits 3, and --json gives an error object', async () => {
   const h = await initHome();
+  await setSecret(h, 'X', 'v');
   const env = { ...h.env };
   delete env.SESAME_PASSPHRASE_FILE;
   const r = await sesame(['get', 'X', '--json'], { env });
@@ -113,6 +115,7 @@ test('SESAME_PASSPHRASE is accepted with a loud warning', async () => {
 
 test('a passphrase file readable by others is refused with the chmod to run', async () => {
   const h = await initHome();
+  await setSecret(h, 'K', 'v');
   fs.chmodSync(h.passFile, 0o644);
   const r = await sesame(['get', 'K', '--no-agent'], { env: h.env });
   assert.equal(r.code, 1);
@@ -261,7 +264,7 @@ test('status and whoami report the vault and unlock sources without any secret',
 
 test('usage errors exit 2 with a hint', async () => {
   const h = makeHome();
-  for (const args of [['frobnicate'], ['get'], ['get', 'A', 'B'], ['list', '--bogus'], ['env', '--format', 'xml']]) {
+  for (const args of [['frobnicate'], ['get'], ['get', '-n', 'A', 'B'], ['list', '--bogus'], ['env', '--format', 'xml']]) {
     const r = await sesame(args, { env: h.env });
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
     assert.match(r.stderr, /^error: .*\nhint: /m);

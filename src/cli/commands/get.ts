@@ -46,13 +46,14 @@ const cmd: Command = {
       return 0;
     }
     const { requireKnownNames } = await import('../key-names.js');
-    await requireKnownNames(ctx.paths, project, keys); // before any passphrase or key derivation
-    const reader = await openReader(ctx);
+    const names = (): Promise<void> => requireKnownNames(ctx.paths, project, keys);
+    const reader = await openReader(ctx, { beforeUnlock: names }); // direct: names before any passphrase or key derivation
     const values: Buffer[] = [];
     try {
       for (const k of keys) values.push(await reader.get(project, k));
     } catch (e) {
       for (const v of values) v.fill(0);
+      if (e instanceof SesameError && e.code === 'NOT_FOUND' && reader.via === 'agent') await names(); // the agent's answer, with "did you mean"
       throw e;
     } finally {
       reader.close();
