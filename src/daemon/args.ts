@@ -14,6 +14,8 @@ export interface DaemonArgs {
   allowDebugger: boolean;
   /** `agent start --require-token`. */
   requireToken?: boolean;
+  /** `agent start --cells`. */
+  cells?: boolean;
   /** `agent start --session`: the session token's hex SHA-256 (not a secret: it cannot be presented). */
   sessionDigest?: string;
 }
@@ -38,6 +40,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     else if (a === '--handoff') out.handoff = value();
     else if (a === '--allow-debugger') out.allowDebugger = true;
     else if (a === '--require-token') out.requireToken = true;
+    else if (a === '--cells') out.cells = true;
     else if (a === '--session-digest') {
       const v = value();
       if (!/^[0-9a-f]{64}$/.test(v)) throw new SesameError('USAGE', 'sesame-agent: --session-digest must be 64 lowercase hex digits');
@@ -55,6 +58,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     handoff,
     allowDebugger: allowDebugger === true,
     requireToken: out.requireToken === true,
+    ...(out.cells ? { cells: true } : {}),
     ...(out.sessionDigest !== undefined ? { sessionDigest: out.sessionDigest } : {}),
   };
 }
@@ -72,6 +76,7 @@ export function daemonArgv(a: DaemonArgs): string[] {
     a.handoff,
     ...(a.allowDebugger ? ['--allow-debugger'] : []),
     ...(a.requireToken ? ['--require-token'] : []),
+    ...(a.cells ? ['--cells'] : []),
     ...(a.sessionDigest !== undefined ? ['--session-digest', a.sessionDigest] : []),
   ];
 }

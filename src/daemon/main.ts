@@ -65,6 +65,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
         foreground: false,
         hardening,
         requireToken: a.requireToken === true,
+        ...(a.cells ? { cells: true } : {}),
         ...(a.sessionDigest !== undefined ? { sessionDigest: a.sessionDigest } : {}),
         env,
         ready: (h) => {

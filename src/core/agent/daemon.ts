@@ -53,7 +53,14 @@ import type { AgentLock } from './lockfile.js';
 import type { AgentLog } from './log.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { Session, type SessionLimits } from './session.js';
-import { closeListeners, listenerInfo, lostListener, openListeners, ownerListener, profileListener, type ListenerInfo, type ListenerSpec, type OpenListener } from './listeners.js';
+import { cellListener, closeListeners, listenerInfo, lostListener, openListeners, ownerListener, profileListener, type ListenerInfo, type ListenerSpec, type OpenListener } from './listeners.js';
+import { ApprovalBroker } from '../approval/broker.js';
+import { withApprovalHook } from '../approval/door.js';
+import { ProofVerifier } from '../approval/proof.js';
+import type { ApprovalDeps } from '../approval/ops.js';
+import { approvalAudit } from '../approval/audit.js';
+import { cellsLoader } from '../cells/policy.js';
+import { CellRegistry } from '../cells/registry.js';
 
 export interface AgentOptions {
   paths: HomePaths;
@@ -84,6 +91,10 @@ export interface AgentOptions {
   now?: () => number;
   /** `agent start --session`: the session token's record (never stored); the owner socket then requires a token. */
   session?: TokenRecord;
+  /** `agent start --cells`: serve `cells.sock` with the scope of `cells.toml` and the registry `cells.json`. */
+  cells?: boolean;
+  /** Approval settings from config.toml (approve_owner, approval_timeout, approval_max); default: the built-ins. */
+  approval?: { approveOwner?: boolean; timeoutMs?: number; maxMs?: number };
 }
 
 export interface AgentHandle {
@@ -136,6 +147,8 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     closed = true;
     clearTimeout(timer);
     closeListeners(open);
+    broker.close();
+    proofs.dispose();
     keeper.dispose();
     audit.close();
     removePidFile(o.paths.agentPid);
@@ -180,7 +193,22 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     session: o.session !== undefined,
     tokens_last_used: Object.fromEntries([...usage.snapshot()].map(([id8, ms]) => [id8, new Date(ms).toISOString()])),
   });
-  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible }), status, listeners, statusV2 };
+  const proofs = new ProofVerifier(o.master, o.paths.home, clock); // its subkeys, derived once; wiped in release()
+  const events = approvalAudit(audit, o.log);
+  const broker = new ApprovalBroker({
+    src: keeper,
+    ...(o.approval?.approveOwner ? { approveOwner: true } : {}),
+    ...(o.approval?.timeoutMs !== undefined ? { timeoutMs: o.approval.timeoutMs } : {}),
+    ...(o.approval?.maxMs !== undefined ? { maxMs: o.approval.maxMs } : {}),
+    timeoutFor: (c) => (c.listener.kind === 'profile' && c.listener.name !== undefined ? (store.current().profiles.get(c.listener.name) as Profile | undefined)?.approvalTimeoutMs : undefined),
+    clock,
+    now,
+    log: o.log,
+    audit: events.approval,
+  });
+  const approvals: { -readonly [K in keyof ApprovalDeps]: ApprovalDeps[K] } = { broker, proofs, cellEvent: events.cell };
+  // Every read of the door (and any added later, e.g. exec's) goes through the approval hook, then the audit hook.
+  const deps: DispatchDeps = { src: keeper, door: withApprovalHook(audit.door({ readOne, readSelected, listVisible }), broker.approve), status, listeners, statusV2, approvals };
 
   const hooksFor = (listener: ListenerRef) => ({
     uid,
@@ -270,10 +298,12 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       PolicyStore.open({
         agentUid: uid,
         requireToken: (o.requireToken ?? false) || o.session !== undefined,
-        loaders: [tokensLoader(o.paths), profilesLoader(o.paths)],
+        loaders: [tokensLoader(o.paths), profilesLoader(o.paths), ...(o.cells ? [cellsLoader(o.paths.home)] : [])],
         ...(o.session ? { tokens: [o.session] } : {}),
       });
-    const all = [...specs, ...profileSpecs(store.current())];
+    if (o.cells) approvals.cells = new CellRegistry(o.paths.home, now);
+    const cellSpecs = o.cells ? [cellListener(o.paths.home, store.current().cells?.peer ?? 'same-uid', o.env ?? {})] : [];
+    const all = [...specs, ...cellSpecs, ...profileSpecs(store.current())];
     all.forEach((x) => live.add(x));
     open = [
       ...(await openListeners(all, (c, spec) => {

@@ -11,8 +11,10 @@
 import { SesameError } from '../errors.js';
 import type { Caller } from '../policy/caller.js';
 import type { Policy } from '../policy/authorize.js';
-import type { AnyRequest, Framer } from './protocol-v2.js';
+import { pendingFrame, type AnyRequest, type Framer } from './protocol-v2.js';
+import { approvalOp, type ApprovalDeps } from '../approval/ops.js';
 import type { OpContext, PlaintextDoor, Reply, VaultSource } from './ops/context.js';
+import type { PendingNotice } from '../access.js';
 import { get } from './ops/get.js';
 import { getSelected } from './ops/getselected.js';
 import { list } from './ops/list.js';
@@ -31,6 +33,8 @@ export interface DispatchDeps {
   listeners?(): readonly unknown[];
   /** More v2 status members (`require_token`, `tokens_last_used`); ops/status.ts decides who sees which. Never secret. */
   statusV2?(): Record<string, unknown>;
+  /** Approvals and cells (src/core/approval/ops.ts); absent: those ops answer UNAVAILABLE. */
+  readonly approvals?: ApprovalDeps;
 }
 
 /** What the connection knows about one request. */
@@ -44,12 +48,23 @@ export interface RequestContext {
   readonly ops: readonly string[];
   /** The request carried a token (verified or not); the token itself is never passed on. */
   readonly tokenPresented?: boolean;
+  /** Writes an intermediate frame of this request (v2; dropped once it is cancelled). */
+  intermediate?(line: Buffer): void;
+  /** On the cell socket: the SHA-256 of the `token` the request carried (the cell's token); the connection wipes it. */
+  readonly cellToken?: Buffer;
 }
 
 /** Runs one request. See the module contract. */
 export async function dispatch(req: AnyRequest, rc: RequestContext, deps: DispatchDeps): Promise<Reply> {
   const ctx: OpContext = {
-    access: { caller: rc.caller, policy: rc.policy, signal: rc.signal, ...(rc.tokenPresented ? { tokenPresented: true } : {}), ...(req.v === 2 ? { request: String(req.id) } : {}) },
+    access: {
+      caller: rc.caller,
+      policy: rc.policy,
+      signal: rc.signal,
+      ...(rc.tokenPresented ? { tokenPresented: true } : {}),
+      ...(req.v === 2 ? { request: String(req.id) } : {}),
+      ...(req.v === 2 && rc.intermediate ? { notify: (n: PendingNotice) => rc.intermediate?.(pendingFrame(req.id, 'approval', "waiting for the owner's approval", { ...n })) } : {}),
+    },
     framer: rc.framer,
     src: deps.src,
     door: deps.door,
@@ -69,6 +84,9 @@ export async function dispatch(req: AnyRequest, rc: RequestContext, deps: Dispat
         return await getSelected(ctx, req.project, selection(req.only, req.prefix));
       case 'list':
         return await list(ctx, req.project, req.prefix);
+      default:
+        if (!deps.approvals) throw new SesameError('UNAVAILABLE', `this agent does not serve ${req.op}`, { hint: 'restart the agent' });
+        return await approvalOp(req, ctx, deps.approvals, rc.cellToken);
     }
   } catch (e) {
     if (e instanceof SesameError) return { line: rc.framer.error(e), secret: false };

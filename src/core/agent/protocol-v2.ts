@@ -37,15 +37,16 @@ import {
   type Request,
   type RequestId,
 } from './protocol.js';
+import { APPROVAL_FIELDS, approvalArgs, isApprovalOp, type ApprovalArgs } from '../approval/wire.js';
 
 /** The ops version 2 serves on every listener of this version, in byte order. */
-export const OPS_V2 = ['get', 'getselected', 'list', 'status', 'stop'] as const;
+export const OPS_V2 = ['approvals', 'approve', 'cell_forget', 'cell_revoke', 'cells', 'challenge', 'deny', 'get', 'getselected', 'grant_revoke', 'list', 'resolve', 'status', 'stop'] as const;
 export type OpV2 = (typeof OPS_V2)[number];
 /** The most v2 requests one connection may have in flight. */
 export const MAX_IN_FLIGHT = 32;
 const MAX_TOKEN = 512;
 
-const FIELDS: Record<OpV2, readonly string[]> = { ...ARGS, list: ['project', 'prefix'] };
+const FIELDS: Record<OpV2, readonly string[]> = { ...ARGS, list: ['project', 'prefix'], ...APPROVAL_FIELDS };
 
 /**
  * What every v2 request carries besides its op. The token itself is never kept (see the
@@ -64,7 +65,8 @@ export type RequestV2 =
   | (V2Head & { op: 'status' | 'stop' })
   | (V2Head & { op: 'get'; project: string; key: string })
   | (V2Head & { op: 'getselected'; project: string; only?: string[]; prefix?: string })
-  | (V2Head & { op: 'list'; project?: string; prefix?: string });
+  | (V2Head & { op: 'list'; project?: string; prefix?: string })
+  | (V2Head & ApprovalArgs);
 
 /** A v1 request tagged with its version. */
 export type RequestV1 = Request & { v: 1 };
@@ -103,7 +105,7 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
   if (o.pid !== undefined && !(Number.isSafeInteger(o.pid) && (o.pid as number) > 0)) return v2fail(id, badArgs('pid must be a positive whole number'));
   if (o.token !== undefined && !validToken(o.token)) return v2fail(id, badArgs('token must be 1 to 512 printable ASCII characters without spaces'));
   try {
-    const args = opArgs(op, o);
+    const args = isApprovalOp(op) ? approvalArgs(op, o) : opArgs(op, o);
     // Hashed here and dropped: from now on only the digest travels (the module comment's residual).
     const tokenDigest = typeof o.token === 'string' ? createHash('sha256').update(o.token, 'latin1').digest() : undefined;
     delete o.token;
@@ -129,7 +131,7 @@ function validToken(t: unknown): boolean {
 }
 
 /** `{"v":2,"id":ID,"frame":"TYPE"` — the head every frame opens with (not closed). */
-function frameOpen(id: RequestId | null, frame: 'ok' | 'error'): string {
+function frameOpen(id: RequestId | null, frame: 'ok' | 'error' | 'pending'): string {
   return `{"v":2,"id":${JSON.stringify(id)},"frame":"${frame}"`;
 }
 
@@ -137,6 +139,11 @@ function frameOpen(id: RequestId | null, frame: 'ok' | 'error'): string {
 export function okFrame(id: RequestId | null, fields: Record<string, unknown>): Buffer {
   const body = JSON.stringify(fields).slice(1);
   return Buffer.from(`${frameOpen(id, 'ok')}${body === '}' ? '}' : `,${body}`}\n`, 'utf8');
+}
+
+/** A `pending` frame (intermediate): `reason`, `message` for a human, and a never-secret `detail`. */
+export function pendingFrame(id: RequestId | null, reason: string, message: string, detail: Record<string, unknown>): Buffer {
+  return Buffer.from(`${frameOpen(id, 'pending')},"reason":${JSON.stringify(reason)},"message":${JSON.stringify(message)},"detail":${JSON.stringify(detail)}}\n`, 'utf8');
 }
 
 /** An `error` frame: `{v:2, id, frame:"error", error:{code, message, hint?, remedy?, detail?}}`. */

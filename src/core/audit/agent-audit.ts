@@ -45,6 +45,12 @@ export interface AgentAudit {
    * released); never throws.
    */
   refused(r: { caller: Caller; op: string; project?: string; keys: readonly string[]; reason: string; request?: string }): void;
+  /**
+   * Records an agent event that released nothing by itself (approvals, cell registration and
+   * revocation): group-committed like an owner read; a record that cannot be written is
+   * noted in the agent log, never thrown.
+   */
+  event(rec: AuditInput): void;
   /** Wipes the audit subkey and closes the log (idempotent). Later appends are unkeyed. */
   close(): void;
 }
@@ -149,6 +155,9 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
       } catch {
         /* never fails the refusal */
       }
+    },
+    event(rec) {
+      queue(rec);
     },
     checkpoint(event, reason) {
       flush();
