@@ -28,6 +28,8 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   audit: () => import('./commands/audit.js'),
   token: () => import('./commands/token.js'),
   profile: () => import('./commands/profile.js'),
+  approve: () => import('./commands/approve.js'),
+  cell: () => import('./commands/cell.js'),
 };
 
 const ORDER = Object.keys(TABLE);
