@@ -73,6 +73,7 @@ export async function approveOnTty(h: TestHome, args: string[], secret: string =
 /** A command on a real terminal with a typing script. */
 export async function onTty(env: NodeJS.ProcessEnv, argv: string[], steps: Array<{ expect?: string; send?: string }>, python = 'python3'): Promise<{ output: string; status: number | null }> {
   const r = await runProcess(python, [DRIVER, JSON.stringify(steps), ...argv], { env, timeoutMs: 90_000 });
+  assert.ok(r.out.trim(), `the terminal driver printed nothing (exit ${String(r.code)}): ${r.stderr}`);
   return JSON.parse(r.out) as { output: string; status: number | null };
 }
 
