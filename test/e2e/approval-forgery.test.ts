@@ -18,7 +18,10 @@ const reasonOf = (r: Reply | undefined): unknown => (r?.error as { detail?: { re
 
 /** The request `id` is still waiting (nobody approved it). */
 async function stillPending(h: TestHome, id: string): Promise<void> {
-  assert.ok((await pendingList(h)).some((p) => p.id === id), `request ${id} should still be waiting`);
+  assert.ok(
+    (await pendingList(h)).some((p) => p.id === id),
+    `request ${id} should still be waiting`,
+  );
 }
 
 test("a delegated caller's own sesame approve is refused: passphrase on stdin, in SESAME_PASSPHRASE, over a token connection, on a profile socket", async () => {
@@ -223,7 +226,12 @@ test('approve --watch prompts on the terminal for each new request, and says so 
     const env = { ...h.env, PATH: '/nonexistent' };
     // The interpreter's real path (a shim on PATH may itself need PATH).
     const python = spawnSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).stdout.trim();
-    const watching = onTty(env, [process.execPath, BIN, 'approve', '--watch'], [{ expect: 'no desktop notifier' }, { expect: '[o]nce' }, { send: 'd\r' }, { expect: 'denied' }, { send: '\x03' }], python);
+    const watching = onTty(
+      env,
+      [process.execPath, BIN, 'approve', '--watch'],
+      [{ expect: 'no desktop notifier' }, { expect: '[o]nce' }, { send: 'd\r' }, { expect: 'denied' }, { send: '\x03' }],
+      python,
+    );
     await sleep(500);
     const read = await readAs(tokenEnv(h, token));
     assert.equal(read.code, 8, read.stderr);

@@ -152,7 +152,10 @@ export function findNotifier(env: NodeJS.ProcessEnv): string | null {
 
 function notify(bin: string, p: PendingView): void {
   try {
-    const c = spawn(bin, ['--app-name=sesame', 'sesame: approval requested', `${safe(p.op)} ${p.keys.map(safe).join(' ')} for ${safe(p.caller.exe ?? '?')} (request ${safe(p.id)})`], { stdio: 'ignore', detached: true });
+    const c = spawn(bin, ['--app-name=sesame', 'sesame: approval requested', `${safe(p.op)} ${p.keys.map(safe).join(' ')} for ${safe(p.caller.exe ?? '?')} (request ${safe(p.id)})`], {
+      stdio: 'ignore',
+      detached: true,
+    });
     c.on('error', () => {});
     c.unref();
   } catch {
@@ -225,7 +228,8 @@ async function pin(ctx: Ctx, what: string | undefined): Promise<number> {
   try {
     const p = await promptNewSecret('New approval PIN: ', 'Again: ');
     try {
-      if (p.length < 4 || p.length > 64 || ![...p].every((c) => c >= 0x21 && c <= 0x7e)) throw new SesameError('INVALID', 'an approval PIN is 4 to 64 printable characters without spaces; nothing was changed');
+      if (p.length < 4 || p.length > 64 || ![...p].every((c) => c >= 0x21 && c <= 0x7e))
+        throw new SesameError('INVALID', 'an approval PIN is 4 to 64 printable characters without spaces; nothing was changed');
       writePinFile(ctx.paths.home, v.master, p);
     } finally {
       p.fill(0);

@@ -51,8 +51,7 @@ const list: Command = {
     }
     const w = Math.max(4, ...cells.map((c) => safe(c.id).length));
     const lines = cells.map(
-      (c) =>
-        `${safe(c.id).padEnd(w)}  registered ${safe(c.registered_at)}  last seen ${safe(c.last_seen)}  resolves ${Number(c.resolves) || 0}${c.revoked_at ? `  REVOKED ${safe(c.revoked_at)}` : ''}`,
+      (c) => `${safe(c.id).padEnd(w)}  registered ${safe(c.registered_at)}  last seen ${safe(c.last_seen)}  resolves ${c.resolves}${c.revoked_at ? `  REVOKED ${safe(c.revoked_at)}` : ''}`,
     );
     out(`${lines.join('\n')}\n`);
     return 0;

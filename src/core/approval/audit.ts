@@ -13,14 +13,14 @@ import type { ApprovalEvent } from './broker.js';
 import type { CellEvent } from './ops.js';
 
 /** The two sinks the agent wires: the broker's `audit` and the cell ops' `cellEvent`. Never throw. */
-export function approvalAudit(audit: Pick<AgentAudit, 'event'>, log: (msg: string) => void): { approval(e: ApprovalEvent): void; cell(e: CellEvent): void } {
+export function approvalAudit(audit: Pick<AgentAudit, 'event'>, log: (msg: string) => void): { approval: (e: ApprovalEvent) => void; cell: (e: CellEvent) => void } {
   const peer = (c: Caller): { uid: number; pid: number | null; exe: string | null } => ({ uid: c.uid, pid: c.pid, exe: exeOf(c.exe) });
   const names = (project: string | undefined, keys: readonly string[] | undefined): { project?: string; keys?: string[] } => ({
     ...(project !== undefined && isValidProjectName(project) ? { project } : {}),
     ...(keys ? { keys: [...new Set(keys)].filter(isValidKeyName) } : {}),
   });
   return {
-    approval(e) {
+    approval: (e) => {
       try {
         audit.event({
           event: e.event,
@@ -35,7 +35,7 @@ export function approvalAudit(audit: Pick<AgentAudit, 'event'>, log: (msg: strin
         /* never fails the decision */
       }
     },
-    cell(e) {
+    cell: (e) => {
       const c: Caller = Object.freeze({ ...e.caller, cell: Object.freeze({ id: e.cell }) });
       log(`${e.event.replace('_', ' ')}: cell ${e.cell} ${e.outcome}${e.reason ? ` (${e.reason})` : ''} — pid ${e.caller.pid ?? '?'}${e.keys?.length ? ` [${e.keys.join(' ')}]` : ''}`);
       try {

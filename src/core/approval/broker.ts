@@ -193,14 +193,20 @@ export class ApprovalBroker {
       if (p.slot === slot) {
         this.#event({ event: 'approval_request', outcome: 'denied', reason: 'approval_pending', caller, op: what.op, project: what.project, keys: hv, id: p.id });
         return Promise.reject(
-          denied('approval_pending', `refused: request ${p.id} for the same keys is already waiting for the owner's approval`, 'wait for the owner to decide on that request; a second one is not queued'),
+          denied(
+            'approval_pending',
+            `refused: request ${p.id} for the same keys is already waiting for the owner's approval`,
+            'wait for the owner to decide on that request; a second one is not queued',
+          ),
         );
       }
     }
     const r = this.#rate.take(principalOf(caller), now);
     if (!r.ok) {
       this.#event({ event: 'approval_request', outcome: 'denied', reason: 'approval_rate', caller, op: what.op, project: what.project, keys: hv, id: '-' });
-      return Promise.reject(denied('approval_rate', `refused: too many approval requests from this caller; try again in ${r.retryAfterS} s`, 'ask less often; the owner is not prompted more than a few times a minute'));
+      return Promise.reject(
+        denied('approval_rate', `refused: too many approval requests from this caller; try again in ${r.retryAfterS} s`, 'ask less often; the owner is not prompted more than a few times a minute'),
+      );
     }
     if (wait.signal?.aborted) return Promise.reject(cancelledError());
     const ms = this.#timeoutFor(caller);
@@ -209,7 +215,13 @@ export class ApprovalBroker {
       const timer = setTimeout(() => {
         if (!this.#pending.delete(id)) return;
         this.#event({ event: 'approval_expire', outcome: 'denied', reason: 'approval_timeout', caller, op: what.op, project: what.project, keys: hv, id });
-        reject(denied('approval_timeout', `refused: the owner did not approve request ${id} within ${Math.round(ms / 1000)} s`, 'ask the owner to run `sesame approve` (or `sesame approve --watch`) and try again'));
+        reject(
+          denied(
+            'approval_timeout',
+            `refused: the owner did not approve request ${id} within ${Math.round(ms / 1000)} s`,
+            'ask the owner to run `sesame approve` (or `sesame approve --watch`) and try again',
+          ),
+        );
       }, ms);
       const onAbort = (): void => {
         if (!this.#pending.delete(id)) return;

@@ -11,10 +11,10 @@ type DoorFn = (ctx: AccessContext, ...rest: never[]) => unknown;
 /** `door` with `approve` in every request's hooks (chained after one already there). */
 export function withApprovalHook<D extends object>(door: D, approve: NonNullable<AccessHooks['approve']>): D {
   const hooked = (ctx: AccessContext): AccessContext => {
-    const before = ctx.hooks?.approve;
-    const both: NonNullable<AccessHooks['approve']> = before
+    const hooks = ctx.hooks;
+    const both: NonNullable<AccessHooks['approve']> = hooks?.approve
       ? async (c, w, wait) => {
-          await before(c, w, wait);
+          await hooks.approve?.(c, w, wait);
           await approve(c, w, wait);
         }
       : approve;

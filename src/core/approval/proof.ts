@@ -102,7 +102,10 @@ export class ProofVerifier {
     }
     const hash = readSealedPin(this.#home, this.#pinKey);
     if (hash === null) {
-      throw new SesameError('DENIED', 'refused: no approval PIN is set for this vault', { hint: 'set one with `sesame approve pin set`, or approve with the passphrase', detail: { reason: 'approval_pin_unset' } });
+      throw new SesameError('DENIED', 'refused: no approval PIN is set for this vault', {
+        hint: 'set one with `sesame approve pin set`, or approve with the passphrase',
+        detail: { reason: 'approval_pin_unset' },
+      });
     }
     const ok = verifyPin(hash, pin);
     this.#pinFailures = ok ? 0 : this.#pinFailures + 1;

@@ -47,11 +47,13 @@ export function parseCells(text: string, file: string): CellPolicy {
   for (const r of raw as unknown[]) {
     if (typeof r !== 'object' || r === null || Array.isArray(r)) throw bad(file, null, 'each [[cell]] must be a table');
     const o = r as Record<string, unknown>;
-    for (const k of Object.keys(o)) if (!['id', 'projects', 'keys'].includes(k)) throw bad(file, lineOf(text, k), `[[cell]]: unknown field ${JSON.stringify(k.slice(0, 32))} (known: id, projects, keys)`);
+    for (const k of Object.keys(o))
+      if (!['id', 'projects', 'keys'].includes(k)) throw bad(file, lineOf(text, k), `[[cell]]: unknown field ${JSON.stringify(k.slice(0, 32))} (known: id, projects, keys)`);
     if (typeof o.id !== 'string' || !CELL_GLOB.test(o.id)) throw bad(file, lineOf(text, 'id'), '[[cell]] id must be a glob of 1–64 characters [A-Za-z0-9_.-*?]');
     const list = (k: 'projects' | 'keys', ok: (s: string) => boolean): string[] => {
       const v = o[k];
-      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string' && ok(x))) throw bad(file, lineOf(text, k), `[[cell]] ${k} must be a non-empty list of ${k === 'projects' ? 'project names' : 'key globs'}`);
+      if (!Array.isArray(v) || v.length === 0 || !v.every((x) => typeof x === 'string' && ok(x)))
+        throw bad(file, lineOf(text, k), `[[cell]] ${k} must be a non-empty list of ${k === 'projects' ? 'project names' : 'key globs'}`);
       return [...(v as string[])];
     };
     rules.push(Object.freeze({ id: o.id, projects: Object.freeze(list('projects', isValidProjectName)), keys: Object.freeze(list('keys', isValidKeyGlob)) }));

@@ -363,7 +363,7 @@ export function verifyPin(hash: string, pin: Buffer): boolean {
   const str = Buffer.alloc(sodium().crypto_pwhash_STRBYTES);
   str.write(hash, 'latin1');
   try {
-    return sodium().crypto_pwhash_str_verify(str, pin) === true;
+    return sodium().crypto_pwhash_str_verify(str, pin);
   } catch {
     return false;
   }
