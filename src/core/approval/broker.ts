@@ -219,7 +219,7 @@ export class ApprovalBroker {
           denied(
             'approval_timeout',
             `refused: the owner did not approve request ${id} within ${Math.round(ms / 1000)} s`,
-            'ask the owner to run `sesame approve` (or `sesame approve --watch`) and try again',
+            'ask the owner to approve it (the approve command lists waiting requests; docs/approvals.md) and try again',
           ),
         );
       }, ms);
@@ -298,7 +298,7 @@ export class ApprovalBroker {
    */
   decide(id: string, d: { deny: true } | { deny?: false; mode: ApprovalMode; forMs?: number }): DecideResult {
     const p = this.#pending.get(id);
-    if (!p) throw new SesameError('NOT_FOUND', `no approval request ${id} is waiting`, { hint: 'run `sesame approve` to list the waiting requests; it may have expired or been withdrawn' });
+    if (!p) throw new SesameError('NOT_FOUND', `no approval request ${id} is waiting`, { hint: 'list the waiting requests (the approve command); it may have expired or been withdrawn' });
     this.#pending.delete(id);
     clearTimeout(p.timer);
     if (d.deny) {
@@ -335,7 +335,7 @@ export class ApprovalBroker {
   /** Revokes grant `id`; NOT_FOUND when there is none. */
   revoke(id: string): void {
     const g = this.#grants.get(id);
-    if (!g) throw new SesameError('NOT_FOUND', `no grant ${id}`, { hint: 'run `sesame approve --list-grants`' });
+    if (!g) throw new SesameError('NOT_FOUND', `no grant ${id}`, { hint: 'list the live grants (approve --list-grants)' });
     this.#grants.delete(id);
     this.#event({ event: 'grant_revoke', outcome: 'ok', caller: g.caller, op: g.op, project: g.project, keys: [...g.keys], id });
   }

@@ -123,6 +123,6 @@ async function resolve(req: ApprovalArgs & { op: 'resolve' }, ctx: OpContext, de
 }
 
 function needCells(deps: ApprovalDeps): CellRegistry {
-  if (!deps.cells) throw new SesameError('UNAVAILABLE', 'this agent serves no cells', { hint: 'start it with `sesame agent start --cells`' });
+  if (!deps.cells) throw new SesameError('UNAVAILABLE', 'this agent serves no cells', { hint: 'restart the agent with --cells' });
   return deps.cells;
 }

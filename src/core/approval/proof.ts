@@ -96,14 +96,14 @@ export class ProofVerifier {
   checkPin(pin: Buffer): boolean {
     if (this.#pinFailures >= MAX_PIN_FAILURES) {
       throw new SesameError('DENIED', `refused: ${MAX_PIN_FAILURES} wrong approval PINs; PIN approvals are off until the agent restarts`, {
-        hint: 'approve with the vault passphrase (`sesame approve ID --passphrase`)',
+        hint: 'approve with the vault passphrase (approve --passphrase)',
         detail: { reason: 'approval_pin_locked' },
       });
     }
     const hash = readSealedPin(this.#home, this.#pinKey);
     if (hash === null) {
       throw new SesameError('DENIED', 'refused: no approval PIN is set for this vault', {
-        hint: 'set one with `sesame approve pin set`, or approve with the passphrase',
+        hint: 'set one (approve pin set), or approve with the passphrase',
         detail: { reason: 'approval_pin_unset' },
       });
     }

@@ -117,7 +117,7 @@ export class CellRegistry {
   /** Removes the record of revoked cell `id`. NOT_FOUND when unknown; INVALID when not revoked. */
   forget(id: string): void {
     const c = this.#cells.get(id);
-    if (!c) throw new SesameError('NOT_FOUND', `no cell ${id}`, { hint: 'run `sesame cell list`' });
+    if (!c) throw new SesameError('NOT_FOUND', `no cell ${id}`, { hint: 'list the known cells (cell list)' });
     if (!c.revoked_at) throw new SesameError('INVALID', `cell ${id} is not revoked; only a revoked cell can be forgotten`, { hint: `revoke it first: sesame cell revoke ${id}` });
     this.#cells.delete(id);
     this.#save();
