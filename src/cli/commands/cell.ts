@@ -33,7 +33,7 @@ const idArg = (positionals: string[], what: string): string => {
 const safe = (s: unknown): string => (typeof s === 'string' ? s.replace(/[^\x20-\x7e]/g, '?') : '-');
 
 const list: Command = {
-  usage: 'cell list [--json]',
+  usage: 'cell list [--json]\n\nexample:\n  sesame cell list',
   summary: 'list the cells that registered with the agent (id, registered, last seen, resolves, revoked)',
   flags: {},
   async run(ctx) {
@@ -59,7 +59,7 @@ const list: Command = {
 };
 
 const revoke: Command = {
-  usage: 'cell revoke CELL_ID',
+  usage: 'cell revoke CELL_ID\n\nexample:\n  sesame cell revoke build-17',
   summary: 'deny a cell from now on (kept across agent restarts)',
   flags: {},
   maxPositionals: 1,
@@ -73,7 +73,7 @@ const revoke: Command = {
 };
 
 const forget: Command = {
-  usage: 'cell forget CELL_ID',
+  usage: 'cell forget CELL_ID\n\nexample:\n  sesame cell forget build-17',
   summary: 'remove the record of a revoked cell (it may then register again)',
   flags: {},
   maxPositionals: 1,
