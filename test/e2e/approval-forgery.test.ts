@@ -244,3 +244,27 @@ test('approve --watch prompts on the terminal for each new request, and says so 
     h.cleanup();
   }
 });
+
+test('a caller raising more than 5 approval requests a minute is refused with approval_rate, and the owner sees none of the extra', async () => {
+  const { h, token } = await approvalHome('sesame-apv-rate-', 'approval_timeout = "30s"\n');
+  try {
+    await startAgent(h);
+    const line = `${JSON.stringify({ v: 2, id: 1, op: 'get', project: 'default', key: 'HV', token })}\n`;
+    // Each request waits (pending), then its client leaves: withdrawn, but counted.
+    for (let i = 0; i < 5; i++) {
+      const [f] = await exchange(sockOf(h), [line], 1);
+      assert.equal(f?.frame, 'pending', `request ${i + 1}: ${JSON.stringify(f)}`);
+      await waitFor('the withdrawal', async () => (await pendingList(h)).length === 0);
+    }
+    const [sixth] = await exchange(sockOf(h), [line], 1);
+    assert.equal(reasonOf(sixth), 'approval_rate', JSON.stringify(sixth));
+    assert.equal((await pendingList(h)).length, 0);
+    // Another token is another caller: not limited by the first one's flood.
+    const other = (await sesame(['token', 'new'], { env: h.env })).out.trimEnd();
+    const [f] = await exchange(sockOf(h), [`${JSON.stringify({ v: 2, id: 1, op: 'get', project: 'default', key: 'HV', token: other })}\n`], 1);
+    assert.equal(f?.frame, 'pending');
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
