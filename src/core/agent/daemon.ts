@@ -198,6 +198,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const broker = new ApprovalBroker({
     src: keeper,
     ...(o.approval?.approveOwner ? { approveOwner: true } : {}),
+    ...(o.session ? { ownerTokens: new Set([o.session.id8]) } : {}),
     ...(o.approval?.timeoutMs !== undefined ? { timeoutMs: o.approval.timeoutMs } : {}),
     ...(o.approval?.maxMs !== undefined ? { maxMs: o.approval.maxMs } : {}),
     timeoutFor: (c) => (c.listener.kind === 'profile' && c.listener.name !== undefined ? (store.current().profiles.get(c.listener.name) as Profile | undefined)?.approvalTimeoutMs : undefined),

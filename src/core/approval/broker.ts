@@ -60,6 +60,8 @@ export interface ApprovalEvent {
 export interface BrokerOptions {
   /** The vault's names and metadata (which keys are high-value). */
   readonly src: VaultSource;
+  /** Ids (id8) of tokens that are the owner's own (the `--session` token): not a delegation. */
+  readonly ownerTokens?: ReadonlySet<string>;
   /** `approve_owner` in config.toml: the owner's own reads wait too. */
   readonly approveOwner?: boolean;
   /** The default wait (ms). */
@@ -150,9 +152,14 @@ interface Grant {
   readonly expiresAt: number | undefined;
 }
 
-/** True for a delegated caller: a token, a cell, or any listener but the owner socket. */
-export function isDelegatedCaller(c: Caller): boolean {
-  return c.token !== undefined || c.cell !== undefined || c.listener.kind !== 'owner';
+/**
+ * True for a delegated caller: a token, a cell, or any listener but the owner socket. The
+ * owner's own `agent start --session` token (its id8 in `ownerTokens`) on the owner socket is
+ * the owner, not a delegation.
+ */
+export function isDelegatedCaller(c: Caller, ownerTokens: ReadonlySet<string> = new Set()): boolean {
+  if (c.cell !== undefined || c.listener.kind !== 'owner') return true;
+  return c.token !== undefined && !ownerTokens.has(c.token.id8);
 }
 
 /** The identity a grant is bound to: listener (and profile), token id, cell id, executable. */
@@ -182,7 +189,7 @@ export class ApprovalBroker {
   /** The door's approval hook (bound): see the module comment. */
   readonly approve = (caller: Caller, what: AccessWhat, wait: ApprovalWait = {}): Promise<void> => {
     if (this.#closed) return Promise.reject(new SesameError('UNAVAILABLE', 'the agent is shutting down', { detail: { reason: 'shutdown' } }));
-    if (!isDelegatedCaller(caller) && !this.#o.approveOwner) return Promise.resolve();
+    if (!isDelegatedCaller(caller, this.#o.ownerTokens) && !this.#o.approveOwner) return Promise.resolve();
     const hv = this.#highValue(what);
     if (!hv.length) return Promise.resolve();
     const now = this.#o.clock();
