@@ -201,3 +201,27 @@ test("nothing about a high-value key's value appears in approve's output (list, 
     h.cleanup();
   }
 });
+
+test("a profile socket's read waits as long as the profile's approval_timeout says; the owner's --session token is not held", async () => {
+  const { h } = await approvalHome('sesame-apv-profile-', 'approval_timeout = "30s"\n');
+  fs.mkdirSync(path.join(h.dir, 'profiles'), { mode: 0o700 });
+  fs.writeFileSync(path.join(h.dir, 'profiles', 'ci.toml'), 'projects = ["default"]\nkeys = ["*"]\nreveal = true\napproval_timeout = "2s"\n', { mode: 0o600 });
+  try {
+    const s = await sesame(['agent', 'start', '--session'], { env: h.env });
+    assert.equal(s.code, 0, s.stderr);
+    const sessionToken = /SESAME_AGENT_TOKEN=([^;]+);/.exec(s.out)?.[1];
+    assert.ok(sessionToken);
+    const sock = path.join(h.dir, 'sockets', 'ci.sock');
+    const frames = await exchange(sock, [`${JSON.stringify({ v: 2, id: 1, op: 'get', project: 'default', key: 'HV' })}\n`], 2, { timeoutMs: 8000 });
+    assert.equal(frames[0]?.frame, 'pending', JSON.stringify(frames));
+    assert.equal((frames[0]?.detail as { expires_in_s: number }).expires_in_s, 2, "the profile's approval_timeout");
+    assert.deepEqual((frames[1]?.error as { detail: unknown }).detail, { reason: 'approval_timeout' });
+    // The session token is the owner's own shell: its read is served at once.
+    const own = await exchange(sockOf(h), [`${JSON.stringify({ v: 2, id: 2, op: 'get', project: 'default', key: 'HV', token: sessionToken })}\n`], 1);
+    assert.equal(own[0]?.frame, 'ok', JSON.stringify(own));
+    await sesame(['agent', 'stop'], { env: { ...h.env, SESAME_AGENT_TOKEN: sessionToken } });
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
