@@ -306,6 +306,7 @@ export class ApprovalBroker {
   decide(id: string, d: { deny: true } | { deny?: false; mode: ApprovalMode; forMs?: number }): DecideResult {
     const p = this.#pending.get(id);
     if (!p) throw new SesameError('NOT_FOUND', `no approval request ${id} is waiting`, { hint: 'list the waiting requests (the approve command); it may have expired or been withdrawn' });
+    if (!d.deny && d.mode === 'for' && !((d.forMs ?? 0) > 0)) throw new SesameError('USAGE', 'a `for` approval needs a duration above zero');
     this.#pending.delete(id);
     clearTimeout(p.timer);
     if (d.deny) {
@@ -318,7 +319,6 @@ export class ApprovalBroker {
       const now = this.#o.clock();
       const max = this.#o.maxMs ?? DEFAULT_APPROVAL_MAX_MS;
       const asked = d.mode === 'for' ? (d.forMs ?? 0) : undefined;
-      if (asked !== undefined && !(asked > 0)) throw new SesameError('USAGE', 'a `for` approval needs a duration above zero');
       const ms = asked === undefined ? undefined : Math.min(asked, max);
       const g: Grant = {
         id: this.#newId(),
