@@ -1,13 +1,14 @@
 /** A running agent as a SecretReader (reader.ts and the run fast path share it). */
 import type { AgentClient } from '../core/agent/client.js';
 import type { SecretReader } from './secret-reader.js';
+import { pendingNote as onFrame } from './pending-note.js';
 
 export function agentReader(client: AgentClient): SecretReader {
   return {
     via: 'agent',
     client,
-    get: (project, key) => client.get(project, key),
-    getSelected: (project, sel) => client.getSelected(project, sel),
+    get: (project, key) => client.get(project, key, { onFrame }),
+    getSelected: (project, sel) => client.getSelected(project, sel, { onFrame }),
     close: () => {
       client.close();
     },

@@ -32,6 +32,8 @@ export interface ServeOptions {
   hardening?: HardeningReport;
   /** `--require-token`: the owner socket then needs SESAME_AGENT_TOKEN too. */
   requireToken?: boolean;
+  /** `--cells`: also serve cells.sock. */
+  cells?: boolean;
   /** `--session`: the hex SHA-256 of the session token (the token itself never reaches the agent process). */
   sessionDigest?: string;
   /** The environment profile sockets are placed with (XDG_RUNTIME_DIR; paths.ts `placeSocket`). */
@@ -46,6 +48,7 @@ export async function serveHere(paths: HomePaths, master: SecureKey, lock: Agent
   const { openAgentLog } = await import('../core/agent/log.js');
   const { VERSION } = await import('./version.js');
   const log = openAgentLog(paths.agentLog);
+  const config = (await import('../core/config.js')).loadConfig(paths);
   const handle = await startAgent({
     paths,
     master,
@@ -55,6 +58,12 @@ export async function serveHere(paths: HomePaths, master: SecureKey, lock: Agent
     log,
     requireToken: opts.requireToken === true,
     writes: opts.writes === true,
+    ...(opts.cells ? { cells: true } : {}),
+    approval: {
+      approveOwner: config.approveOwner,
+      ...(config.approvalTimeoutMs !== undefined ? { timeoutMs: config.approvalTimeoutMs } : {}),
+      ...(config.approvalMaxMs !== undefined ? { maxMs: config.approvalMaxMs } : {}),
+    },
     ...(opts.sessionDigest !== undefined ? { session: (await import('../core/policy/tokens.js')).sessionRecord(opts.sessionDigest) } : {}),
     ...(opts.env ? { env: opts.env } : {}),
     ...(opts.hardening ? { hardening: opts.hardening } : {}),
@@ -63,6 +72,7 @@ export async function serveHere(paths: HomePaths, master: SecureKey, lock: Agent
   opts.ready?.(handle);
   if (opts.foreground) {
     for (const l of handle.listeners) if (l.kind === 'profile') info(`sesame agent: profile ${l.name ?? '?'} on ${l.socket}`);
+    for (const l of handle.listeners) if (l.kind === 'cell') info(`sesame agent: cells on ${l.socket}`);
     info(
       `sesame agent: listening on ${handle.socket} (pid ${handle.pid})${opts.requireToken ? ', token required' : ''}${opts.writes ? ', writes on' : ''}; idle ${fmtDuration(limits.idleMs)}, ttl ${fmtDuration(limits.ttlMs)}; Ctrl-C stops it`,
     );

@@ -49,7 +49,7 @@ export async function startBackground(
   master: SecureKey,
   lock: AgentLock,
   limits: SessionLimits,
-  opts: { allowDebugger?: boolean; requireToken?: boolean; sessionDigest?: string; writes?: boolean } = {},
+  opts: { allowDebugger?: boolean; requireToken?: boolean; cells?: boolean; sessionDigest?: string; writes?: boolean } = {},
 ): Promise<number> {
   const { openKeyOffer } = await import('../core/agent/handoff.js');
   let offer: Awaited<ReturnType<typeof openKeyOffer>>;
@@ -73,6 +73,7 @@ export async function startBackground(
         handoff: offer.path,
         allowDebugger: opts.allowDebugger === true,
         requireToken: opts.requireToken === true,
+        ...(opts.cells ? { cells: true } : {}),
         ...(opts.sessionDigest !== undefined ? { sessionDigest: opts.sessionDigest } : {}),
         ...(opts.writes ? { writes: true } : {}),
       }),

@@ -15,6 +15,7 @@
  *   through reader.ts (the same client, the same `out` and `reportError`).
  */
 import { connectAgent } from '../core/agent/client.js';
+import { pendingNote } from './pending-note.js';
 import { homePaths, resolveHome, resolveProject } from '../core/paths.js';
 import { isValidKeyName } from '../core/names.js';
 import { GLOBAL_FLAGS, optionOrEnv, parseArgs, splitCommand, type FlagSpec, type Parsed } from './args.js';
@@ -70,7 +71,7 @@ export async function fastGet(a: FastGet, env: NodeJS.ProcessEnv): Promise<numbe
     const client = await connectAgent(paths.agentSock, env);
     if (!client) return null;
     try {
-      const v = await client.get(project, a.key);
+      const v = await client.get(project, a.key, { onFrame: pendingNote });
       outValueLine(v);
     } finally {
       client.close();

@@ -42,6 +42,8 @@ const TABLE: Record<string, () => Promise<CommandModule>> = {
   profile: () => import('./commands/profile.js'),
   doctor: () => import('./commands/doctor.js'),
   mcp: () => import('./commands/mcp.js'),
+  approve: () => import('./commands/approve.js'),
+  cell: () => import('./commands/cell.js'),
 };
 
 const ORDER = Object.keys(TABLE);

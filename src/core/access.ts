@@ -74,6 +74,18 @@ export interface AccessEvent extends AccessWhat {
   readonly masked?: Readonly<Record<string, number>>;
 }
 
+/** What an approval wait announces to the caller (the v2 `pending` frame's detail). Never secret. */
+export interface PendingNotice {
+  readonly approval_id: string;
+  readonly expires_in_s: number;
+}
+
+/** The waiting side of one read, as the approval hook sees it: its cancellation and where to announce a wait. */
+export interface ApprovalWait {
+  readonly signal?: AbortSignal;
+  notify?(n: PendingNotice): void;
+}
+
 /** The approval and audit seams. Both optional; both see names only. */
 export interface AccessHooks {
   /**
@@ -82,7 +94,7 @@ export interface AccessHooks {
    * (every name missing or hidden) nor for `list`. May wait: the request's `signal` is
    * checked again after it.
    */
-  approve?(caller: Caller, what: AccessWhat): Promise<void>;
+  approve?(caller: Caller, what: AccessWhat, wait?: ApprovalWait): Promise<void>;
   /** Records an access. Synchronous; a throw fails the read (nothing is decrypted). */
   audit?(event: AccessEvent): void;
 }
@@ -97,6 +109,8 @@ export interface AccessContext {
   readonly tokenPresented?: boolean;
   /** The request's id (v2), passed to the audit hook as it is; the hook checks its shape. */
   readonly request?: string;
+  /** Announces an approval wait to the caller (v2: a `pending` frame); absent: the caller just waits. */
+  readonly notify?: (n: PendingNotice) => void;
 }
 
 /** One project of a `list` answer (docs/spec/agent-protocol.md, `list`): names and metadata, never values. */
@@ -383,7 +397,7 @@ function request(ctx: AccessContext, what: AccessWhat, key?: string): AuthReques
 /** Step 3: the approval hook; a refusal is audited and rethrown. */
 async function approve<T>(ctx: AccessContext, read: Read<T>): Promise<void> {
   try {
-    await ctx.hooks?.approve?.(ctx.caller, read.what);
+    await ctx.hooks?.approve?.(ctx.caller, read.what, { ...(ctx.signal ? { signal: ctx.signal } : {}), ...(ctx.notify ? { notify: ctx.notify } : {}) });
   } catch (e) {
     audit(ctx, { ...read.what, outcome: 'deny', reason: 'approval' });
     throw e;

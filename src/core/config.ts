@@ -4,6 +4,9 @@
  *   passphrase_command = ["pass", "show", "sesame"]   # or one string, split without a shell
  *   passphrase_command_timeout = 30                    # seconds (0.1 to 600), default 30
  *   history = 10                                       # earlier versions kept per key (0 to 1000; 0: none, rm is final)
+ *   approve_owner = false        # the owner's own agent reads of high-value keys wait for approval too
+ *   approval_timeout = "60s"     # how long a read waits for the owner (a profile's own overrides it)
+ *   approval_max = "8h"          # the longest `approve --for` any approver can give
  *
  * Strict: an unknown field, a wrong type or a bad value is an error naming the field, so a
  * typo never silently disables a setting. Because the file decides which program sesame
@@ -14,6 +17,7 @@ import { parse } from 'smol-toml';
 import { SesameError } from './errors.js';
 import type { HomePaths } from './paths.js';
 import { readPrivateFileStat } from './fs/secure.js';
+import { parseDurationText } from './duration.js';
 
 export interface Config {
   /** argv of the passphrase command; undefined when not configured. */
@@ -21,13 +25,19 @@ export interface Config {
   passphraseCommandTimeoutMs: number;
   /** How many earlier versions a write keeps per key (`history`, default 10; 0 disables history and makes rm final). */
   history: number;
+  /** `approve_owner`: the owner's reads on the owner socket wait for approval too (default false). */
+  approveOwner: boolean;
+  /** `approval_timeout` (ms); undefined: the built-in 60 s. */
+  approvalTimeoutMs: number | undefined;
+  /** `approval_max` (ms); undefined: the built-in 8 h. */
+  approvalMaxMs: number | undefined;
 }
 
 /** How long passphrase_command may run when config.toml sets no passphrase_command_timeout (ms). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 30_000;
-const KNOWN = ['passphrase_command', 'passphrase_command_timeout', 'history'] as const;
 /** Earlier versions kept per key when config.toml has no `history` (vault.ts DEFAULT_HISTORY, restated here to keep config free of the vault). */
 export const DEFAULT_HISTORY_VERSIONS = 10;
+const KNOWN = ['passphrase_command', 'passphrase_command_timeout', 'history', 'approve_owner', 'approval_timeout', 'approval_max'] as const;
 const MAX_CONFIG = 64 * 1024;
 
 const invalid = (p: string, msg: string): SesameError => new SesameError('INVALID', `${p}: ${msg}`, { hint: `fix ${p} (see docs/spec/passphrase-chain.md for its fields)` });
@@ -35,7 +45,9 @@ const invalid = (p: string, msg: string): SesameError => new SesameError('INVALI
 /** Reads and validates the config; defaults when the file does not exist. */
 export function loadConfig(paths: HomePaths): Config {
   const text = readConfigText(paths.config);
-  if (text === null) return { passphraseCommand: undefined, passphraseCommandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS, history: DEFAULT_HISTORY_VERSIONS };
+  if (text === null) {
+    return { passphraseCommand: undefined, passphraseCommandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS, history: DEFAULT_HISTORY_VERSIONS, approveOwner: false, approvalTimeoutMs: undefined, approvalMaxMs: undefined };
+  }
   return parseConfig(text, paths.config);
 }
 
@@ -54,6 +66,9 @@ export function parseConfig(text: string, where: string): Config {
     passphraseCommand: commandField(doc.passphrase_command, where),
     passphraseCommandTimeoutMs: timeoutField(doc.passphrase_command_timeout, where),
     history: historyField(doc.history, where),
+    approveOwner: boolField(doc.approve_owner, 'approve_owner', where),
+    approvalTimeoutMs: durationField(doc.approval_timeout, 'approval_timeout', where),
+    approvalMaxMs: durationField(doc.approval_max, 'approval_max', where),
   };
 }
 
@@ -73,6 +88,20 @@ function commandField(v: unknown, where: string): string[] | undefined {
   if (argv.length === 0 || argv[0] === '') throw invalid(where, 'passphrase_command is empty');
   if (argv.some((a: string) => a.includes('\0'))) throw invalid(where, 'passphrase_command contains a NUL byte');
   return argv;
+}
+
+function boolField(v: unknown, name: string, where: string): boolean {
+  if (v === undefined) return false;
+  if (typeof v !== 'boolean') throw invalid(where, `${name} must be true or false`);
+  return v;
+}
+
+function durationField(v: unknown, name: string, where: string): number | undefined {
+  if (v === undefined) return undefined;
+  const r = typeof v === 'string' ? parseDurationText(v) : { error: 'a string like "8h" is needed' };
+  if ('error' in r) throw invalid(where, `${name}: ${r.error}`);
+  if (r.ms <= 0) throw invalid(where, `${name} must be more than 0`);
+  return r.ms;
 }
 
 function timeoutField(v: unknown, where: string): number {

@@ -14,6 +14,8 @@ export interface DaemonArgs {
   allowDebugger: boolean;
   /** `agent start --require-token`. */
   requireToken?: boolean;
+  /** `agent start --cells`. */
+  cells?: boolean;
   /** `agent start --session`: the session token's hex SHA-256 (not a secret: it cannot be presented). */
   sessionDigest?: string;
   /** `agent start --writes`: the owner socket serves the owner's writes. */
@@ -41,6 +43,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     else if (a === '--allow-debugger') out.allowDebugger = true;
     else if (a === '--require-token') out.requireToken = true;
     else if (a === '--writes') out.writes = true;
+    else if (a === '--cells') out.cells = true;
     else if (a === '--session-digest') {
       const v = value();
       if (!/^[0-9a-f]{64}$/.test(v)) throw new SesameError('USAGE', 'sesame-agent: --session-digest must be 64 lowercase hex digits');
@@ -58,6 +61,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     handoff,
     allowDebugger: allowDebugger === true,
     requireToken: out.requireToken === true,
+    ...(out.cells ? { cells: true } : {}),
     ...(out.sessionDigest !== undefined ? { sessionDigest: out.sessionDigest } : {}),
     ...(out.writes ? { writes: true } : {}),
   };
@@ -76,6 +80,7 @@ export function daemonArgv(a: DaemonArgs): string[] {
     a.handoff,
     ...(a.allowDebugger ? ['--allow-debugger'] : []),
     ...(a.requireToken ? ['--require-token'] : []),
+    ...(a.cells ? ['--cells'] : []),
     ...(a.sessionDigest !== undefined ? ['--session-digest', a.sessionDigest] : []),
     ...(a.writes ? ['--writes'] : []),
   ];

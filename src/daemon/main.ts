@@ -66,6 +66,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
         hardening,
         requireToken: a.requireToken === true,
         writes: a.writes === true,
+        ...(a.cells ? { cells: true } : {}),
         ...(a.sessionDigest !== undefined ? { sessionDigest: a.sessionDigest } : {}),
         env,
         ready: (h) => {

@@ -9,7 +9,14 @@ const code = (c: string) => (e: unknown) => e instanceof SesameError && e.code =
 
 test('a missing config file means no passphrase_command and the 30 s default timeout', () => {
   const h = chainHome();
-  assert.deepEqual(loadConfig(h.paths), { passphraseCommand: undefined, passphraseCommandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS, history: 10 });
+  assert.deepEqual(loadConfig(h.paths), {
+    passphraseCommand: undefined,
+    passphraseCommandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
+    history: 10,
+    approveOwner: false,
+    approvalTimeoutMs: undefined,
+    approvalMaxMs: undefined,
+  });
   assert.equal(DEFAULT_COMMAND_TIMEOUT_MS, 30_000);
   h.cleanup();
 });

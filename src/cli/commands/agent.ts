@@ -44,6 +44,7 @@ const ALLOW_DEBUGGER = { 'allow-debugger': { type: 'boolean', help: 'start even 
 const REQUIRE_TOKEN = {
   'require-token': { type: 'boolean', help: 'the owner socket requires a token too (SESAME_AGENT_TOKEN; see sesame token new)' },
   session: { type: 'boolean', help: 'start in the background bound to this shell: prints SESAME_AGENT_SOCK and a fresh SESAME_AGENT_TOKEN for eval; other processes are denied' },
+  cells: { type: 'boolean', help: 'also serve cells.sock: sandboxes that register themselves on first resolve (scope from cells.toml)' },
 } as const;
 
 /** `NAME=value; export NAME;` lines for eval, the token kept off-heap; the caller wipes the result. */
@@ -84,7 +85,7 @@ async function replaceAgent(ctx: Ctx, take: (p: string) => AgentLock): Promise<A
 
 const start: Command = {
   usage:
-    'agent start [--idle DUR] [--ttl DUR] [--background] [--replace] [--allow-debugger] [--require-token] [--session] [--writes]\n\nexamples:\n  sesame agent start --background --idle 30m --ttl 8h\n  eval "$(sesame agent start --session)"',
+    'agent start [--idle DUR] [--ttl DUR] [--background] [--replace] [--allow-debugger] [--require-token] [--session] [--writes] [--cells]\n\nexamples:\n  sesame agent start --background --idle 30m --ttl 8h\n  eval "$(sesame agent start --session)"',
   summary: 'unlock once, then serve reads over a private socket (foreground; Ctrl-C stops it)',
   flags: {
     ...LIMIT_FLAGS,
@@ -106,6 +107,7 @@ const start: Command = {
     const requireToken = flags['require-token'] === true;
     const writes = flags.writes === true;
     if (writes && (requireToken || session)) throw usage('--writes cannot be combined with --require-token or --session', 'writes are never accepted with a token: start a separate agent for them');
+    const cells = flags.cells === true;
     const hardening = agentPreflight({ execArgv: process.execArgv, env: process.env, allowDebugger });
     const { readVault } = await import('../../core/vault/store.js');
     readVault(ctx.paths); // NOT_INITIALIZED before taking a lock or prompting
@@ -141,7 +143,7 @@ const start: Command = {
       const t = newSessionToken();
       let line: Buffer | undefined;
       try {
-        const code = await startBackground(ctx, master, lock, limits, { allowDebugger, requireToken, sessionDigest: t.digest });
+        const code = await startBackground(ctx, master, lock, limits, { allowDebugger, requireToken, cells, sessionDigest: t.digest });
         if (code === 0) {
           line = sessionAssignments(ctx.paths.agentSock, t.token);
           out(line);
@@ -154,10 +156,10 @@ const start: Command = {
     }
     if (flags.background) {
       const { startBackground } = await import('../agent-spawn.js');
-      return startBackground(ctx, master, lock, limits, { allowDebugger, requireToken, writes });
+      return startBackground(ctx, master, lock, limits, { allowDebugger, requireToken, writes, cells });
     }
     const { serveHere } = await import('../agent-serve.js');
-    return serveHere(ctx.paths, master, lock, limits, { foreground: true, hardening, requireToken, env: ctx.env, writes });
+    return serveHere(ctx.paths, master, lock, limits, { foreground: true, hardening, requireToken, env: ctx.env, writes, cells });
   },
 };
 

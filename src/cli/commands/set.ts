@@ -54,10 +54,11 @@ export function readStdin(max = MAX_VALUE): Buffer {
 }
 
 const cmd: Command = {
-  usage: 'set KEY [--high-value] [--raw] [--multiline] [--allow-empty]   (value from a no-echo prompt, or stdin)\n\nexample:\n  sesame set DATABASE_URL',
+  usage: 'set KEY [--high-value | --no-high-value] [--raw] [--multiline] [--allow-empty]   (value from a no-echo prompt, or stdin)\n\nexample:\n  sesame set DATABASE_URL',
   summary: 'store a secret; the value is read from a hidden prompt or stdin, never argv',
   flags: {
-    'high-value': { type: 'boolean', help: 'mark the secret as high-value' },
+    'high-value': { type: 'boolean', help: "mark the secret as high-value: a delegated caller (token, profile, cell) gets it only with the owner's approval (sesame approve)" },
+    'no-high-value': { type: 'boolean', help: 'clear the high-value mark (without either flag, an update keeps the mark it had)' },
     raw: { type: 'boolean', help: 'keep a trailing newline read from stdin' },
     multiline: { type: 'boolean', help: 'at the prompt, read lines until a line holding only "." or Ctrl-D at a line start' },
     'allow-empty': { type: 'boolean', help: 'store an empty value (refused by default: an unset variable or an empty answer overwrites nothing)' },
@@ -67,6 +68,8 @@ const cmd: Command = {
     const key = positionals[0];
     if (!key) throw usage('set needs a KEY', 'the value comes from stdin or a hidden prompt, e.g. `printf %s "$V" | sesame set KEY`');
     checkKeyName(key);
+    if (flags['high-value'] && flags['no-high-value']) throw usage('--high-value and --no-high-value contradict each other');
+    const mark = flags['high-value'] ? { highValue: true } : flags['no-high-value'] ? { highValue: false } : {};
     const project = ctx.project().name;
     const { readVault } = await import('../../core/vault/store.js');
     readVault(ctx.paths); // NOT_INITIALIZED before asking for anything
@@ -101,7 +104,7 @@ const cmd: Command = {
         });
       }
       // One write path: through a --writes agent, else the key unlocked above or now (cli/write.ts).
-      const r = await (await import('../write.js')).runWrite(ctx, { op: 'set', project, key, value, ...(flags['high-value'] ? { highValue: true } : {}) }, v ? { vault: v } : {});
+      const r = await (await import('../write.js')).runWrite(ctx, { op: 'set', project, key, value, ...mark }, v ? { vault: v } : {});
       const result = r.result as 'added' | 'updated';
       if (ctx.json) outJson({ key, project, result });
       else info(`${result === 'added' ? 'added' : 'updated'} ${key} in project ${project}`);

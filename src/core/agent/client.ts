@@ -73,8 +73,9 @@ export interface AgentStatus {
 }
 
 export interface AgentClient {
-  get(project: string, key: string): Promise<Buffer>;
-  getSelected(project: string, sel: Selection): Promise<{ secrets: Array<[string, Buffer]>; missing: string[] }>;
+  /** `opts.onFrame` sees intermediate frames (a `pending` approval wait). */
+  get(project: string, key: string, opts?: RequestOptions): Promise<Buffer>;
+  getSelected(project: string, sel: Selection, opts?: RequestOptions): Promise<{ secrets: Array<[string, Buffer]>; missing: string[] }>;
   status(): Promise<AgentStatus>;
   /** Names and metadata (never values) of what this caller may see: every project, or one; keys starting with `prefix`. */
   list(project?: string, prefix?: string): Promise<Array<{ name: string; keys: ListedKey[] }>>;
@@ -409,13 +410,13 @@ class Client implements AgentClient {
     });
   }
 
-  get(project: string, key: string): Promise<Buffer> {
-    return this.request({ op: 'get', project, key }, checkGetFrame);
+  get(project: string, key: string, opts?: RequestOptions): Promise<Buffer> {
+    return this.request({ op: 'get', project, key }, checkGetFrame, opts);
   }
 
-  getSelected(project: string, sel: Selection): Promise<{ secrets: Array<[string, Buffer]>; missing: string[] }> {
+  getSelected(project: string, sel: Selection, opts?: RequestOptions): Promise<{ secrets: Array<[string, Buffer]>; missing: string[] }> {
     const req = { op: 'getselected', project, ...(sel.only ? { only: sel.only } : {}), ...(sel.prefix !== undefined ? { prefix: sel.prefix } : {}) };
-    return this.request(req, (r) => checkSelectedFrame(r, sel));
+    return this.request(req, (r) => checkSelectedFrame(r, sel), opts);
   }
 
   list(project?: string, prefix?: string): Promise<Array<{ name: string; keys: ListedKey[] }>> {

@@ -353,16 +353,20 @@ class Connection {
       return true;
     }
     const policy = this.policy();
-    const tokenPresented = req.v === 2 && req.tokenPresented;
-    const caller = req.v === 2 && req.tokenDigest ? this.#withToken(req.tokenDigest, policy) : this.caller;
+    // On the cell socket a request's `token` is the cell's own (checked by `resolve`), not an agent token.
+    const cellToken = this.caller.listener.kind === 'cell' && req.v === 2 ? req.tokenDigest : undefined;
+    const tokenPresented = req.v === 2 && req.tokenPresented && !cellToken;
+    const caller = req.v === 2 && req.tokenDigest && !cellToken ? this.#withToken(req.tokenDigest, policy) : this.caller;
     const decision = authorize(caller, { op: req.op, ...names(req), ...(req.pid !== undefined ? { pid: req.pid } : {}), tokenPresented }, policy);
     if (!decision.allow && !decision.hidden) {
+      cellToken?.fill(0);
       this.#told(caller, req, decision.reason);
       this.#refuse(req, decision);
       return false;
     }
     const rate = this.hooks.rate?.(caller);
     if (rate && !rate.ok) {
+      cellToken?.fill(0);
       this.#told(caller, req, 'rate');
       this.#out.write(framer.error(rateLimitedError(rate.retryAfterS)), false);
       return false;
@@ -393,7 +397,10 @@ class Connection {
             },
           }
         : undefined;
-    const rc: RequestContext = { caller, policy, signal: flight.ac.signal, framer, ops: this.hooks.ops ?? OPS_V2, tokenPresented, ...(stream ? { stream } : {}) };
+    const intermediate = (line: Buffer): void => {
+      if (!flight.ac.signal.aborted && !this.#closing) this.#out.write(line, false);
+    };
+    const rc: RequestContext = { caller, policy, signal: flight.ac.signal, framer, ops: this.hooks.ops ?? OPS_V2, tokenPresented, intermediate, ...(stream ? { stream } : {}), ...(cellToken ? { cellToken } : {}) };
     let p: Promise<Reply>;
     try {
       p = this.hooks.handle(req, rc);
@@ -402,9 +409,11 @@ class Connection {
     }
     p.then(
       (r) => {
+        cellToken?.fill(0);
         this.#finish(req, flight, r);
       },
       (e: unknown) => {
+        cellToken?.fill(0);
         if (!flight.ac.signal.aborted) this.hooks.log(`a request failed: ${e instanceof Error ? e.name : 'error'}`);
         this.#finish(req, flight, { line: framer.error(new SesameError('ERROR', 'the agent failed to answer this request', { hint: 'see agent.log' })), secret: false });
       },

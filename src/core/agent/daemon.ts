@@ -58,7 +58,14 @@ import type { AgentLock } from './lockfile.js';
 import type { AgentLog } from './log.js';
 import { PROTOCOL_VERSION } from './protocol.js';
 import { Session, type SessionLimits } from './session.js';
-import { closeListeners, listenerInfo, lostListener, openListeners, ownerListener, profileListener, type ListenerInfo, type ListenerSpec, type OpenListener } from './listeners.js';
+import { cellListener, closeListeners, listenerInfo, lostListener, openListeners, ownerListener, profileListener, type ListenerInfo, type ListenerSpec, type OpenListener } from './listeners.js';
+import { ApprovalBroker } from '../approval/broker.js';
+import { withApprovalHook } from '../approval/door.js';
+import { ProofVerifier } from '../approval/proof.js';
+import type { ApprovalDeps } from '../approval/ops.js';
+import { approvalAudit } from '../approval/audit.js';
+import { cellsLoader } from '../cells/policy.js';
+import { CellRegistry } from '../cells/registry.js';
 
 export interface AgentOptions {
   paths: HomePaths;
@@ -91,6 +98,10 @@ export interface AgentOptions {
   session?: TokenRecord;
   /** `agent start --writes`: the owner socket also serves `write` (ops/write.ts); default read-only. */
   writes?: boolean;
+  /** `agent start --cells`: serve `cells.sock` with the scope of `cells.toml` and the registry `cells.json`. */
+  cells?: boolean;
+  /** Approval settings from config.toml (approve_owner, approval_timeout, approval_max); default: the built-ins. */
+  approval?: { approveOwner?: boolean; timeoutMs?: number; maxMs?: number };
 }
 
 export interface AgentHandle {
@@ -143,6 +154,8 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     closed = true;
     clearTimeout(timer);
     closeListeners(open);
+    broker.close();
+    proofs.dispose();
     keeper.dispose();
     audit.close();
     removePidFile(o.paths.agentPid);
@@ -205,7 +218,24 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
         }
       }
     : undefined;
-  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible, readForExec, refuseExec, execEnded }), status, listeners, statusV2, env: process.env, ...(writer ? { writer } : {}) };
+  const proofs = new ProofVerifier(o.master, o.paths.home, clock); // its subkeys, derived once; wiped in release()
+  const events = approvalAudit(audit, o.log);
+  const broker = new ApprovalBroker({
+    src: keeper,
+    ...(o.approval?.approveOwner ? { approveOwner: true } : {}),
+    ...(o.session ? { ownerTokens: new Set([o.session.id8]) } : {}),
+    ...(o.approval?.timeoutMs !== undefined ? { timeoutMs: o.approval.timeoutMs } : {}),
+    ...(o.approval?.maxMs !== undefined ? { maxMs: o.approval.maxMs } : {}),
+    timeoutFor: (c) => (c.listener.kind === 'profile' && c.listener.name !== undefined ? (store.current().profiles.get(c.listener.name) as Profile | undefined)?.approvalTimeoutMs : undefined),
+    clock,
+    now,
+    log: o.log,
+    audit: events.approval,
+  });
+  const approvals: { -readonly [K in keyof ApprovalDeps]: ApprovalDeps[K] } = { broker, proofs, cellEvent: events.cell };
+  // Every read of the door, exec's included, goes through the approval hook, then the audit hook.
+  const door = withApprovalHook(audit.door({ readOne, readSelected, listVisible, readForExec, refuseExec, execEnded }), broker.approve);
+  const deps: DispatchDeps = { src: keeper, door, status, listeners, statusV2, env: process.env, approvals, ...(writer ? { writer } : {}) };
 
   const hooksFor = (listener: ListenerRef) => ({
     uid,
@@ -301,11 +331,13 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       PolicyStore.open({
         agentUid: uid,
         requireToken: (o.requireToken ?? false) || o.session !== undefined,
-        loaders: [tokensLoader(o.paths), profilesLoader(o.paths)],
+        loaders: [tokensLoader(o.paths), profilesLoader(o.paths), ...(o.cells ? [cellsLoader(o.paths.home)] : [])],
         ...(o.session ? { tokens: [o.session] } : {}),
       });
     pinCommands(store.current()); // each profile's `commands` realpath'd now (exec/resolve.ts)
-    const all = [...specs, ...profileSpecs(store.current())];
+    if (o.cells) approvals.cells = new CellRegistry(o.paths.home, now);
+    const cellSpecs = o.cells ? [cellListener(o.paths.home, store.current().cells?.peer ?? 'same-uid', o.env ?? {})] : [];
+    const all = [...specs, ...cellSpecs, ...profileSpecs(store.current())];
     all.forEach((x) => live.add(x));
     open = [
       ...(await openListeners(all, (c, spec) => {

@@ -11,8 +11,10 @@
 import { SesameError } from '../errors.js';
 import type { Caller } from '../policy/caller.js';
 import type { Policy } from '../policy/authorize.js';
-import type { AnyRequest, Framer } from './protocol-v2.js';
+import { pendingFrame, type AnyRequest, type Framer } from './protocol-v2.js';
+import { approvalOp, type ApprovalDeps } from '../approval/ops.js';
 import type { FrameStream, OpContext, PlaintextDoor, Reply, VaultSource } from './ops/context.js';
+import type { PendingNotice } from '../access.js';
 import { check } from './ops/check.js';
 import { exec } from './ops/exec.js';
 import { get } from './ops/get.js';
@@ -38,6 +40,8 @@ export interface DispatchDeps {
   readonly writer?: AgentWriter;
   /** The agent's own environment: the base of an exec's child environment (exec/env.ts picks a few names). */
   env?: NodeJS.ProcessEnv;
+  /** Approvals and cells (src/core/approval/ops.ts); absent: those ops answer UNAVAILABLE. */
+  readonly approvals?: ApprovalDeps;
 }
 
 /** What the connection knows about one request. */
@@ -53,12 +57,23 @@ export interface RequestContext {
   readonly tokenPresented?: boolean;
   /** v2: intermediate frames and exec controls for this request (conn.ts). */
   readonly stream?: FrameStream;
+  /** Writes an intermediate frame of this request (v2; dropped once it is cancelled). */
+  intermediate?(line: Buffer): void;
+  /** On the cell socket: the SHA-256 of the `token` the request carried (the cell's token); the connection wipes it. */
+  readonly cellToken?: Buffer;
 }
 
 /** Runs one request. See the module contract. */
 export async function dispatch(req: AnyRequest, rc: RequestContext, deps: DispatchDeps): Promise<Reply> {
   const ctx: OpContext = {
-    access: { caller: rc.caller, policy: rc.policy, signal: rc.signal, ...(rc.tokenPresented ? { tokenPresented: true } : {}), ...(req.v === 2 ? { request: String(req.id) } : {}) },
+    access: {
+      caller: rc.caller,
+      policy: rc.policy,
+      signal: rc.signal,
+      ...(rc.tokenPresented ? { tokenPresented: true } : {}),
+      ...(req.v === 2 ? { request: String(req.id) } : {}),
+      ...(req.v === 2 && rc.intermediate ? { notify: (n: PendingNotice) => rc.intermediate?.(pendingFrame(req.id, 'approval', "waiting for the owner's approval", { ...n })) } : {}),
+    },
     framer: rc.framer,
     src: deps.src,
     door: deps.door,
@@ -86,9 +101,14 @@ export async function dispatch(req: AnyRequest, rc: RequestContext, deps: Dispat
         return await exec(ctx, req);
       case 'check':
         return await check(ctx, req);
-      default:
-        // input, signal, resize: answered by the connection (conn.ts), never dispatched.
+      case 'input':
+      case 'signal':
+      case 'resize':
+        // Answered by the connection (conn.ts), never dispatched.
         throw new SesameError('PROTOCOL', `op ${req.op} is answered by the connection`, { detail: { reason: 'unknown_op' } });
+      default:
+        if (!deps.approvals) throw new SesameError('UNAVAILABLE', `this agent does not serve ${req.op}`, { hint: 'restart the agent' });
+        return await approvalOp(req, ctx, deps.approvals, rc.cellToken);
     }
   } catch (e) {
     if (e instanceof SesameError) return { line: rc.framer.error(e), secret: false };

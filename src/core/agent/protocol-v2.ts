@@ -41,9 +41,30 @@ import {
 } from './protocol.js';
 import { WRITE_FIELDS, decodeWriteArgs } from './ops/write-wire.js';
 import type { WriteOp } from '../vault/writes.js';
+import { APPROVAL_FIELDS, approvalArgs, isApprovalOp, type ApprovalArgs } from '../approval/wire.js';
 
 /** The ops version 2 serves on every listener of this version, in byte order. */
-export const OPS_V2 = ['check', 'exec', 'get', 'getselected', 'input', 'list', 'resize', 'signal', 'status', 'stop'] as const;
+export const OPS_V2 = [
+  'approvals',
+  'approve',
+  'cell_forget',
+  'cell_revoke',
+  'cells',
+  'challenge',
+  'check',
+  'deny',
+  'exec',
+  'get',
+  'getselected',
+  'grant_revoke',
+  'input',
+  'list',
+  'resize',
+  'resolve',
+  'signal',
+  'status',
+  'stop',
+] as const;
 export type OpV2 = (typeof OPS_V2)[number];
 /** The ops of an agent started with --writes (`write` for the owner alone: ops/write.ts), in byte order. */
 export const OPS_V2_WRITES = [...OPS_V2, 'write'] as const;
@@ -62,6 +83,7 @@ const FIELDS: Record<OpV2 | 'write', readonly string[]> = {
   signal: ['ref', 'signal'],
   resize: ['ref', 'rows', 'cols'],
   write: WRITE_FIELDS,
+  ...APPROVAL_FIELDS,
 };
 /** The most argv entries an exec may pass. */
 export const MAX_ARGV = 4096;
@@ -91,7 +113,8 @@ export type RequestV2 =
   | (V2Head & { op: 'check'; what: 'exec' | 'get'; project: string; argv?: string[]; key?: string; only?: string[]; prefix?: string })
   | (V2Head & { op: 'input'; ref: RequestId; data?: Buffer; eof?: true })
   | (V2Head & { op: 'signal'; ref: RequestId; signal: string })
-  | (V2Head & { op: 'resize'; ref: RequestId; rows: number; cols: number });
+  | (V2Head & { op: 'resize'; ref: RequestId; rows: number; cols: number })
+  | (V2Head & ApprovalArgs);
 
 /** An exec's own fields, validated. */
 export interface ExecArgs {
@@ -142,7 +165,14 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
   if (o.pid !== undefined && !(Number.isSafeInteger(o.pid) && (o.pid as number) > 0)) return v2fail(id, badArgs('pid must be a positive whole number'));
   if (o.token !== undefined && !validToken(o.token)) return v2fail(id, badArgs('token must be 1 to 512 printable ASCII characters without spaces'));
   try {
-    const args = op === 'write' ? decodeWriteArgs(o) : op === 'exec' || op === 'check' || CONTROL_OPS.includes(op) ? execOpArgs(op, o) : opArgs(op as 'get', o);
+    const args =
+      op === 'write'
+        ? decodeWriteArgs(o)
+        : isApprovalOp(op)
+          ? approvalArgs(op, o)
+          : op === 'exec' || op === 'check' || CONTROL_OPS.includes(op)
+            ? execOpArgs(op, o)
+            : opArgs(op as 'get', o);
     // Hashed here and dropped: from now on only the digest travels (the module comment's residual).
     const tokenDigest = typeof o.token === 'string' ? createHash('sha256').update(o.token, 'latin1').digest() : undefined;
     delete o.token;
@@ -250,7 +280,7 @@ function validToken(t: unknown): boolean {
 }
 
 /** `{"v":2,"id":ID,"frame":"TYPE"` — the head every frame opens with (not closed). */
-function frameOpen(id: RequestId | null, frame: 'ok' | 'error'): string {
+function frameOpen(id: RequestId | null, frame: 'ok' | 'error' | 'pending'): string {
   return `{"v":2,"id":${JSON.stringify(id)},"frame":"${frame}"`;
 }
 
@@ -258,6 +288,11 @@ function frameOpen(id: RequestId | null, frame: 'ok' | 'error'): string {
 export function okFrame(id: RequestId | null, fields: Record<string, unknown>): Buffer {
   const body = JSON.stringify(fields).slice(1);
   return Buffer.from(`${frameOpen(id, 'ok')}${body === '}' ? '}' : `,${body}`}\n`, 'utf8');
+}
+
+/** A `pending` frame (intermediate): `reason`, `message` for a human, and a never-secret `detail`. */
+export function pendingFrame(id: RequestId | null, reason: string, message: string, detail: Record<string, unknown>): Buffer {
+  return Buffer.from(`${frameOpen(id, 'pending')},"reason":${JSON.stringify(reason)},"message":${JSON.stringify(message)},"detail":${JSON.stringify(detail)}}\n`, 'utf8');
 }
 
 /** An `error` frame: `{v:2, id, frame:"error", error:{code, message, hint?, remedy?, detail?}}`. */

@@ -56,6 +56,12 @@ export interface AgentAudit {
   refusedConnection(caller: Caller, reason: string): void;
   /** A keyed, fdatasync'd record of the agent's own (e.g. `policy_reload`), after every queued read. A failure goes to the agent log; never throws. */
   event(input: Omit<AuditInput, 'via' | 'peer'>): void;
+  /**
+   * Records an agent event that released nothing by itself (approvals, cell registration and
+   * revocation): group-committed like an owner read; a record that cannot be written is
+   * noted in the agent log, never thrown.
+   */
+  record(rec: AuditInput): void;
   /** Wipes the audit subkey and closes the log (idempotent). Later appends are unkeyed. */
   close(): void;
 }
@@ -195,6 +201,9 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
       } catch (e) {
         note(`AUDIT: the ${input.event} record was NOT written to the audit log: ${e instanceof Error ? e.message : 'error'}`);
       }
+    },
+    record(rec) {
+      queue(rec);
     },
     checkpoint(event, reason) {
       flush();

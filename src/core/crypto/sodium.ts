@@ -334,3 +334,37 @@ export class SecureKey {
     return this.#buf;
   }
 }
+
+/** Argon2id cost of an approval PIN's hash (libsodium's interactive limits: 2 passes, 64 MiB). */
+const PIN_OPSLIMIT = 2;
+const PIN_MEMLIMIT = 64 * 1024 * 1024;
+
+/**
+ * An Argon2id hash of an approval PIN in libsodium's self-describing string form
+ * (`$argon2id$v=19$m=…,t=…,p=1$salt$hash`, crypto_pwhash_str). Not secret; the caller wipes `pin`.
+ */
+export function hashPin(pin: Buffer): string {
+  const out = Buffer.alloc(sodium().crypto_pwhash_STRBYTES);
+  sodium().crypto_pwhash_str(out, pin, PIN_OPSLIMIT, PIN_MEMLIMIT);
+  const end = out.indexOf(0);
+  return out.subarray(0, end < 0 ? out.length : end).toString('latin1');
+}
+
+/**
+ * True when `pin` matches `hash` (from `hashPin`); false for a wrong PIN or a malformed or
+ * over-costly hash (its Argon2id limits must be within KDF_BOUNDS). Never throws.
+ */
+export function verifyPin(hash: string, pin: Buffer): boolean {
+  const m = /^\$argon2id\$v=19\$m=(\d{1,10}),t=(\d{1,3}),p=1\$[A-Za-z0-9+/]{1,64}\$[A-Za-z0-9+/]{1,128}$/.exec(hash);
+  if (!m) return false;
+  const memKiB = Number(m[1]);
+  const passes = Number(m[2]);
+  if (memKiB * 1024 > KDF_BOUNDS.maxMemlimit || passes > KDF_BOUNDS.maxOpslimit) return false;
+  const str = Buffer.alloc(sodium().crypto_pwhash_STRBYTES);
+  str.write(hash, 'latin1');
+  try {
+    return sodium().crypto_pwhash_str_verify(str, pin);
+  } catch {
+    return false;
+  }
+}

@@ -10,7 +10,12 @@
  * Rules of this version (today's, unchanged, plus the shape the next issues fill in):
  * - owner socket: peer uid = the agent's uid; `stop` only for the owner (no scoped token);
  * - profile socket: the profile's peer rule, projects, key globs and `reveal`; never `stop`;
- * - cell socket: the cell policy's peer rule; only `status` until cells land;
+ * - cell socket: the cell policy's peer rule; `status` and `resolve`; a resolve reads as `get`
+ *   with the cell's id on the Caller, seeing what the first `cells.toml` rule matching the id
+ *   allows (no rule: nothing);
+ * - owner administration (approvals, grants, cells: `approvals`, `challenge`, `approve`,
+ *   `deny`, `grant_revoke`, `cells`, `cell_revoke`, `cell_forget`): only on the owner socket
+ *   and only without a token (even an unrestricted one): a delegated caller never decides;
  * - a token narrows whatever its listener allows (projects, key globs, ops);
  * - OUT OF SCOPE LOOKS EXACTLY LIKE NONEXISTENT: a name the caller may not see yields a
  *   `hidden` denial that the caller MUST answer exactly as "no such project/key";
@@ -37,11 +42,21 @@ export interface ProfilePolicy {
   readonly requireToken: boolean;
 }
 
+/** One rule of `cells.toml`: the cell ids it matches (a glob) and what they may resolve. */
+export interface CellRule {
+  /** A glob over cell ids (`*`, `?`; see `matchKeyGlob`). */
+  readonly id: string;
+  readonly projects: readonly string[];
+  readonly keys: readonly string[];
+}
+
 /** The cell socket's policy (issue 11). */
 export interface CellPolicy {
   readonly peer: PeerRule;
   readonly projects: readonly string[];
   readonly keys: readonly string[];
+  /** `cells.toml` rules, first match wins; when present, a cell's view is its rule's (no match: nothing). */
+  readonly rules?: readonly CellRule[];
 }
 
 /** A stored token (issue 9): its digest and scope. Resolution to a TokenGrant happens elsewhere. */
@@ -90,6 +105,9 @@ export interface AuthRequest {
 /** Why a request was refused; `detail.reason` on the wire (and the audit's reason). */
 export type DenyReason = 'peer' | 'pid' | 'listener' | 'token_unknown' | 'token_required' | 'scope' | 'owner_only' | 'reveal' | 'unknown_op';
 
+/** The owner-administration ops (approvals, grants, cells): owner socket, no token. */
+export const ADMIN_OPS = ['approvals', 'approve', 'cell_forget', 'cell_revoke', 'cells', 'challenge', 'deny', 'grant_revoke'] as const;
+
 /**
  * The names a caller may see: a project must be in every `projects` list, a key must match
  * at least one glob of every `keyGlobs` list (token and profile are intersected). An empty
@@ -136,7 +154,7 @@ export type Deny = OpenDeny | HiddenDeny;
 /** What `authorize` answers. */
 export type Decision = Allow | Deny;
 
-type OpClass = 'status' | 'stop' | 'reveal' | 'names' | 'use' | 'write';
+type OpClass = 'status' | 'stop' | 'reveal' | 'names' | 'use' | 'write' | 'admin' | 'resolve';
 /** The ops this policy knows. Anything else is denied (`unknown_op`). */
 const OP_CLASS: ReadonlyMap<string, OpClass> = new Map<string, OpClass>([
   ['status', 'status'],
@@ -147,6 +165,8 @@ const OP_CLASS: ReadonlyMap<string, OpClass> = new Map<string, OpClass>([
   ['exec', 'use'],
   ['check', 'use'],
   ['write', 'write'],
+  ['resolve', 'resolve'],
+  ...ADMIN_OPS.map((op): [string, OpClass] => [op, 'admin']),
 ]);
 
 const open = (reason: DenyReason, message: string, hint: string, close = false, code: 'DENIED' | 'PROTOCOL' = 'DENIED'): OpenDeny =>
@@ -192,6 +212,14 @@ export function authorize(caller: Caller, req: AuthRequest, policy: Policy): Dec
     return open('pid', 'denied: the request pid does not match the connecting process', 'omit pid, or send your own process id', true);
   }
   if (req.tokenPresented && !caller.token) return open('token_unknown', 'denied: unknown or expired token', 'ask the owner for a new token');
+  // Owner administration needs no token even under --require-token: it is refused WITH one, and
+  // every decision that widens access carries a proof the agent verifies (docs/approvals.md).
+  if (OP_CLASS.get(req.op) === 'admin') {
+    if (caller.listener.kind !== 'owner' || caller.token || req.tokenPresented) {
+      return open('owner_only', `denied: only the owner may use ${req.op}, on the owner socket and without a token`, 'run it as the owner, on the owner socket, with SESAME_AGENT_TOKEN unset');
+    }
+    return conn;
+  }
   if (!caller.token && tokenRequired(caller, policy)) return open('token_required', 'denied: this socket requires a token', 'set SESAME_AGENT_TOKEN');
   const cls = OP_CLASS.get(req.op);
   const shown = JSON.stringify(req.op.slice(0, 32));
@@ -212,9 +240,11 @@ export function authorize(caller: Caller, req: AuthRequest, policy: Policy): Dec
   }
   // status is allowed to anyone the listener admits: it names no project or key.
   if (cls === 'status') return conn;
+  if (cls === 'resolve') return caller.listener.kind === 'cell' ? conn : outOfScope();
   const ops = caller.token?.scope.ops;
   if (ops && !ops.includes(req.op as ScopedOp)) return outOfScope();
-  if (caller.listener.kind === 'cell') return outOfScope();
+  // A cell reads only through `resolve`, which names the cell on the Caller and reads as `get`.
+  if (caller.listener.kind === 'cell' && !(caller.cell && req.op === 'get')) return outOfScope();
   if (cls === 'reveal' && caller.listener.kind === 'profile' && !profileOf(caller, policy)?.reveal) {
     return open('reveal', 'denied: this profile does not reveal values', 'use exec, which injects values without revealing them');
   }
@@ -305,9 +335,23 @@ function viewOf(caller: Caller, policy: Policy): View {
     if (s.keys) keyGlobs.push(s.keys);
   };
   if (caller.listener.kind === 'profile') add(profileOf(caller, policy) ?? { projects: [], keys: [] });
-  if (caller.listener.kind === 'cell') add(policy.cells ?? { projects: [], keys: [] });
+  if (caller.listener.kind === 'cell') add(cellScope(caller, policy));
   if (caller.token) add(caller.token.scope);
   return Object.freeze({ projects, keyGlobs });
+}
+
+/** A cell's view: the first rule matching its id when `cells.toml` has rules (none: nothing), else the cell policy's. */
+function cellScope(caller: Caller, policy: Policy): { projects: readonly string[]; keys: readonly string[] } {
+  const cells = policy.cells;
+  if (!cells) return { projects: [], keys: [] };
+  if (!cells.rules) return cells;
+  const id = caller.cell?.id;
+  return (id === undefined ? undefined : cells.rules.find((r) => matchKeyGlob(r.id, id))) ?? { projects: [], keys: [] };
+}
+
+/** The first `cells.toml` rule matching cell `id`, if any. Pure. */
+export function cellRuleFor(policy: Policy, id: string): CellRule | undefined {
+  return policy.cells?.rules?.find((r) => matchKeyGlob(r.id, id));
 }
 
 function profileOf(caller: Caller, policy: Policy): ProfilePolicy | undefined {

@@ -39,7 +39,7 @@ export function applyWrite(v: UnlockedVault, w: WriteOp): WriteResult {
   const base = { project: w.project, keys: 'key' in w ? [w.key] : [] };
   switch (w.op) {
     case 'set': {
-      const r = v.set(w.project, w.key, w.value, w.highValue ? { highValue: true } : {});
+      const r = v.set(w.project, w.key, w.value, w.highValue === undefined ? {} : { highValue: w.highValue });
       return { ...base, event: 'set', result: r, version: v.entry(w.project, w.key)!.version };
     }
     case 'rm':

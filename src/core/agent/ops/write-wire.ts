@@ -61,7 +61,7 @@ export function decodeWriteArgs(o: Record<string, unknown>): { op: 'write'; writ
       const value = b64Decode(text);
       text.fill(0);
       if (!value) throw badArgs('value must be standard base64 with padding');
-      return { op: 'write', write: { op: 'set', project, key, value, ...(o.high_value === true ? { highValue: true } : {}) } };
+      return { op: 'write', write: { op: 'set', project, key, value, ...(typeof o.high_value === 'boolean' ? { highValue: o.high_value } : {}) } };
     }
     case 'rm':
     case 'restore':
@@ -93,7 +93,7 @@ export function decodeWriteArgs(o: Record<string, unknown>): { op: 'write'; writ
 export function writeFields(w: WriteOp): Record<string, unknown> {
   switch (w.op) {
     case 'set':
-      return { op: 'write', write: 'set', project: w.project, key: w.key, ...(w.highValue ? { high_value: true } : {}) };
+      return { op: 'write', write: 'set', project: w.project, key: w.key, ...(w.highValue === undefined ? {} : { high_value: w.highValue }) };
     case 'rm':
     case 'restore':
     case 'purge':
