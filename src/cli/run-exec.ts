@@ -8,9 +8,16 @@ import { info } from './output.js';
 import type { SecretReader } from './reader.js';
 import { readSelection } from './select.js';
 import { childEnv, resolveCommand } from '../core/exec.js';
+import { fetchFds, placeFds, type FdSpec } from './run-fds.js';
+
+/** `run --fd`: the descriptors to hand the command, and where the agent listens. */
+export interface RunFds {
+  specs: readonly FdSpec[];
+  sock: string;
+}
 
 /** 127 when CMD is not found, 126 when it cannot be executed; otherwise never returns. */
-export async function execWithSecrets(open: () => Promise<SecretReader>, project: string, flags: Parsed['flags'], argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
+export async function execWithSecrets(open: () => Promise<SecretReader>, project: string, flags: Parsed['flags'], argv: string[], env: NodeJS.ProcessEnv, withFds?: RunFds): Promise<number> {
   const file = argv[0]!;
   const found = resolveCommand(file, env.PATH);
   if ('error' in found) {
@@ -19,17 +26,37 @@ export async function execWithSecrets(open: () => Promise<SecretReader>, project
   }
   const reader = await open();
   let childVars: Buffer[];
+  let fds: number[] = [];
+  const specs = withFds?.specs ?? [];
   try {
+    if (specs.length) fds = await fetchFds(reader, withFds!.sock, env, project, specs);
     const secrets = await readSelection(reader, project, flags);
     try {
-      childVars = childEnv(env, secrets);
+      // A key handed over as a descriptor never also goes into the environment.
+      const viaFd = new Set(specs.map((s) => s.key));
+      childVars = childEnv(
+        env,
+        secrets.filter(([k]) => !viaFd.has(k)),
+      );
     } finally {
       for (const [, v] of secrets) v.fill(0);
     }
+  } catch (e) {
+    if (fds.length) {
+      const { closeDescriptor } = await import('../core/os/native.js');
+      for (const f of fds) closeDescriptor(f);
+    }
+    throw e;
   } finally {
     reader.close();
   }
   const { execve, makeInheritableBlocking } = await import('../core/os/native.js');
+  if (specs.length) {
+    const vars = await placeFds(specs, fds);
+    const heads = vars.map((v) => Buffer.from(v.slice(0, v.indexOf('=') + 1), 'utf8'));
+    childVars = childVars.filter((b) => !heads.some((h) => b.subarray(0, h.length).equals(h)));
+    childVars.push(...vars.map((v) => Buffer.from(v, 'utf8')));
+  }
   for (const fd of [0, 1, 2]) makeInheritableBlocking(fd);
   const errno = execve(found.path, argv, childVars);
   for (const b of childVars) b.fill(0);

@@ -286,7 +286,7 @@ test('an unknown op is answered and the connection stays usable', async () => {
     k.send({ v: 2, id: 1, op: 'frob' }, { v: 2, id: 2, op: 'cancel', ref: 1 }, { v: 2, id: 3, op: 'get', project: 'p', key: 'K' });
     await k.until(3);
     const err = (id: number): Frame => k.frames.find((f) => f.id === id)!;
-    assert.deepEqual(err(1).error, { code: 'PROTOCOL', message: 'unknown op "frob"', hint: 'this agent serves: get, getselected, list, status, stop', detail: { reason: 'unknown_op' } });
+    assert.deepEqual(err(1).error, { code: 'PROTOCOL', message: 'unknown op "frob"', hint: 'this agent serves: get, getfd, getselected, list, status, stop', detail: { reason: 'unknown_op' } });
     assert.equal((err(2).error as { message: string }).message, 'unknown op "cancel"', 'a reserved op is unknown until served');
     assert.equal(err(3).frame, 'ok');
     assert.equal(k.closed, false);

@@ -138,7 +138,7 @@ export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promis
 }
 
 /** True when `sock` is a socket (a delegated client checks nothing else about the path). */
-function isSocket(sock: string): boolean {
+export function isSocket(sock: string): boolean {
   try {
     return fs.statSync(sock).isSocket();
   } catch {
@@ -152,7 +152,7 @@ function isSocket(sock: string): boolean {
  * child never inherits it (exec.ts drops every SESAME_* variable). A malformed value is
  * refused (USAGE) without quoting it. Residual: it is a JS string in this short-lived process.
  */
-function agentToken(env: NodeJS.ProcessEnv): string | undefined {
+export function agentToken(env: NodeJS.ProcessEnv): string | undefined {
   const t = env.SESAME_AGENT_TOKEN;
   if (t === undefined || t === '') return undefined;
   if (t.length > 512 || !/^[\x21-\x7e]+$/.test(t)) {
@@ -188,7 +188,7 @@ function checkServer(s: net.Socket, sock: string): void {
 }
 
 /** false when nothing is there; throws INSECURE when what is there is not ours. */
-function socketLooksOurs(sock: string): boolean {
+export function socketLooksOurs(sock: string): boolean {
   let st: fs.Stats;
   let dir: fs.Stats;
   try {

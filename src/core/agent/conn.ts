@@ -45,7 +45,7 @@
  */
 import type * as net from 'node:net';
 import { SesameError } from '../errors.js';
-import { peerCred, type PeerCred } from '../os/native.js';
+import { closeDescriptor, peerCred, sendWithFd, type PeerCred } from '../os/native.js';
 import { authorize, authorizeConnection, denialError, ownerOnlyPolicy, type OpenDeny, type Policy } from '../policy/authorize.js';
 import { callerFromPeer, describeCaller, withToken, type Caller, type ListenerRef, type ProcReader } from '../policy/caller.js';
 import type { RateDecision } from '../policy/rate.js';
@@ -74,6 +74,8 @@ export interface ConnHooks {
   stopRequested(): void;
   /** A one-line note for the agent log (never secret). */
   log(msg: string): void;
+  /** A debug-level note for the agent log (the fd lifecycle; never secret). Absent: none. */
+  debug?(msg: string): void;
   /**
    * Told of every request refused before an op runs (an open refusal, the rate limit): who,
    * what (names only, never a token), why — for the audit log. A throw never changes the answer.
@@ -160,6 +162,8 @@ class Connection {
   #closing = false;
   #deadline: NodeJS.Timeout | undefined;
   #idleMs: number;
+  /** A `getfd` was started: nothing else starts on this connection; it ends after the descriptor. */
+  #fdConn = false;
 
   constructor(
     readonly sock: net.Socket,
@@ -253,6 +257,7 @@ class Connection {
         return;
       }
       if (this.#v1) return; // a v1 barrier in flight: its end pumps again
+      if (this.#fdConn) return; // a getfd connection serves nothing else
       let item = this.#queue[this.#head] ?? EMPTY;
       if (Buffer.isBuffer(item)) {
         const raw = item;
@@ -322,6 +327,16 @@ class Connection {
         );
         return;
       }
+    }
+    if (req.op === 'getfd') {
+      if (this.#busy || this.#head < this.#queue.length) {
+        this.#out.write(
+          framer.error(protocolError('bad_args', 'getfd must be the only request on its connection', 'open a connection for each getfd, send it alone, and read its answer with recvmsg')),
+          false,
+        );
+        return;
+      }
+      this.#fdConn = true;
     }
     const policy = this.policy();
     const tokenPresented = req.v === 2 && req.tokenPresented;
@@ -404,6 +419,10 @@ class Connection {
     if (req.v === 2) {
       if (this.#flights.get(keyOf(req.id)) === flight) this.#flights.delete(keyOf(req.id));
     } else if (this.#v1 === flight) this.#v1 = undefined;
+    if (r.fd !== undefined) {
+      this.#deliverFd(r, cancelled || this.#closing);
+      return;
+    }
     if (cancelled || this.#closing) {
       if (r.secret) r.line.fill(0);
     } else {
@@ -419,6 +438,40 @@ class Connection {
     }
     if (!this.#busy && !this.#closing) this.#armDeadline();
     this.#pump();
+  }
+
+  /**
+   * Sends a `getfd` answer: its frame with the descriptor attached (SCM_RIGHTS) in one
+   * sendmsg on the socket's own fd, then closes the agent's copy and ends the connection.
+   * Only when nothing else is queued for the socket (the frame must not overtake earlier
+   * bytes); otherwise, and when cancelled, the descriptor is closed unsent.
+   */
+  #deliverFd(r: Reply, dropped: boolean): void {
+    const fd = r.fd!;
+    const note = r.fdNote ?? '?';
+    const sockFd = (this.sock as unknown as HandleWithFd)._handle?.fd;
+    let sent = false;
+    try {
+      if (!dropped && typeof sockFd === 'number' && sockFd >= 0 && this.sock.writableLength === 0 && !this.#out.blocked) {
+        sendWithFd(sockFd, r.line, fd);
+        sent = true;
+        this.hooks.debug?.(`fd: delivered ${note} to ${describeCaller(this.caller)}`);
+      }
+    } catch (e) {
+      this.hooks.log(`a descriptor could not be sent: ${e instanceof Error ? e.message : 'error'}`);
+    } finally {
+      closeDescriptor(fd);
+      this.hooks.debug?.(`fd: dropped the agent's descriptor for ${note}${sent ? '' : ' (not delivered)'}`);
+    }
+    if (!sent && !dropped) {
+      this.#fail(r.line.length ? errorLine(undefined, new SesameError('ERROR', 'the agent could not send the descriptor', { hint: 'send getfd alone on a fresh connection' })) : EMPTY);
+      return;
+    }
+    this.#closing = true;
+    this.#cancelAll();
+    this.#disarmDeadline();
+    this.sock.end();
+    this.sock.setTimeout(1000, () => this.sock.destroy());
   }
 
   /** Aborts every v2 request in flight; their results will be wiped, not written. */
@@ -453,7 +506,7 @@ class Connection {
 
 /** The names a request touches, for authorize(). */
 function names(req: AnyRequest): { project?: string; key?: string } {
-  if (req.op === 'get') return { project: req.project, key: req.key };
+  if (req.op === 'get' || req.op === 'getfd') return { project: req.project, key: req.key };
   if ((req.op === 'getselected' || req.op === 'list') && req.project !== undefined) return { project: req.project };
   return {};
 }

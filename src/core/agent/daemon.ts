@@ -64,6 +64,8 @@ export interface AgentOptions {
   limits: SessionLimits;
   version: string;
   log: AgentLog;
+  /** Debug-level lines (the fetch → deliver → drop lifecycle of fd deliveries); absent: none. Never a value. */
+  debug?: AgentLog;
   /** Clock in ms that counts suspended time (default CLOCK_BOOTTIME; tests inject one). */
   clock?: () => number;
   /** The preflight's report (agentPreflight in doors.ts), shown by `status` as `hardening`. */
@@ -180,7 +182,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     session: o.session !== undefined,
     tokens_last_used: Object.fromEntries([...usage.snapshot()].map(([id8, ms]) => [id8, new Date(ms).toISOString()])),
   });
-  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible }), status, listeners, statusV2 };
+  const deps: DispatchDeps = { src: keeper, door: audit.door({ readOne, readSelected, listVisible }), status, listeners, statusV2, ...(o.debug ? { debug: o.debug } : {}) };
 
   const hooksFor = (listener: ListenerRef) => ({
     uid,
@@ -200,6 +202,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       shutdown('stop');
     },
     log: o.log,
+    ...(o.debug ? { debug: o.debug } : {}),
     refused: (r: Parameters<typeof audit.refused>[0]) => {
       audit.refused(r);
     },

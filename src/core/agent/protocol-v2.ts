@@ -39,13 +39,13 @@ import {
 } from './protocol.js';
 
 /** The ops version 2 serves on every listener of this version, in byte order. */
-export const OPS_V2 = ['get', 'getselected', 'list', 'status', 'stop'] as const;
+export const OPS_V2 = ['get', 'getfd', 'getselected', 'list', 'status', 'stop'] as const;
 export type OpV2 = (typeof OPS_V2)[number];
 /** The most v2 requests one connection may have in flight. */
 export const MAX_IN_FLIGHT = 32;
 const MAX_TOKEN = 512;
 
-const FIELDS: Record<OpV2, readonly string[]> = { ...ARGS, list: ['project', 'prefix'] };
+const FIELDS: Record<OpV2, readonly string[]> = { ...ARGS, list: ['project', 'prefix'], getfd: ['project', 'key', 'kind'] };
 
 /**
  * What every v2 request carries besides its op. The token itself is never kept (see the
@@ -63,6 +63,7 @@ interface V2Head {
 export type RequestV2 =
   | (V2Head & { op: 'status' | 'stop' })
   | (V2Head & { op: 'get'; project: string; key: string })
+  | (V2Head & { op: 'getfd'; project: string; key: string; kind?: 'sealed' })
   | (V2Head & { op: 'getselected'; project: string; only?: string[]; prefix?: string })
   | (V2Head & { op: 'list'; project?: string; prefix?: string });
 
@@ -103,7 +104,7 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
   if (o.pid !== undefined && !(Number.isSafeInteger(o.pid) && (o.pid as number) > 0)) return v2fail(id, badArgs('pid must be a positive whole number'));
   if (o.token !== undefined && !validToken(o.token)) return v2fail(id, badArgs('token must be 1 to 512 printable ASCII characters without spaces'));
   try {
-    const args = opArgs(op, o);
+    const args = op === 'getfd' ? getfdArgs(o) : opArgs(op, o);
     // Hashed here and dropped: from now on only the digest travels (the module comment's residual).
     const tokenDigest = typeof o.token === 'string' ? createHash('sha256').update(o.token, 'latin1').digest() : undefined;
     delete o.token;
@@ -112,6 +113,12 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
   } catch (e) {
     return v2fail(id, e as SesameError);
   }
+}
+
+/** `getfd`'s fields: `get`'s, and `kind` (only `"sealed"`: a file read(2) can read; absent: the best kind there is). */
+function getfdArgs(o: Record<string, unknown>): Record<string, unknown> {
+  if (o.kind !== undefined && o.kind !== 'sealed') throw badArgs('kind must be "sealed" (or absent, for the best kind there is)');
+  return { ...opArgs('get', o), op: 'getfd', ...(o.kind === undefined ? {} : { kind: o.kind }) };
 }
 
 function v2fail(id: RequestId | null, error: SesameError): DecodedLine {

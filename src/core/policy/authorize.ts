@@ -142,6 +142,7 @@ const OP_CLASS: ReadonlyMap<string, OpClass> = new Map<string, OpClass>([
   ['status', 'status'],
   ['stop', 'stop'],
   ['get', 'reveal'],
+  ['getfd', 'reveal'],
   ['getselected', 'reveal'],
   ['list', 'names'],
   ['exec', 'use'],
@@ -205,7 +206,8 @@ export function authorize(caller: Caller, req: AuthRequest, policy: Policy): Dec
   // status is allowed to anyone the listener admits: it names no project or key.
   if (cls === 'status') return conn;
   const ops = caller.token?.scope.ops;
-  if (ops && !ops.includes(req.op as ScopedOp)) return outOfScope();
+  // getfd delivers what get reveals, in another form: a token's `get` covers it.
+  if (ops && !ops.includes((req.op === 'getfd' ? 'get' : req.op) as ScopedOp)) return outOfScope();
   if (caller.listener.kind === 'cell') return outOfScope();
   if (cls === 'reveal' && caller.listener.kind === 'profile' && !profileOf(caller, policy)?.reveal) {
     return open('reveal', 'denied: this profile does not reveal values', 'use exec, which injects values without revealing them');

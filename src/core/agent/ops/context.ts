@@ -24,6 +24,13 @@ export interface Reply {
   secret: boolean;
   /** Stop the agent once this reply is written. */
   stop?: boolean;
+  /**
+   * A descriptor to send with `line` (SCM_RIGHTS, `getfd`): the connection sends it, closes
+   * it and ends the connection — or closes it unsent (cancelled, not alone on its connection).
+   */
+  fd?: number;
+  /** What `fd` carries (`project/key`), for the agent's debug log. Never a value. */
+  fdNote?: string;
 }
 
 /** The plaintext door's read functions (src/core/access.ts). Every Buffer returned is the caller's to wipe. */
@@ -45,4 +52,6 @@ export interface OpContext {
   status(): Record<string, unknown>;
   /** Extra v2 status members (e.g. `listeners`), never secret. */
   statusV2?(): Record<string, unknown>;
+  /** A debug-level line for the agent log (the fetch → deliver → drop lifecycle); never a value. */
+  debug?(msg: string): void;
 }
