@@ -76,6 +76,8 @@ export interface ConnHooks {
   log(msg: string): void;
   /** A debug-level note for the agent log (the fd lifecycle; never secret). Absent: none. */
   debug?(msg: string): void;
+  /** Told of each `getfd` descriptor once it was sent (or closed unsent), for the audit's `fd` event. Never throws. */
+  fdDone?(r: { caller: Caller; project: string; key: string; kind: 'secret' | 'sealed'; sent: boolean; request?: string }): void;
   /**
    * Told of every request refused before an op runs (an open refusal, the rate limit): who,
    * what (names only, never a token), why — for the audit log. A throw never changes the answer.
@@ -420,7 +422,7 @@ class Connection {
       if (this.#flights.get(keyOf(req.id)) === flight) this.#flights.delete(keyOf(req.id));
     } else if (this.#v1 === flight) this.#v1 = undefined;
     if (r.fd !== undefined) {
-      this.#deliverFd(r, cancelled || this.#closing);
+      this.#deliverFd(r, cancelled || this.#closing, req.v === 2 ? req.id : undefined);
       return;
     }
     if (cancelled || this.#closing) {
@@ -446,9 +448,10 @@ class Connection {
    * Only when nothing else is queued for the socket (the frame must not overtake earlier
    * bytes); otherwise, and when cancelled, the descriptor is closed unsent.
    */
-  #deliverFd(r: Reply, dropped: boolean): void {
+  #deliverFd(r: Reply, dropped: boolean, id: RequestId | undefined): void {
     const fd = r.fd!;
-    const note = r.fdNote ?? '?';
+    const info = r.fdInfo;
+    const note = info ? `${info.project}/${info.key}` : '?';
     const sockFd = (this.sock as unknown as HandleWithFd)._handle?.fd;
     let sent = false;
     try {
@@ -462,6 +465,7 @@ class Connection {
     } finally {
       closeDescriptor(fd);
       this.hooks.debug?.(`fd: dropped the agent's descriptor for ${note}${sent ? '' : ' (not delivered)'}`);
+      if (info) this.hooks.fdDone?.({ caller: this.caller, ...info, sent, ...(id === undefined ? {} : { request: String(id) }) });
     }
     if (!sent && !dropped) {
       this.#fail(r.line.length ? errorLine(undefined, new SesameError('ERROR', 'the agent could not send the descriptor', { hint: 'send getfd alone on a fresh connection' })) : EMPTY);

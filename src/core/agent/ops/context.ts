@@ -29,8 +29,8 @@ export interface Reply {
    * it and ends the connection — or closes it unsent (cancelled, not alone on its connection).
    */
   fd?: number;
-  /** What `fd` carries (`project/key`), for the agent's debug log. Never a value. */
-  fdNote?: string;
+  /** What `fd` carries (names and kind, never a value), for the agent log and the audit. */
+  fdInfo?: { project: string; key: string; kind: 'secret' | 'sealed' };
 }
 
 /** The plaintext door's read functions (src/core/access.ts). Every Buffer returned is the caller's to wipe. */

@@ -54,5 +54,5 @@ export async function getfd(ctx: OpContext, project: string, key: string, wanted
     value.fill(0);
   }
   ctx.debug?.(`fd: ${kind} memory file made for ${project}/${key}; plaintext buffer wiped`);
-  return { line: ctx.framer.ok({ kind, size }), secret: false, fd, fdNote: `${project}/${key}` };
+  return { line: ctx.framer.ok({ kind, size }), secret: false, fd, fdInfo: { project, key, kind } };
 }
