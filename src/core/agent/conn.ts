@@ -42,6 +42,11 @@
  *   connection-level: one v1-form line, in-flight requests cancelled, close.
  * - Shutdown (`hooks.closing` aborted, or a `stop` answered on this connection): every v2
  *   request in flight gets a final `UNAVAILABLE` frame (reason `shutdown`) and is cancelled.
+ * - `getfd` (ops/getfd.ts) must be alone on its connection; once started nothing else starts
+ *   there. Its answer is sent with the descriptor in one sendmsg (SCM_RIGHTS) on the accepted
+ *   socket's own fd (`_handle.fd`: node:net cannot carry descriptors) — only when nothing is
+ *   queued for the socket, so the frame cannot overtake earlier bytes — then the agent's copy
+ *   is closed and the connection ends.
  */
 import type * as net from 'node:net';
 import { SesameError } from '../errors.js';
