@@ -4,6 +4,7 @@
  * process with the command (execve). Returns only when the command cannot run.
  */
 import type { Parsed } from './args.js';
+import { SesameError } from '../core/errors.js';
 import { info } from './output.js';
 import type { SecretReader } from './reader.js';
 import { readSelection } from './select.js';
@@ -30,7 +31,18 @@ export async function execWithSecrets(open: () => Promise<SecretReader>, project
   const specs = withFds?.specs ?? [];
   try {
     if (specs.length) fds = await fetchFds(reader, withFds!.sock, env, project, specs);
-    const secrets = await readSelection(reader, project, flags);
+    // Without --only, ask the agent for the names first so that the --fd keys' values are
+    // never read into this process (the direct path holds the whole vault anyway).
+    let secrets: Array<[string, Buffer]>;
+    if (specs.length && flags.only === undefined && reader.names) {
+      const viaFd = new Set(specs.map((s) => s.key));
+      const names = await reader.names(project, typeof flags.prefix === 'string' ? flags.prefix : undefined).catch((e: unknown) => {
+        if (e instanceof SesameError && e.code === 'DENIED') return null; // a token without `list`: read the selection as usual
+        throw e;
+      });
+      const rest = names?.filter((k) => !viaFd.has(k));
+      secrets = rest === undefined ? await readSelection(reader, project, flags) : rest.length ? await readSelection(reader, project, { ...flags, only: rest.join(',') }) : [];
+    } else secrets = await readSelection(reader, project, flags);
     try {
       // A key handed over as a descriptor never also goes into the environment.
       const viaFd = new Set(specs.map((s) => s.key));

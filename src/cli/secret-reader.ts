@@ -7,4 +7,6 @@ export interface SecretReader {
   get(project: string, key: string): Promise<Buffer>;
   getSelected(project: string, sel: Selection): Promise<{ secrets: Array<[string, Buffer]>; missing: string[] }>;
   close(): void;
+  /** The key names of `project` this caller may see (starting with `prefix`), never values; absent on the direct path. */
+  names?(project: string, prefix?: string): Promise<string[]>;
 }

@@ -174,6 +174,12 @@ test('run --fd gives the child the value on KEY_FD and leaves nothing of it in /
     } finally {
       if (viaAgent) await stopAgent(h);
     }
+    if (viaAgent) {
+      // Without --only the agent was asked for the names first: the environment's read never held TLS_KEY.
+      const shown = await sesame(['audit', 'show', '--event', 'getselected', '--json'], { env: h.env });
+      const recs = JSON.parse(shown.out) as Array<{ keys?: string[] }>;
+      assert.deepEqual(recs.at(-1)?.keys, ['PLAIN']);
+    }
   }
   h.cleanup();
 });
