@@ -2,7 +2,7 @@
 // modules split out and loaded on demand (startup is a feature).
 // SESAME_DIST=DIR builds into DIR instead of dist/ (parallel work trees, benchmarks).
 import { build } from 'esbuild';
-import { rmSync, writeFileSync, chmodSync, readFileSync } from 'node:fs';
+import { rmSync, writeFileSync, chmodSync, readFileSync, copyFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const outdir = resolve(process.env.SESAME_DIST ?? 'dist');
@@ -63,3 +63,22 @@ await build({
 const entry = join(outdir, 'sesame.mjs');
 writeFileSync(entry, "#!/usr/bin/env node\nimport { run } from './cli.mjs';\nrun();\n");
 chmodSync(entry, 0o755);
+// The Node API (src/api/, docs/api.md): one ES module, `import { connect } from 'sesame'`.
+// Not split: a program that imports it loads one file; koffi is still required only when
+// getFd runs (native.ts loads it lazily), libsodium never.
+await build({
+  entryPoints: { api: 'src/api/index.ts' },
+  outdir,
+  bundle: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  outExtension: { '.js': '.mjs' },
+  external: ['sodium-native', 'koffi', '@napi-rs/keyring'],
+  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  logLevel: 'warning',
+  legalComments: 'none',
+});
+// Its declarations: written by hand (src/api/api.d.mts, self-contained); src/api/index.ts
+// checks against them at type-check time, so they cannot drift from the code.
+copyFileSync('src/api/api.d.mts', join(outdir, 'api.d.mts'));

@@ -12,5 +12,6 @@ export function agentReader(client: AgentClient): SecretReader {
     close: () => {
       client.close();
     },
+    names: async (project, prefix) => (await client.list(project, prefix)).flatMap((p) => p.keys.map((k) => k.key)),
   };
 }

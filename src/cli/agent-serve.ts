@@ -56,6 +56,14 @@ export async function serveHere(paths: HomePaths, master: SecureKey, lock: Agent
     limits,
     version: VERSION,
     log,
+    // SESAME_AGENT_DEBUG=1: debug-level lines (names and kinds only, never a value) in agent.log.
+    ...(process.env.SESAME_AGENT_DEBUG === '1'
+      ? {
+          debug: (m: string) => {
+            log(`debug: ${m}`);
+          },
+        }
+      : {}),
     requireToken: opts.requireToken === true,
     writes: opts.writes === true,
     ...(opts.cells ? { cells: true } : {}),

@@ -70,6 +70,7 @@ export async function startBackground(
         home: ctx.paths.home,
         idleMs: limits.idleMs,
         ttlMs: limits.ttlMs,
+        ...(limits.evictAfterMs !== undefined ? { evictAfterMs: limits.evictAfterMs } : {}),
         handoff: offer.path,
         allowDebugger: opts.allowDebugger === true,
         requireToken: opts.requireToken === true,

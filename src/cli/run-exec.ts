@@ -12,15 +12,31 @@
  *   right after the spawn, except those the redactor needs until the command ends.
  */
 import type { Parsed } from './args.js';
+import { SesameError } from '../core/errors.js';
 import { info, json, warn } from './output.js';
 import type { SecretReader } from './reader.js';
 import { readSelection, requireCarried, selection } from './select.js';
 import type { HomePaths } from '../core/paths.js';
 import { childEnv, resolveCommand } from '../core/exec.js';
 import { isRevealDenied, reraise, runRemote } from './run-remote.js';
+import { fetchFds, placeFds, type FdSpec } from './run-fds.js';
+
+/** `run --fd`: the descriptors to hand the command, and where the agent listens. */
+export interface RunFds {
+  specs: readonly FdSpec[];
+  sock: string;
+}
 
 /** 127 when CMD is not found, 126 when it cannot be executed; otherwise never returns (or, through exec or --mask, returns the command's status). */
-export async function execWithSecrets(open: () => Promise<SecretReader>, project: string, flags: Parsed['flags'], argv: string[], env: NodeJS.ProcessEnv, paths?: HomePaths): Promise<number> {
+export async function execWithSecrets(
+  open: () => Promise<SecretReader>,
+  project: string,
+  flags: Parsed['flags'],
+  argv: string[],
+  env: NodeJS.ProcessEnv,
+  paths?: HomePaths,
+  withFds?: RunFds,
+): Promise<number> {
   const file = argv[0]!;
   const found = resolveCommand(file, env.PATH);
   // A profile socket may run a command this side does not have: the agent resolves it.
@@ -30,28 +46,62 @@ export async function execWithSecrets(open: () => Promise<SecretReader>, project
   if (flags.mask && reader.client) return runRemote(reader.client, project, selection(flags), argv);
   let childVars: Buffer[];
   let secrets: Array<[string, Buffer]>;
+  let fds: number[] = [];
+  const specs = withFds?.specs ?? [];
+  const closeFds = async (): Promise<void> => {
+    if (!fds.length) return;
+    const { closeDescriptor } = await import('../core/os/native.js');
+    for (const f of fds) closeDescriptor(f);
+    fds = [];
+  };
   try {
+    if (specs.length) fds = await fetchFds(reader, withFds!.sock, env, project, specs);
     try {
-      secrets = await readSelection(reader, project, flags, names);
+      // With --fd and without --only, ask the agent for the names first so that the --fd keys'
+      // values are never read into this process (the direct path holds the whole vault anyway).
+      if (specs.length && flags.only === undefined && reader.names) {
+        const viaFd = new Set(specs.map((s) => s.key));
+        const listed = await reader.names(project, typeof flags.prefix === 'string' ? flags.prefix : undefined).catch((e: unknown) => {
+          if (e instanceof SesameError && e.code === 'DENIED') return null; // a token without `list`: read the selection as usual
+          throw e;
+        });
+        const rest = listed?.filter((k) => !viaFd.has(k));
+        secrets = rest === undefined ? await readSelection(reader, project, flags, names) : rest.length ? await readSelection(reader, project, { ...flags, only: rest.join(',') }, names) : [];
+      } else secrets = await readSelection(reader, project, flags, names);
     } catch (e) {
-      if (reader.client && isRevealDenied(e)) return await runRemote(reader.client, project, selection(flags), argv);
+      if (reader.client && !specs.length && isRevealDenied(e)) return await runRemote(reader.client, project, selection(flags), argv);
       throw e;
     }
     if ('error' in found) {
       for (const [, v] of secrets) v.fill(0);
+      await closeFds();
       return notFound(file, found.error, flags.json === true);
     }
     requireCarried(secrets, 'an environment variable', (k, v) => childEnv({}, [[k, v]]));
     try {
-      childVars = childEnv(env, secrets);
+      // A key handed over as a descriptor never also goes into the environment.
+      const viaFd = new Set(specs.map((s) => s.key));
+      childVars = childEnv(
+        env,
+        secrets.filter(([k]) => !viaFd.has(k)),
+      );
     } finally {
       if (!flags.mask) for (const [, v] of secrets) v.fill(0);
     }
+  } catch (e) {
+    await closeFds();
+    throw e;
   } finally {
     if (!reader.client || !flags.mask) reader.close();
   }
   if (flags.mask) return runMasked(found.path, argv, childVars, secrets);
   const { execve, makeInheritableBlocking } = await import('../core/os/native.js');
+  if (specs.length) {
+    const vars = await placeFds(specs, fds);
+    const heads = vars.map((v) => Buffer.from(v.slice(0, v.indexOf('=') + 1), 'utf8'));
+    childVars = childVars.filter((b) => !heads.some((h) => b.subarray(0, h.length).equals(h)));
+    childVars.push(...vars.map((v) => Buffer.from(v, 'utf8')));
+  }
   for (const fd of [0, 1, 2]) makeInheritableBlocking(fd);
   const errno = execve(found.path, argv, childVars);
   for (const b of childVars) b.fill(0);

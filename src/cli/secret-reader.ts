@@ -10,4 +10,6 @@ export interface SecretReader {
   close(): void;
   /** The agent connection behind an agent reader (run's exec); absent on a direct one. */
   client?: AgentClient;
+  /** The key names of `project` this caller may see (starting with `prefix`), never values; absent on the direct path. */
+  names?(project: string, prefix?: string): Promise<string[]>;
 }

@@ -10,6 +10,8 @@ export interface DaemonArgs {
   home: string;
   idleMs: number;
   ttlMs: number;
+  /** `agent start --evict-after`, ms (absent: the default). */
+  evictAfterMs?: number;
   handoff: string;
   allowDebugger: boolean;
   /** `agent start --require-token`. */
@@ -39,6 +41,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     if (a === '--home') out.home = path.resolve(value());
     else if (a === '--idle-ms') out.idleMs = ms(value(), '--idle-ms');
     else if (a === '--ttl-ms') out.ttlMs = ms(value(), '--ttl-ms');
+    else if (a === '--evict-after-ms') out.evictAfterMs = ms(value(), '--evict-after-ms');
     else if (a === '--handoff') out.handoff = value();
     else if (a === '--allow-debugger') out.allowDebugger = true;
     else if (a === '--require-token') out.requireToken = true;
@@ -58,6 +61,7 @@ export function parseDaemonArgs(argv: readonly string[]): DaemonArgs {
     home,
     idleMs,
     ttlMs,
+    ...(out.evictAfterMs !== undefined ? { evictAfterMs: out.evictAfterMs } : {}),
     handoff,
     allowDebugger: allowDebugger === true,
     requireToken: out.requireToken === true,
@@ -76,6 +80,7 @@ export function daemonArgv(a: DaemonArgs): string[] {
     String(a.idleMs),
     '--ttl-ms',
     String(a.ttlMs),
+    ...(a.evictAfterMs !== undefined ? ['--evict-after-ms', String(a.evictAfterMs)] : []),
     '--handoff',
     a.handoff,
     ...(a.allowDebugger ? ['--allow-debugger'] : []),

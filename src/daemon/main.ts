@@ -2,7 +2,7 @@
  * The detached agent's own entry (built as dist/sesame-agent.cjs), started only by
  * `agent start --background` (src/cli/agent-spawn.ts), never by a user:
  *
- *   node [flags] sesame-agent.cjs --home DIR --idle-ms N --ttl-ms N --handoff PATH [--allow-debugger]
+ *   node [flags] sesame-agent.cjs --home DIR --idle-ms N --ttl-ms N [--evict-after-ms N] --handoff PATH [--allow-debugger]
  *
  * Order, each step before the next:
  * 1. SIGUSR1 ignored (cli/early.ts, the first import: esbuild places its code first), so no
@@ -60,7 +60,7 @@ async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<nu
       paths,
       master,
       lock,
-      { idleMs: a.idleMs, ttlMs: a.ttlMs },
+      { idleMs: a.idleMs, ttlMs: a.ttlMs, ...(a.evictAfterMs !== undefined ? { evictAfterMs: a.evictAfterMs } : {}) },
       {
         foreground: false,
         hardening,

@@ -88,6 +88,8 @@ test('UnlockedVault has no other way to a value: no public decrypting method, on
     'entry',
     'select',
     'set',
+    'cachedProjectKeys', // names and use counts only (idle eviction)
+    'evictProjectKey', // wipes a key, returns a boolean
     'rm',
     'restore',
     'purge',

@@ -20,13 +20,15 @@ import { install, logs, restart, uninstall } from '../agent-install.js';
 const LIMIT_FLAGS = {
   idle: { type: 'string', arg: 'DUR', help: 'stop after this long without a request (default 15m; 0 = never)' },
   ttl: { type: 'string', arg: 'DUR', help: 'stop this long after start, whatever the activity (default 8h)' },
+  'evict-after': { type: 'string', arg: 'DUR', help: 'wipe a project key unused this long (default 60s; 0 = keep); the master key stays until --idle/--ttl' },
 } as const;
 
 function limitsFrom(flags: Parsed['flags']): SessionLimits {
   const idleMs = parseDuration(typeof flags.idle === 'string' ? flags.idle : '15m', 'idle');
   const ttlMs = parseDuration(typeof flags.ttl === 'string' ? flags.ttl : '8h', 'ttl');
   if (ttlMs <= 0) throw usage('--ttl must be longer than 0', 'the agent always has an absolute lifetime, e.g. --ttl 8h');
-  return { idleMs, ttlMs };
+  const evictAfterMs = parseDuration(typeof flags['evict-after'] === 'string' ? flags['evict-after'] : '60s', 'evict-after');
+  return { idleMs, ttlMs, evictAfterMs };
 }
 
 /** The passphrase chain, then Argon2id; returns a copy of the master key in guarded memory. */
@@ -85,7 +87,7 @@ async function replaceAgent(ctx: Ctx, take: (p: string) => AgentLock): Promise<A
 
 const start: Command = {
   usage:
-    'agent start [--idle DUR] [--ttl DUR] [--background] [--replace] [--allow-debugger] [--require-token] [--session] [--writes] [--cells]\n\nexamples:\n  sesame agent start --background --idle 30m --ttl 8h\n  eval "$(sesame agent start --session)"',
+    'agent start [--idle DUR] [--ttl DUR] [--evict-after DUR] [--background] [--replace] [--allow-debugger] [--require-token] [--session] [--writes] [--cells]\n\nexamples:\n  sesame agent start --background --idle 30m --ttl 8h\n  eval "$(sesame agent start --session)"',
   summary: 'unlock once, then serve reads over a private socket (foreground; Ctrl-C stops it)',
   flags: {
     ...LIMIT_FLAGS,

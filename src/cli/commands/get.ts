@@ -14,16 +14,24 @@ function clearDelay(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 const cmd: Command = {
-  usage: 'get KEY [KEY…] [-n] [--json] [--clip] [--version N]\n\nexamples:\n  psql "$(sesame get DATABASE_URL)"\n  sesame get -n API_TOKEN | wc -c\n  sesame get USER PASSWORD --json\n  sesame get API_TOKEN --clip\n  sesame get API_TOKEN --version 3',
+  usage: 'get KEY [KEY…] [-n] [--json] [--clip] [--version N] [--fd]\n\nexamples:\n  psql "$(sesame get DATABASE_URL)"\n  sesame get -n API_TOKEN | wc -c\n  sesame get USER PASSWORD --json\n  sesame get API_TOKEN --clip\n  sesame get API_TOKEN --version 3',
   summary: 'print secrets to stdout, nothing else: one value and a newline per KEY (or JSON with --json)',
   flags: {
     'no-newline': { type: 'boolean', short: 'n', help: 'print the value without the trailing newline (one KEY only)' },
     version: { type: 'string', arg: 'N', help: 'print version N from the history instead (`sesame history KEY`; one KEY)' },
+    fd: { type: 'boolean', help: 'refused: a descriptor needs a process to hold it; use `sesame run --fd KEY -- CMD` (CMD reads /proc/self/fd/$KEY_FD)' },
     clip: { type: 'boolean', help: 'copy the value to the clipboard instead (wl-copy, xclip, xsel or pbcopy); cleared after 45 s if still there' },
   },
   maxPositionals: MAX_KEYS,
   async run(ctx, { positionals, flags }) {
     const keys = positionals;
+    if (flags.fd) {
+      // A descriptor dies with the process that holds it: `get` exits at once, so there is no path to print that stays valid.
+      throw usage(
+        'get --fd has no descriptor to give: it would close when sesame exits',
+        "use `sesame run --fd KEY -- CMD`: CMD reads the value from descriptor $KEY_FD (or /proc/self/fd/$KEY_FD), e.g. `sesame run --fd TLS_KEY -- sh -c 'tool --key-file /proc/self/fd/$TLS_KEY_FD'`",
+      );
+    }
     if (!keys.length) throw usage('get needs a KEY');
     for (const k of keys) checkKeyName(k);
     if (new Set(keys).size !== keys.length) throw usage('a KEY is named twice');

@@ -90,6 +90,8 @@ export interface AgentClient {
 export interface RequestOptions {
   /** Fail with UNAVAILABLE after this many ms without the final frame (default: the op's, OP_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** Called with the request's id as soon as it is sent (control requests such as exec's `input` name it in `ref`). */
+  onId?(id: number): void;
   /** Called with every intermediate frame (`pending`, `chunk`, or a type this client does not know), in order. */
   onFrame?(frame: Readonly<Reply>): void;
   /**
@@ -116,7 +118,7 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * is not ours, or if the process that answers on it does not run as our uid (then nothing
  * was sent to it).
  */
-export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promise<AgentClient | null> {
+export async function connectAgent(sock: string, env: NodeJS.ProcessEnv, opts: ConnectOptions = {}): Promise<AgentClient | null> {
   const token = agentToken(env);
   const delegated = env.SESAME_AGENT_DELEGATED === '1';
   if (Buffer.byteLength(sock) > MAX_SOCKET_PATH || !(delegated ? isSocket(sock) : socketLooksOurs(sock))) return null;
@@ -140,7 +142,10 @@ export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promis
   });
   if (!s) return null;
   try {
-    if (!delegated) checkServer(s, sock);
+    if (!delegated) {
+      if (opts.serverCheck === 'path') checkPathChain(sock);
+      else checkServer(s, sock);
+    }
   } catch (e) {
     s.destroy();
     throw e;
@@ -148,8 +153,48 @@ export async function connectAgent(sock: string, env: NodeJS.ProcessEnv): Promis
   return new Client(s, token, !delegated);
 }
 
+/** How `connectAgent` makes sure the agent is ours. */
+export interface ConnectOptions {
+  /**
+   * `kernel` (default): SO_PEERCRED of the server after connecting (loads koffi, the native
+   * door). `path`: no native call — every directory from `/` down to the socket's must be
+   * owned by root or us and writable by nobody else (a sticky one may be, the next entry
+   * being ours): then no other user can have swapped the socket, which is what the kernel
+   * check rules out. The Node API uses `path`, so a program that never asks for a descriptor
+   * never loads a native addon.
+   */
+  serverCheck?: 'kernel' | 'path';
+}
+
+/** INSECURE unless no other user can replace `sock` or a directory above it (see ConnectOptions `path`). */
+function checkPathChain(sock: string): void {
+  if (typeof process.getuid !== 'function') return;
+  const me = process.getuid();
+  const dirs: string[] = [];
+  // The real directories (residual: the directory holding a symbolic link on the given path is not checked).
+  for (let d = fs.realpathSync(path.dirname(path.resolve(sock))); ; d = path.dirname(d)) {
+    dirs.unshift(d);
+    if (d === path.dirname(d)) break;
+  }
+  let stickyAbove = false;
+  for (const d of dirs) {
+    const st = fs.lstatSync(d);
+    const mine = st.uid === me || st.uid === 0;
+    if (!mine && !(stickyAbove && st.uid === me)) {
+      throw new SesameError('INSECURE', `the directory ${d} above the agent socket belongs to uid ${st.uid}: another user could replace the socket`, {
+        hint: 'keep the agent socket under directories only you (or root) own',
+      });
+    }
+    const othersWrite = (st.mode & 0o022) !== 0;
+    if (othersWrite && (st.mode & 0o1000) === 0) {
+      throw new SesameError('INSECURE', `the directory ${d} above the agent socket is writable by other users`, { hint: 'keep every directory on the socket path writable only by you' });
+    }
+    stickyAbove = othersWrite;
+  }
+}
+
 /** True when `sock` is a socket (a delegated client checks nothing else about the path). */
-function isSocket(sock: string): boolean {
+export function isSocket(sock: string): boolean {
   try {
     return fs.statSync(sock).isSocket();
   } catch {
@@ -163,7 +208,7 @@ function isSocket(sock: string): boolean {
  * child never inherits it (exec.ts drops every SESAME_* variable). A malformed value is
  * refused (USAGE) without quoting it. Residual: it is a JS string in this short-lived process.
  */
-function agentToken(env: NodeJS.ProcessEnv): string | undefined {
+export function agentToken(env: NodeJS.ProcessEnv): string | undefined {
   const t = env.SESAME_AGENT_TOKEN;
   if (t === undefined || t === '') return undefined;
   if (t.length > 512 || !/^[\x21-\x7e]+$/.test(t)) {
@@ -199,7 +244,7 @@ function checkServer(s: net.Socket, sock: string): void {
 }
 
 /** false when nothing is there; throws INSECURE when what is there is not ours. */
-function socketLooksOurs(sock: string): boolean {
+export function socketLooksOurs(sock: string): boolean {
   let st: fs.Stats;
   let dir: fs.Stats;
   try {
@@ -400,6 +445,7 @@ class Client implements AgentClient {
         ms: 0,
       };
       this.#flights.set(id, f);
+      opts.onId?.(id);
       this.#arm(f, opts.timeoutMs ?? OP_TIMEOUT_MS[op] ?? REQUEST_TIMEOUT_MS);
       const head = JSON.stringify({ v: 2, id, ...fields, ...(this.#sendPid ? { pid: process.pid } : {}), ...(this.#token !== undefined ? { token: this.#token } : {}) });
       if (opts.value) {

@@ -42,10 +42,15 @@
  *   connection-level: one v1-form line, in-flight requests cancelled, close.
  * - Shutdown (`hooks.closing` aborted, or a `stop` answered on this connection): every v2
  *   request in flight gets a final `UNAVAILABLE` frame (reason `shutdown`) and is cancelled.
+ * - `getfd` (ops/getfd.ts) must be alone on its connection; once started nothing else starts
+ *   there. Its answer is sent with the descriptor in one sendmsg (SCM_RIGHTS) on the accepted
+ *   socket's own fd (`_handle.fd`: node:net cannot carry descriptors) — only when nothing is
+ *   queued for the socket, so the frame cannot overtake earlier bytes — then the agent's copy
+ *   is closed and the connection ends.
  */
 import type * as net from 'node:net';
 import { SesameError } from '../errors.js';
-import { peerCred, type PeerCred } from '../os/native.js';
+import { closeDescriptor, peerCred, sendWithFd, type PeerCred } from '../os/native.js';
 import { authorize, authorizeConnection, denialError, ownerOnlyPolicy, type OpenDeny, type Policy } from '../policy/authorize.js';
 import { callerFromPeer, describeCaller, withToken, type Caller, type ListenerRef, type ProcReader } from '../policy/caller.js';
 import type { RateDecision } from '../policy/rate.js';
@@ -81,6 +86,10 @@ export interface ConnHooks {
   stopRequested(): void;
   /** A one-line note for the agent log (never secret). */
   log(msg: string): void;
+  /** A debug-level note for the agent log (the fd lifecycle; never secret). Absent: none. */
+  debug?(msg: string): void;
+  /** Told of each `getfd` descriptor once it was sent (or closed unsent), for the audit's `fd` event. Never throws. */
+  fdDone?(r: { caller: Caller; project: string; key: string; kind: 'secret' | 'sealed'; sent: boolean; request?: string }): void;
   /**
    * Told of every request refused before an op runs (an open refusal, the rate limit): who,
    * what (names only, never a token), why — for the audit log. A throw never changes the answer.
@@ -178,6 +187,8 @@ class Connection {
   #closing = false;
   #deadline: NodeJS.Timeout | undefined;
   #idleMs: number;
+  /** A `getfd` was started: nothing else starts on this connection; it ends after the descriptor. */
+  #fdConn = false;
 
   constructor(
     readonly sock: net.Socket,
@@ -271,6 +282,7 @@ class Connection {
         return;
       }
       if (this.#v1) return; // a v1 barrier in flight: its end pumps again
+      if (this.#fdConn) return; // a getfd connection serves nothing else
       let item = this.#queue[this.#head] ?? EMPTY;
       if (Buffer.isBuffer(item)) {
         const raw = item;
@@ -351,6 +363,16 @@ class Connection {
     if (req.v === 2 && CONTROL_OPS.includes(req.op)) {
       this.#control(req);
       return true;
+    }
+    if (req.op === 'getfd') {
+      if (this.#busy || this.#head < this.#queue.length) {
+        this.#out.write(
+          framer.error(protocolError('bad_args', 'getfd must be the only request on its connection', 'open a connection for each getfd, send it alone, and read its answer with recvmsg')),
+          false,
+        );
+        return false;
+      }
+      this.#fdConn = true;
     }
     const policy = this.policy();
     // On the cell socket a request's `token` is the cell's own (checked by `resolve`), not an agent token.
@@ -496,6 +518,10 @@ class Connection {
       if (this.#flights.get(keyOf(req.id)) === flight) this.#flights.delete(keyOf(req.id));
     } else if (this.#v1 === flight) this.#v1 = undefined;
     const early = flight.early?.splice(0) ?? [];
+    if (r.fd !== undefined) {
+      this.#deliverFd(r, cancelled || this.#closing, req.v === 2 ? req.id : undefined);
+      return;
+    }
     if (cancelled || this.#closing) {
       if (r.secret) r.line.fill(0);
     } else {
@@ -512,6 +538,42 @@ class Connection {
     }
     if (!this.#busy && !this.#closing) this.#armDeadline();
     this.#pump();
+  }
+
+  /**
+   * Sends a `getfd` answer: its frame with the descriptor attached (SCM_RIGHTS) in one
+   * sendmsg on the socket's own fd, then closes the agent's copy and ends the connection.
+   * Only when nothing else is queued for the socket (the frame must not overtake earlier
+   * bytes); otherwise, and when cancelled, the descriptor is closed unsent.
+   */
+  #deliverFd(r: Reply, dropped: boolean, id: RequestId | undefined): void {
+    const fd = r.fd!;
+    const info = r.fdInfo;
+    const note = info ? `${info.project}/${info.key}` : '?';
+    const sockFd = (this.sock as unknown as HandleWithFd)._handle?.fd;
+    let sent = false;
+    try {
+      if (!dropped && typeof sockFd === 'number' && sockFd >= 0 && this.sock.writableLength === 0 && !this.#out.blocked) {
+        sendWithFd(sockFd, r.line, fd);
+        sent = true;
+        this.hooks.debug?.(`fd: delivered ${note} to ${describeCaller(this.caller)}`);
+      }
+    } catch (e) {
+      this.hooks.log(`a descriptor could not be sent: ${e instanceof Error ? e.message : 'error'}`);
+    } finally {
+      closeDescriptor(fd);
+      this.hooks.debug?.(`fd: dropped the agent's descriptor for ${note}${sent ? '' : ' (not delivered)'}`);
+      if (info) this.hooks.fdDone?.({ caller: this.caller, ...info, sent, ...(id === undefined ? {} : { request: String(id) }) });
+    }
+    if (!sent && !dropped) {
+      this.#fail(r.line.length ? errorLine(undefined, new SesameError('ERROR', 'the agent could not send the descriptor', { hint: 'send getfd alone on a fresh connection' })) : EMPTY);
+      return;
+    }
+    this.#closing = true;
+    this.#cancelAll();
+    this.#disarmDeadline();
+    this.sock.end();
+    this.sock.setTimeout(1000, () => this.sock.destroy());
   }
 
   /** Aborts every v2 request in flight; their results will be wiped, not written. */
@@ -546,7 +608,7 @@ class Connection {
 
 /** The names a request touches, for authorize(). */
 function names(req: AnyRequest): { project?: string; key?: string } {
-  if (req.op === 'get') return { project: req.project, key: req.key };
+  if (req.op === 'get' || req.op === 'getfd') return { project: req.project, key: req.key };
   if ((req.op === 'getselected' || req.op === 'list' || req.op === 'exec') && req.project !== undefined) return { project: req.project };
   if (req.op === 'check') return { project: req.project };
   return {};

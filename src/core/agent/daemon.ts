@@ -53,7 +53,7 @@ import { killAllNow, liveExecs } from './exec/child.js';
 import { pinCommands } from './exec/resolve.js';
 import { killProfileExecs } from './ops/exec.js';
 import { agentAudit } from '../audit/agent-audit.js';
-import { VaultKeeper } from './keeper.js';
+import { DEFAULT_EVICT_AFTER_MS, VaultKeeper } from './keeper.js';
 import type { AgentLock } from './lockfile.js';
 import type { AgentLog } from './log.js';
 import { PROTOCOL_VERSION } from './protocol.js';
@@ -76,6 +76,10 @@ export interface AgentOptions {
   limits: SessionLimits;
   version: string;
   log: AgentLog;
+  /** `--evict-after`: a project key unused this long (ms) is wiped (default 60 s; 0 = never). The master key stays. */
+  evictAfterMs?: number;
+  /** Debug-level lines (the fetch → deliver → drop lifecycle of fd deliveries); absent: none. Never a value. */
+  debug?: AgentLog;
   /** Clock in ms that counts suspended time (default CLOCK_BOOTTIME; tests inject one). */
   clock?: () => number;
   /** The preflight's report (agentPreflight in doors.ts), shown by `status` as `hardening`. */
@@ -126,7 +130,15 @@ export interface AgentHandle {
  */
 export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const audit = agentAudit(o.paths.home, o.master, o.log, { off: process.env.SESAME_AUDIT === 'off' }); // its subkey, derived once; wiped in release()
-  const keeper = new VaultKeeper(o.master, o.paths);
+  const evictAfterMs = o.evictAfterMs ?? o.limits.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS;
+  const keeper = new VaultKeeper(o.master, o.paths, {
+    afterMs: evictAfterMs,
+    clock: o.clock ?? bootTimeMs,
+    onEvict: (project) => {
+      audit.lifecycle({ event: 'evict', outcome: 'ok', reason: 'idle', project });
+      o.debug?.(`evict: wiped the key of project ${project} (unused for ${evictAfterMs / 1000} s)`);
+    },
+  });
   const specs = o.listeners ?? [ownerListener(o.paths)];
   const sock = specs.find((l) => l.ref.kind === 'owner')?.socket ?? o.paths.agentSock;
   const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
@@ -235,7 +247,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const approvals: { -readonly [K in keyof ApprovalDeps]: ApprovalDeps[K] } = { broker, proofs, cellEvent: events.cell };
   // Every read of the door, exec's included, goes through the approval hook, then the audit hook.
   const door = withApprovalHook(audit.door({ readOne, readSelected, listVisible, readForExec, refuseExec, execEnded }), broker.approve);
-  const deps: DispatchDeps = { src: keeper, door, status, listeners, statusV2, env: process.env, approvals, ...(writer ? { writer } : {}) };
+  const deps: DispatchDeps = { src: keeper, door, status, listeners, statusV2, env: process.env, approvals, ...(writer ? { writer } : {}), ...(o.debug ? { debug: o.debug } : {}) };
 
   const hooksFor = (listener: ListenerRef) => ({
     uid,
@@ -256,6 +268,18 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
       shutdown('stop');
     },
     log: o.log,
+    ...(o.debug ? { debug: o.debug } : {}),
+    fdDone: (r: { caller: Caller; project: string; key: string; kind: 'secret' | 'sealed'; sent: boolean; request?: string }) => {
+      audit.lifecycle({
+        event: 'fd',
+        outcome: r.sent ? 'ok' : 'error',
+        reason: r.sent ? r.kind : 'not_delivered',
+        project: r.project,
+        keys: [r.key],
+        caller: r.caller,
+        ...(r.request === undefined ? {} : { request: r.request }),
+      });
+    },
     refused: (r: Parameters<typeof audit.refused>[0]) => {
       audit.refused(r);
     },

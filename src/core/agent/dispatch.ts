@@ -18,6 +18,7 @@ import type { PendingNotice } from '../access.js';
 import { check } from './ops/check.js';
 import { exec } from './ops/exec.js';
 import { get } from './ops/get.js';
+import { getfd } from './ops/getfd.js';
 import { getSelected } from './ops/getselected.js';
 import { list } from './ops/list.js';
 import { status } from './ops/status.js';
@@ -34,6 +35,8 @@ export interface DispatchDeps {
   status(): Record<string, unknown>;
   /** Every socket the agent serves, for v2 `status` (`listeners`); never secret. */
   listeners?(): readonly unknown[];
+  /** Debug-level agent log lines (the fd lifecycle); absent: none. Never a value. */
+  debug?(msg: string): void;
   /** More v2 status members (`require_token`, `tokens_last_used`); ops/status.ts decides who sees which. Never secret. */
   statusV2?(): Record<string, unknown>;
   /** The owner's writes (`agent start --writes`; ops/write.ts); absent on a read-only agent. */
@@ -81,6 +84,13 @@ export async function dispatch(req: AnyRequest, rc: RequestContext, deps: Dispat
     ...(rc.stream ? { stream: rc.stream } : {}),
     ...(deps.env ? { env: deps.env } : {}),
     status: () => deps.status(),
+    ...(deps.debug
+      ? {
+          debug: (m: string) => {
+            deps.debug?.(m);
+          },
+        }
+      : {}),
     ...(deps.listeners || deps.statusV2 ? { statusV2: () => ({ ...(deps.statusV2?.() ?? {}), ...(deps.listeners ? { listeners: deps.listeners() } : {}) }) } : {}),
   };
   try {
@@ -91,6 +101,8 @@ export async function dispatch(req: AnyRequest, rc: RequestContext, deps: Dispat
         return await stop(ctx);
       case 'get':
         return await get(ctx, req.project, req.key);
+      case 'getfd':
+        return await getfd(ctx, req.project, req.key, req.kind ?? 'best');
       case 'getselected':
         return await getSelected(ctx, req.project, selection(req.only, req.prefix));
       case 'list':

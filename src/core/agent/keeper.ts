@@ -49,6 +49,19 @@ interface Cached {
   error?: SesameError;
 }
 
+/** Idle eviction of project keys (`agent start --evict-after`). */
+export interface EvictionOptions {
+  /** A project key unused this long (ms) is wiped; 0 = never. */
+  afterMs: number;
+  /** The clock (ms; the agent's CLOCK_BOOTTIME, so a suspended machine counts as idle). */
+  clock: () => number;
+  /** Told of each eviction (project name; never a key). */
+  onEvict?(project: string): void;
+}
+
+/** The default of `--evict-after`: 60 s. */
+export const DEFAULT_EVICT_AFTER_MS = 60_000;
+
 /** The agent's key holder and vault cache; single-threaded use only. */
 export class VaultKeeper {
   #master: SecureKey;
@@ -60,11 +73,61 @@ export class VaultKeeper {
   readonly #endBurst = (): void => {
     this.idle();
   };
+  #evict: EvictionOptions | undefined;
+  /** Per cached project key: the use count last seen and when it last changed. */
+  #seen = new Map<string, { uses: number; at: number }>();
+  #sweeper: NodeJS.Timeout | undefined;
 
-  /** Takes ownership of `master` (wiped by dispose). */
-  constructor(master: SecureKey, paths: HomePaths) {
+  /**
+   * Takes ownership of `master` (wiped by dispose). With `evict`, a project key unused for
+   * `evict.afterMs` is wiped (checked by a sweep every quarter of that, at most every 5 s and
+   * at least every 100 ms); the master key stays until the agent stops.
+   */
+  constructor(master: SecureKey, paths: HomePaths, evict?: EvictionOptions) {
     this.#master = master;
     this.#paths = paths;
+    if (evict && evict.afterMs > 0) {
+      this.#evict = evict;
+      this.#sweeper = setInterval(
+        () => {
+          this.sweep();
+        },
+        Math.max(100, Math.min(evict.afterMs / 4, 5000)),
+      );
+      this.#sweeper.unref();
+    }
+  }
+
+  /**
+   * Wipes every cached project key not used for `afterMs` (idle eviction); returns the
+   * projects evicted. Called by the sweep timer; callable directly (tests).
+   */
+  sweep(): string[] {
+    const ev = this.#evict;
+    const v = this.#cache?.vault;
+    if (!ev || !v || this.#inBurst) return [];
+    const now = ev.clock();
+    const held = v.cachedProjectKeys();
+    const gone: string[] = [];
+    for (const name of this.#seen.keys()) if (!held.has(name)) this.#seen.delete(name);
+    for (const [name, uses] of held) {
+      const s = this.#seen.get(name);
+      if (!s || s.uses !== uses) {
+        this.#seen.set(name, { uses, at: now });
+        continue;
+      }
+      if (now - s.at >= ev.afterMs && v.evictProjectKey(name)) {
+        this.#seen.delete(name);
+        gone.push(name);
+        ev.onEvict?.(name);
+      }
+    }
+    return gone;
+  }
+
+  /** The projects whose keys are unwrapped and held now (names only; tests and status). */
+  get heldProjectKeys(): string[] {
+    return [...(this.#cache?.vault?.cachedProjectKeys().keys() ?? [])];
   }
 
   /**
@@ -99,6 +162,7 @@ export class VaultKeeper {
 
   /** Wipes the master key and everything derived from it. Idempotent. */
   dispose(): void {
+    clearInterval(this.#sweeper);
     this.idle();
     this.#drop();
     this.#master.dispose();

@@ -41,7 +41,10 @@ export class LineSplitter {
       else {
         this.#pending.push(piece);
         lines.push(Buffer.concat(this.#pending, this.#pendingLen + piece.length));
-        this.#clear();
+        // The pieces were copied into the line: wipe them where they were (the chunks they
+        // came in), or a line spanning reads leaves its bytes behind (measured: a client's
+        // getselected replies, test/e2e/fd-api-memory.test.ts).
+        this.wipe();
       }
       start = nl + 1;
     }

@@ -55,6 +55,7 @@ export const OPS_V2 = [
   'deny',
   'exec',
   'get',
+  'getfd',
   'getselected',
   'grant_revoke',
   'input',
@@ -84,6 +85,7 @@ const FIELDS: Record<OpV2 | 'write', readonly string[]> = {
   resize: ['ref', 'rows', 'cols'],
   write: WRITE_FIELDS,
   ...APPROVAL_FIELDS,
+  getfd: ['project', 'key', 'kind'],
 };
 /** The most argv entries an exec may pass. */
 export const MAX_ARGV = 4096;
@@ -106,6 +108,7 @@ interface V2Head {
 export type RequestV2 =
   | (V2Head & { op: 'status' | 'stop' })
   | (V2Head & { op: 'get'; project: string; key: string })
+  | (V2Head & { op: 'getfd'; project: string; key: string; kind?: 'sealed' })
   | (V2Head & { op: 'getselected'; project: string; only?: string[]; prefix?: string })
   | (V2Head & { op: 'list'; project?: string; prefix?: string })
   | (V2Head & { op: 'write'; write: WriteOp })
@@ -166,7 +169,9 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
   if (o.token !== undefined && !validToken(o.token)) return v2fail(id, badArgs('token must be 1 to 512 printable ASCII characters without spaces'));
   try {
     const args =
-      op === 'write'
+      op === 'getfd'
+        ? getfdArgs(o)
+        : op === 'write'
         ? decodeWriteArgs(o)
         : isApprovalOp(op)
           ? approvalArgs(op, o)
@@ -263,6 +268,12 @@ export function chunkFrame(id: RequestId, stream: 'stdout' | 'stderr', data: Buf
 export function exitFrame(id: RequestId, fields: Record<string, unknown>): Buffer {
   const body = JSON.stringify(fields).slice(1);
   return Buffer.from(`{"v":2,"id":${JSON.stringify(id)},"frame":"exit"${body === '}' ? '}' : `,${body}`}\n`, 'utf8');
+}
+
+/** `getfd`'s fields: `get`'s, and `kind` (only `"sealed"`: a file read(2) can read; absent: the best kind there is). */
+function getfdArgs(o: Record<string, unknown>): Record<string, unknown> {
+  if (o.kind !== undefined && o.kind !== 'sealed') throw badArgs('kind must be "sealed" (or absent, for the best kind there is)');
+  return { ...opArgs('get', o), op: 'getfd', ...(o.kind === undefined ? {} : { kind: o.kind }) };
 }
 
 function v2fail(id: RequestId | null, error: SesameError): DecodedLine {

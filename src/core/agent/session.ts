@@ -19,6 +19,8 @@ export interface SessionLimits {
   idleMs: number;
   /** Absolute lifetime in ms; must be > 0. */
   ttlMs: number;
+  /** `--evict-after`: a project key unused this long (ms) is wiped (default 60 s; 0 = never). Not a session limit: the keeper applies it. */
+  evictAfterMs?: number;
 }
 
 export interface Remaining {

@@ -62,6 +62,13 @@ export interface AgentAudit {
    * noted in the agent log, never thrown.
    */
   record(rec: AuditInput): void;
+  /**
+   * A step of a served secret's lifecycle after the door's read record (group-committed like
+   * an owner read; never throws): `fd` — a value delivered as a descriptor (reason the kind,
+   * `secret`/`sealed`; outcome `error` with reason `not_delivered` when it was closed unsent);
+   * `evict` — a project's key wiped after `--evict-after` without use (via `agent`, reason `idle`).
+   */
+  lifecycle(r: { event: 'fd' | 'evict'; outcome: 'ok' | 'error'; reason: string; project: string; keys?: readonly string[]; caller?: Caller; request?: string }): void;
   /** Wipes the audit subkey and closes the log (idempotent). Later appends are unkeyed. */
   close(): void;
 }
@@ -204,6 +211,22 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
     },
     record(rec) {
       queue(rec);
+    },
+    lifecycle(r) {
+      try {
+        queue({
+          event: r.event,
+          outcome: r.outcome,
+          reason: r.reason,
+          via: r.caller ? viaOf(r.caller) : 'agent',
+          ...(isValidProjectName(r.project) ? { project: r.project } : {}),
+          ...(r.keys ? { keys: r.keys.filter(isValidKeyName) } : {}),
+          peer: r.caller ? { uid: r.caller.uid, pid: r.caller.pid, exe: exeOf(r.caller.exe) } : peer,
+          ...(r.request !== undefined ? { request: requestOf(r.request) } : {}),
+        });
+      } catch {
+        /* never fails the delivery */
+      }
     },
     checkpoint(event, reason) {
       flush();

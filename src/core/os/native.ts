@@ -593,3 +593,242 @@ export function waitNoHang(pid: number): ChildExit | null {
     return null; // stopped: not an end
   }
 }
+
+// ---------------------------------------------------------------- secrets as file descriptors
+// Owned by fd delivery (`getfd`, docs/spec/agent-protocol.md; `sesame run --fd`; the Node
+// API's getFd). memfd_secret(2) keeps the pages out of the kernel's direct map (root's
+// /proc/PID/mem of a process that did not map them cannot read them, and neither can the
+// kernel by accident); memfd_create(2) + seals is the fallback where secretmem is off.
+
+/** What kind of memory file carries a delivered value. */
+export type SecretFdKind = 'secret' | 'sealed';
+
+/** memfd_secret's syscall number: 447 on x86_64 and arm64 (and riscv64: the generic table). */
+const MEMFD_SECRET_NR: Partial<Record<string, number>> = { x64: 447, arm64: 447, riscv64: 447 };
+const MFD_CLOEXEC = 1;
+const MFD_ALLOW_SEALING = 2;
+const F_ADD_SEALS = 1033;
+const F_GET_SEALS = 1034;
+/** F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE */
+const ALL_SEALS = 0x1 | 0x2 | 0x4 | 0x8;
+const PROT_READ = 1;
+const PROT_WRITE = 2;
+const MAP_SHARED = 1;
+const MAP_FAILED = 0xffffffffffffffffn;
+
+
+/** A mapping of `len` bytes of `fd` (shared), or throws ERROR. The caller munmaps it. */
+function mapFd(fd: number, len: number, prot: number): unknown {
+  const p = fn('void *mmap(void *addr, size_t len, int prot, int flags, int fd, intptr_t off)')(null, len, prot, MAP_SHARED, fd, 0);
+  if (p === null || koffi().address(p) === MAP_FAILED) throw new SesameError('ERROR', `mmap failed (errno ${errno()})`);
+  return p;
+}
+
+function unmap(p: unknown, len: number): void {
+  fn('int munmap(void *addr, size_t len)')(p, len);
+}
+
+/**
+ * A memfd_secret(2) file of exactly `value`'s bytes (close-on-exec), or null when this kernel
+ * refuses it (not Linux, an unknown architecture, ENOSYS, secretmem disabled — EINVAL/ENOSYS —
+ * or no locked memory left — ENOMEM/EAGAIN/EPERM). The bytes are copied through a short-lived
+ * mapping, unmapped before return. Readable only by mmap (read(2) and write(2) fail on it).
+ */
+export function memfdSecret(value: Buffer): number | null {
+  const nr = isLinux ? MEMFD_SECRET_NR[process.arch] : undefined;
+  if (nr === undefined) return null;
+  const fd = syscall(nr, O_CLOEXEC);
+  if (fd < 0) return null;
+  try {
+    if ((fn('int ftruncate(int fd, intptr_t len)')(fd, value.length) as number) !== 0) throw new SesameError('ERROR', `ftruncate failed (errno ${errno()})`);
+    if (value.length) {
+      const p = mapFd(fd, value.length, PROT_READ | PROT_WRITE);
+      fn('void *memcpy(void *dst, void *src, size_t n)')(p, value, value.length);
+      unmap(p, value.length);
+    }
+    return fd;
+  } catch (e) {
+    closeFd(fd);
+    // A mapping refused here (secretmem needs locked memory) is the kernel saying no: fall back.
+    if (e instanceof SesameError) return null;
+    throw e;
+  }
+}
+
+/**
+ * A memfd_create(2) file holding `value`, sealed (F_SEAL_WRITE, _GROW, _SHRINK, _SEAL: nobody
+ * can change it, not even through another fd), returned as a fresh read-only descriptor
+ * (close-on-exec, offset 0); the writable one is closed. Throws ERROR on failure.
+ */
+export function memfdSealed(value: Buffer): number {
+  if (!isLinux) throw new SesameError('UNAVAILABLE', `memory files are not supported on ${process.platform}`);
+  const fd = fn('int memfd_create(const char *name, unsigned int flags)')('sesame', MFD_CLOEXEC | MFD_ALLOW_SEALING) as number;
+  if (fd < 0) throw new SesameError('ERROR', `memfd_create failed (errno ${errno()})`);
+  try {
+    let off = 0;
+    while (off < value.length) {
+      const n = Number(fn('intptr_t write(int fd, void *buf, size_t n)')(fd, value.subarray(off), value.length - off));
+      if (n < 0) {
+        if (errno() === E.EINTR) continue;
+        throw new SesameError('ERROR', `write to a memory file failed (errno ${errno()})`);
+      }
+      off += n;
+    }
+    const fcntl = fn('int fcntl(int fd, int cmd, ...)');
+    if ((fcntl(fd, F_ADD_SEALS, 'int', ALL_SEALS) as number) !== 0) throw new SesameError('ERROR', `sealing a memory file failed (errno ${errno()})`);
+    const ro = fn('int open(const char *path, int flags)')(`/proc/self/fd/${fd}`, 0 /* O_RDONLY */ | O_CLOEXEC) as number;
+    if (ro < 0) throw new SesameError('ERROR', `reopening a memory file read-only failed (errno ${errno()})`);
+    return ro;
+  } finally {
+    closeFd(fd);
+  }
+}
+
+/** The seals on a memory file (F_GET_SEALS), -1 when it has none to report (tests, `sesame get --fd`). */
+export function fdSeals(fd: number): number {
+  return fn('int fcntl(int fd, int cmd, ...)')(fd, F_GET_SEALS, 'int', 0) as number;
+}
+
+/** True when `fd` is sealed against every change (write, grow, shrink, more seals). */
+export function fdFullySealed(fd: number): boolean {
+  const s = fdSeals(fd);
+  return s >= 0 && (s & ALL_SEALS) === ALL_SEALS;
+}
+
+/**
+ * Copies the whole content of memory file `fd` (of `len` bytes) into `out` (which must hold
+ * `len` bytes): by mmap (the only way into a memfd_secret file; works for a sealed one too).
+ */
+export function readMemFd(fd: number, len: number, out: Buffer): void {
+  if (out.length < len) throw new SesameError('ERROR', 'internal: buffer too small for the memory file');
+  if (!len) return;
+  const p = mapFd(fd, len, PROT_READ);
+  try {
+    fn('void *memcpy(void *dst, void *src, size_t n)')(out, p, len);
+  } finally {
+    unmap(p, len);
+  }
+}
+
+/**
+ * Maps `len` bytes of memory file `fd` read-only and keeps them mapped until `unmap()`: for a
+ * reader that wants the value in place (a memfd_secret mapping stays out of the kernel's
+ * direct map and out of /proc/PID/mem), and for the tests that check exactly that.
+ */
+export function mapReadOnly(fd: number, len: number): { unmap(): void } {
+  const p = len ? mapFd(fd, len, PROT_READ) : null;
+  let done = false;
+  return {
+    unmap: () => {
+      if (!done && p !== null) unmap(p, len);
+      done = true;
+    },
+  };
+}
+
+/** Closes a descriptor this module handed out (or received). */
+export function closeDescriptor(fd: number): void {
+  closeFd(fd);
+}
+
+/** Duplicates `fd` onto `target` (dup2), without close-on-exec: for a child's inherited descriptors. Throws ERROR. */
+export function dupTo(fd: number, target: number): void {
+  if (fd === target) {
+    makeInheritableBlocking(fd);
+    return;
+  }
+  if ((fn('int dup2(int fd, int target)')(fd, target) as number) < 0) throw new SesameError('ERROR', `dup2 to ${target} failed (errno ${errno()})`);
+}
+
+/** A duplicate of `fd` at the lowest free number ≥ `min` (close-on-exec); the original stays open. Throws ERROR. */
+export function dupAbove(fd: number, min: number): number {
+  const r = fn('int fcntl(int fd, int cmd, ...)')(fd, 1030 /* F_DUPFD_CLOEXEC */, 'int', min) as number;
+  if (r < 0) throw new SesameError('ERROR', `fcntl F_DUPFD_CLOEXEC failed (errno ${errno()})`);
+  return r;
+}
+
+let msgTypes: { msghdr: unknown } | undefined;
+function msgT(): { msghdr: unknown } {
+  if (!msgTypes) {
+    const k = koffi();
+    const iovec = k.struct('sesame_iovec', { base: 'void *', len: 'size_t' });
+    const msghdr = k.struct('sesame_msghdr', { name: 'void *', namelen: 'uint32', iov: k.pointer(iovec), iovlen: 'size_t', control: 'void *', controllen: 'size_t', flags: 'int' });
+    msgTypes = { msghdr };
+  }
+  return msgTypes;
+}
+const SOL_SOCKET = 1;
+const SCM_RIGHTS = 1;
+const MSG_NOSIGNAL = 0x4000;
+const MSG_CMSG_CLOEXEC = 0x40000000;
+const MSG_CTRUNC = 0x8;
+
+/**
+ * Sends `data` and, with its first byte, descriptor `fd` (SCM_RIGHTS) on connected Unix
+ * socket `sock`. Returns the bytes sent (all of `data`: a short or failed send throws ERROR;
+ * EAGAIN on a non-blocking socket included — callers send small frames on an idle socket).
+ */
+export function sendWithFd(sock: number, data: Buffer, fd: number): number {
+  msgT();
+  const cm = Buffer.alloc(24); // struct cmsghdr { size_t len; int level; int type; } + one int, aligned
+  cm.writeBigUInt64LE(20n, 0);
+  cm.writeInt32LE(SOL_SOCKET, 8);
+  cm.writeInt32LE(SCM_RIGHTS, 12);
+  cm.writeInt32LE(fd, 16);
+  const send = fn('intptr_t sendmsg(int fd, const sesame_msghdr *msg, int flags)');
+  for (;;) {
+    const n = Number(send(sock, { name: null, namelen: 0, iov: [{ base: data, len: data.length }], iovlen: 1, control: cm, controllen: cm.length, flags: 0 }, MSG_NOSIGNAL));
+    if (n < 0 && errno() === E.EINTR) continue;
+    if (n !== data.length) throw new SesameError('ERROR', `sendmsg failed (${n < 0 ? `errno ${errno()}` : `${n} of ${data.length} bytes`})`);
+    return n;
+  }
+}
+
+/**
+ * One recvmsg on a blocking Unix socket into `buf`: the bytes read (0 at end of file) and the
+ * descriptors that came with them (close-on-exec; the caller owns them). A truncated control
+ * message (more descriptors than room) closes what arrived and throws PROTOCOL.
+ */
+export function recvWithFds(sock: number, buf: Buffer): { n: number; fds: number[] } {
+  msgT();
+  const cm = Buffer.alloc(64);
+  const recv = fn('intptr_t recvmsg(int fd, _Inout_ sesame_msghdr *msg, int flags)');
+  for (;;) {
+    const m = { name: null, namelen: 0, iov: [{ base: buf, len: buf.length }], iovlen: 1, control: cm, controllen: cm.length, flags: 0 };
+    const n = Number(recv(sock, m, MSG_CMSG_CLOEXEC));
+    if (n < 0) {
+      const e = errno();
+      if (e === E.EINTR) continue;
+      throw new SesameError(e === E.EAGAIN ? 'UNAVAILABLE' : 'ERROR', e === E.EAGAIN ? 'the agent did not answer in time' : `recvmsg failed (errno ${e})`);
+    }
+    const fds: number[] = [];
+    let off = 0;
+    const clen = m.controllen;
+    while (off + 16 <= clen) {
+      const len = Number(cm.readBigUInt64LE(off));
+      if (len < 16) break;
+      if (cm.readInt32LE(off + 8) === SOL_SOCKET && cm.readInt32LE(off + 12) === SCM_RIGHTS) {
+        for (let p = off + 16; p + 4 <= off + len; p += 4) fds.push(cm.readInt32LE(p));
+      }
+      off += (len + 7) & ~7;
+    }
+    if (m.flags & MSG_CTRUNC) {
+      for (const f of fds) closeFd(f);
+      throw new SesameError('PROTOCOL', 'the agent sent more descriptors than asked for');
+    }
+    return { n, fds };
+  }
+}
+
+/** write(2) all of `data` to a blocking descriptor; throws ERROR. */
+export function writeAll(fd: number, data: Buffer): void {
+  let off = 0;
+  while (off < data.length) {
+    const n = Number(fn('intptr_t write(int fd, void *buf, size_t n)')(fd, data.subarray(off), data.length - off));
+    if (n < 0) {
+      if (errno() === E.EINTR) continue;
+      throw new SesameError('ERROR', `write failed (errno ${errno()})`);
+    }
+    off += n;
+  }
+}

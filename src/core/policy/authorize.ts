@@ -160,6 +160,7 @@ const OP_CLASS: ReadonlyMap<string, OpClass> = new Map<string, OpClass>([
   ['status', 'status'],
   ['stop', 'stop'],
   ['get', 'reveal'],
+  ['getfd', 'reveal'],
   ['getselected', 'reveal'],
   ['list', 'names'],
   ['exec', 'use'],
@@ -242,7 +243,8 @@ export function authorize(caller: Caller, req: AuthRequest, policy: Policy): Dec
   if (cls === 'status') return conn;
   if (cls === 'resolve') return caller.listener.kind === 'cell' ? conn : outOfScope();
   const ops = caller.token?.scope.ops;
-  if (ops && !ops.includes(req.op as ScopedOp)) return outOfScope();
+  // getfd delivers what get reveals, in another form: a token's `get` covers it.
+  if (ops && !ops.includes((req.op === 'getfd' ? 'get' : req.op) as ScopedOp)) return outOfScope();
   // A cell reads only through `resolve`, which names the cell on the Caller and reads as `get`.
   if (caller.listener.kind === 'cell' && !(caller.cell && req.op === 'get')) return outOfScope();
   if (cls === 'reveal' && caller.listener.kind === 'profile' && !profileOf(caller, policy)?.reveal) {

@@ -118,6 +118,8 @@ export class UnlockedVault {
   #projectKeys = new Map<string, SecureKey>();
   /** How many earlier versions a write keeps per key (config `history`; 0 keeps none and makes `rm` final). */
   historyLimit = DEFAULT_HISTORY;
+  /** How many times each cached project key was used (for the agent's idle eviction). */
+  #keyUses = new Map<string, number>();
 
   private constructor(doc: VaultDoc, master: SecureKey) {
     this.#doc = doc;
@@ -248,6 +250,7 @@ export class UnlockedVault {
   }
 
   #projectKey(name: string): SecureKey {
+    this.#keyUses.set(name, (this.#keyUses.get(name) ?? 0) + 1);
     let k = this.#projectKeys.get(name);
     if (k) return k;
     const p = this.#project(name);
@@ -561,6 +564,29 @@ export class UnlockedVault {
     const choice = kdf ?? (old ? { opslimit: old.kdf.opslimit, memlimit: old.kdf.memlimit } : KDF_DEFAULT);
     const slot = makeKeyslot(this.vaultId, this.#master, passphrase, choice);
     this.#doc.keyslots = [slot, ...this.#doc.keyslots.filter((s) => s.id !== 'passphrase')];
+  }
+
+  /**
+   * The project keys unwrapped and held now, each with its use count (a counter that grows at
+   * every use: a changed count means "used since you last looked"). Names only.
+   */
+  cachedProjectKeys(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const name of this.#projectKeys.keys()) out.set(name, this.#keyUses.get(name) ?? 0);
+    return out;
+  }
+
+  /**
+   * Wipes and forgets the unwrapped key of project `name` (it is unwrapped again from the
+   * master key at its next use). Returns true if it was held. The master key stays.
+   */
+  evictProjectKey(name: string): boolean {
+    const k = this.#projectKeys.get(name);
+    if (!k) return false;
+    k.dispose();
+    this.#projectKeys.delete(name);
+    this.#keyUses.delete(name);
+    return true;
   }
 
   /** Wipes every key this object holds. */

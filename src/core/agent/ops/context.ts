@@ -26,6 +26,13 @@ export interface Reply {
   secret: boolean;
   /** Stop the agent once this reply is written. */
   stop?: boolean;
+  /**
+   * A descriptor to send with `line` (SCM_RIGHTS, `getfd`): the connection sends it, closes
+   * it and ends the connection — or closes it unsent (cancelled, not alone on its connection).
+   */
+  fd?: number;
+  /** What `fd` carries (names and kind, never a value), for the agent log and the audit. */
+  fdInfo?: { project: string; key: string; kind: 'secret' | 'sealed' };
 }
 
 /** The plaintext door's read functions (src/core/access.ts). Every Buffer returned is the caller's to wipe. */
@@ -76,4 +83,6 @@ export interface OpContext {
   readonly stream?: FrameStream;
   /** The agent's own environment, the base of an exec's (exec/env.ts). */
   readonly env?: NodeJS.ProcessEnv;
+  /** A debug-level line for the agent log (the fetch → deliver → drop lifecycle); never a value. */
+  debug?(msg: string): void;
 }
