@@ -70,6 +70,7 @@ export class ExecStream {
     };
     this.exit = send(fields, checkExit, {
       timeoutMs: opts.timeoutS !== undefined ? (opts.timeoutS + 30) * 1000 : 24 * 3600 * 1000,
+      exit: true,
       onId: gotId,
       onFrame: (f) => {
         if (f.frame !== 'chunk') return;

@@ -104,7 +104,7 @@ export async function runRemote(client: AgentClient, project: string, sel: { onl
       {
         exit: true,
         timeoutMs: 2 ** 31 - 1,
-        onSent: (n) => {
+        onId: (n) => {
           id = n;
           for (const f of pending.splice(0)) control(f);
         },

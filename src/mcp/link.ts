@@ -213,7 +213,7 @@ export class AgentLink {
   /**
    * Runs a command through the agent's `exec` on a connection of its own (closed at the end,
    * or when `signal` aborts: the agent then kills the child's process group). `stdin`, when
-   * given, is sent as `input` requests naming the exec's id (the client's `onSent`), then eof. Output arrives
+   * given, is sent as `input` requests naming the exec's id (the client's `onId`), then eof. Output arrives
    * masked by the agent; each stream keeps its first OUTPUT_HEAD and last OUTPUT_TAIL bytes.
    */
   async exec(
@@ -240,7 +240,7 @@ export class AgentLink {
       const done = c.request(fields, checkExitFrame, {
         exit: true,
         timeoutMs: ((req.timeoutS ?? 600) + 30) * 1000,
-        onSent: (n) => {
+        onId: (n) => {
           id = n;
         },
         onFrame: (f) => {

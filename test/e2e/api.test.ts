@@ -92,16 +92,11 @@ test('the API refuses a socket whose directory another user could swap (path che
   });
 });
 
-test('API exec streams masked output and the exit (exec wire contract; runs once the agent serves exec)', async (t) => {
+test('API exec streams masked output and the exit (exec wire contract)', async () => {
   await withAgent({ API_KEY: 'masked-value-123' }, async (h) => {
     const st = await program(h, `const c = await api.connect(); const s = await c.status(); c.close(); process.stdout.write(JSON.stringify(s));`);
     const ops = (st.out.ops as string[] | undefined) ?? [];
-    assert.ok(ops.includes('getfd'), 'status lists the served ops');
-    if (!ops.includes('exec')) {
-      // Not a stub: the agent of this tree does not serve exec yet (the exec branch adds it).
-      t.skip('this agent does not serve exec yet: enable once the exec branch is merged');
-      return;
-    }
+    assert.ok(ops.includes('getfd') && ops.includes('exec'), 'status lists the served ops');
     const r = await program(
       h,
       `const c = await api.connect();

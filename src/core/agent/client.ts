@@ -102,8 +102,6 @@ export interface RequestOptions {
   value?: Buffer;
   /** The op ends with an `exit` frame (exec): `check` gets it as it gets an `ok` frame. */
   exit?: boolean;
-  /** Called with the request's id once it is sent (to name it in `input`/`signal`/`resize`). */
-  onSent?(id: number): void;
 }
 
 /** Per-op timeouts, ms: how long the client waits for the final frame (a `pending` frame extends it). */
@@ -452,7 +450,6 @@ class Client implements AgentClient {
         const line = valueAfter(head.slice(0, -1), opts.value);
         this.#sock.write(line, () => line.fill(0));
       } else this.#sock.write(`${head}\n`);
-      opts.onSent?.(id);
     });
   }
 
