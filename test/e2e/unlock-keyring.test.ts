@@ -41,7 +41,8 @@ test('to-keyring keeps the source when the keyring write fails', async (t) => {
   ks.lockCollection();
   const r = await sesame(['passphrase', 'to-keyring'], { env: bareEnv });
   assert.notEqual(r.code, 0);
-  assert.match(r.stderr, /could not store the passphrase in the OS keyring: the OS keyring is locked/);
+  // Locked is what the keyring says when it answers in time; a machine under load may hit the 2 s bound first (the same failed write).
+  assert.match(r.stderr, /could not store the passphrase in the OS keyring: the OS keyring (is locked|did not answer within 2 s)/);
   assert.match(r.stderr, /session tier .* was left as it was/);
   assert.equal(kernelHasSession(h), true, 'the session source is still there');
   assert.equal((await sesame(['get', 'K'], { env: bareEnv })).out, 'v\n');
