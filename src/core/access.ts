@@ -72,6 +72,19 @@ export interface AccessEvent extends AccessWhat {
   /** exec's end (`exec_exit`): `exit:N` or `signal:name`, and the masked hits per key name. */
   readonly exit?: string;
   readonly masked?: Readonly<Record<string, number>>;
+  /** The request's declared client (AccessContext `client`), for the audit record only. */
+  readonly client?: ClientLabel;
+}
+
+/**
+ * The program a request says relayed it (a v2 request's `client`, e.g. an MCP server and its
+ * own client's name and version): a LABEL for the audit record, never an identity. No policy
+ * decision reads it; `caller` (the kernel's peer, the listener, the token) is who asks.
+ */
+export interface ClientLabel {
+  readonly via: 'mcp';
+  readonly name: string;
+  readonly version: string;
 }
 
 /** What an approval wait announces to the caller (the v2 `pending` frame's detail). Never secret. */
@@ -111,6 +124,8 @@ export interface AccessContext {
   readonly request?: string;
   /** Announces an approval wait to the caller (v2: a `pending` frame); absent: the caller just waits. */
   readonly notify?: (n: PendingNotice) => void;
+  /** The client the request declared (v2 `client`): passed to the audit hook as a label; never read by a decision. */
+  readonly client?: ClientLabel;
 }
 
 /** One project of a `list` answer (docs/spec/agent-protocol.md, `list`): names and metadata, never values. */
@@ -427,5 +442,5 @@ function cancelled(ctx: AccessContext, what?: AccessWhat): void {
 }
 
 function audit(ctx: AccessContext, e: Omit<AccessEvent, 'caller'>): void {
-  ctx.hooks?.audit?.(Object.freeze({ ...e, caller: ctx.caller, ...(ctx.request === undefined ? {} : { request: ctx.request }) }));
+  ctx.hooks?.audit?.(Object.freeze({ ...e, caller: ctx.caller, ...(ctx.request === undefined ? {} : { request: ctx.request }), ...(ctx.client === undefined ? {} : { client: ctx.client }) }));
 }

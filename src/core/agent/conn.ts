@@ -50,6 +50,7 @@
  */
 import type * as net from 'node:net';
 import { SesameError } from '../errors.js';
+import type { ClientLabel } from '../access.js';
 import { closeDescriptor, peerCred, sendWithFd, type PeerCred } from '../os/native.js';
 import { authorize, authorizeConnection, denialError, ownerOnlyPolicy, type OpenDeny, type Policy } from '../policy/authorize.js';
 import { callerFromPeer, describeCaller, withToken, type Caller, type ListenerRef, type ProcReader } from '../policy/caller.js';
@@ -89,12 +90,12 @@ export interface ConnHooks {
   /** A debug-level note for the agent log (the fd lifecycle; never secret). Absent: none. */
   debug?(msg: string): void;
   /** Told of each `getfd` descriptor once it was sent (or closed unsent), for the audit's `fd` event. Never throws. */
-  fdDone?(r: { caller: Caller; project: string; key: string; kind: 'secret' | 'sealed'; sent: boolean; request?: string }): void;
+  fdDone?(r: { caller: Caller; project: string; key: string; kind: 'secret' | 'sealed'; sent: boolean; request?: string; client?: ClientLabel }): void;
   /**
    * Told of every request refused before an op runs (an open refusal, the rate limit): who,
    * what (names only, never a token), why — for the audit log. A throw never changes the answer.
    */
-  refused?(r: { caller: Caller; op: string; project?: string; keys: readonly string[]; reason: string; request?: string }): void;
+  refused?(r: { caller: Caller; op: string; project?: string; keys: readonly string[]; reason: string; request?: string; client?: ClientLabel }): void;
   /** Told of every connection refused on accept (the peer rule, no policy for the listener), for the audit log. A throw changes nothing. */
   refusedConnection?(caller: Caller, reason: string): void;
   /** The agent-wide write budget shared by its connections (default: one per process). */
@@ -496,7 +497,15 @@ class Connection {
     const n = names(req);
     const keys = n.key !== undefined ? [n.key] : (req.op === 'getselected' || req.op === 'exec') && req.v === 2 && req.only ? req.only : [];
     try {
-      this.hooks.refused({ caller, op: req.op, ...(n.project === undefined ? {} : { project: n.project }), keys, reason, ...(req.v === 2 ? { request: String(req.id) } : {}) });
+      this.hooks.refused({
+        caller,
+        op: req.op,
+        ...(n.project === undefined ? {} : { project: n.project }),
+        keys,
+        reason,
+        ...(req.v === 2 ? { request: String(req.id) } : {}),
+        ...(req.v === 2 && req.client ? { client: req.client } : {}),
+      });
     } catch {
       /* the refusal stands */
     }
@@ -519,7 +528,7 @@ class Connection {
     } else if (this.#v1 === flight) this.#v1 = undefined;
     const early = flight.early?.splice(0) ?? [];
     if (r.fd !== undefined) {
-      this.#deliverFd(r, cancelled || this.#closing, req.v === 2 ? req.id : undefined);
+      this.#deliverFd(r, cancelled || this.#closing, req.v === 2 ? req.id : undefined, req.v === 2 ? req.client : undefined);
       return;
     }
     if (cancelled || this.#closing) {
@@ -546,7 +555,7 @@ class Connection {
    * Only when nothing else is queued for the socket (the frame must not overtake earlier
    * bytes); otherwise, and when cancelled, the descriptor is closed unsent.
    */
-  #deliverFd(r: Reply, dropped: boolean, id: RequestId | undefined): void {
+  #deliverFd(r: Reply, dropped: boolean, id: RequestId | undefined, client: ClientLabel | undefined): void {
     const fd = r.fd!;
     const info = r.fdInfo;
     const note = info ? `${info.project}/${info.key}` : '?';
@@ -563,7 +572,7 @@ class Connection {
     } finally {
       closeDescriptor(fd);
       this.hooks.debug?.(`fd: dropped the agent's descriptor for ${note}${sent ? '' : ' (not delivered)'}`);
-      if (info) this.hooks.fdDone?.({ caller: this.caller, ...info, sent, ...(id === undefined ? {} : { request: String(id) }) });
+      if (info) this.hooks.fdDone?.({ caller: this.caller, ...info, sent, ...(id === undefined ? {} : { request: String(id) }), ...(client ? { client } : {}) });
     }
     if (!sent && !dropped) {
       this.#fail(r.line.length ? errorLine(undefined, new SesameError('ERROR', 'the agent could not send the descriptor', { hint: 'send getfd alone on a fresh connection' })) : EMPTY);

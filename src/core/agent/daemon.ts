@@ -48,7 +48,7 @@ import { dispatch, type DispatchDeps, type RequestContext } from './dispatch.js'
 import { OPS_V2, OPS_V2_WRITES, type AnyRequest } from './protocol-v2.js';
 import type { AgentWriter } from './ops/write.js';
 import { writeVault } from '../vault/writes.js';
-import { execEnded, listVisible, readForExec, readOne, readSelected, refuseExec } from '../access.js';
+import { execEnded, listVisible, readForExec, readOne, readSelected, refuseExec, type ClientLabel } from '../access.js';
 import { killAllNow, liveExecs } from './exec/child.js';
 import { pinCommands } from './exec/resolve.js';
 import { killProfileExecs } from './ops/exec.js';
@@ -219,13 +219,14 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const writer: AgentWriter | undefined = o.writes
     ? (w, ctx) => {
         const request = ctx.access.request;
+        const client = ctx.access.client === undefined ? {} : { client: ctx.access.client };
         try {
           const r = keeper.with((v) => writeVault(o.paths, v.master, process.env, w));
-          audit.wrote({ caller: ctx.access.caller, event: r.event, outcome: 'ok', reason: r.result, project: r.project, keys: r.keys, ...(request === undefined ? {} : { request }) });
+          audit.wrote({ caller: ctx.access.caller, event: r.event, outcome: 'ok', reason: r.result, project: r.project, keys: r.keys, ...(request === undefined ? {} : { request }), ...client });
           return r;
         } catch (e) {
           const code = e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code.toLowerCase() : 'error';
-          audit.wrote({ caller: ctx.access.caller, event: w.op, outcome: 'error', reason: code, project: w.project, keys: 'key' in w ? [w.key] : [], ...(request === undefined ? {} : { request }) });
+          audit.wrote({ caller: ctx.access.caller, event: w.op, outcome: 'error', reason: code, project: w.project, keys: 'key' in w ? [w.key] : [], ...(request === undefined ? {} : { request }), ...client });
           throw e;
         }
       }
@@ -269,7 +270,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     },
     log: o.log,
     ...(o.debug ? { debug: o.debug } : {}),
-    fdDone: (r: { caller: Caller; project: string; key: string; kind: 'secret' | 'sealed'; sent: boolean; request?: string }) => {
+    fdDone: (r: { caller: Caller; project: string; key: string; kind: 'secret' | 'sealed'; sent: boolean; request?: string; client?: ClientLabel }) => {
       audit.lifecycle({
         event: 'fd',
         outcome: r.sent ? 'ok' : 'error',
@@ -278,6 +279,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
         keys: [r.key],
         caller: r.caller,
         ...(r.request === undefined ? {} : { request: r.request }),
+        ...(r.client === undefined ? {} : { client: r.client }),
       });
     },
     refused: (r: Parameters<typeof audit.refused>[0]) => {

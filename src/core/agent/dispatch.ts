@@ -75,6 +75,7 @@ export async function dispatch(req: AnyRequest, rc: RequestContext, deps: Dispat
       signal: rc.signal,
       ...(rc.tokenPresented ? { tokenPresented: true } : {}),
       ...(req.v === 2 ? { request: String(req.id) } : {}),
+      ...(req.v === 2 && req.client ? { client: req.client } : {}),
       ...(req.v === 2 && rc.intermediate ? { notify: (n: PendingNotice) => rc.intermediate?.(pendingFrame(req.id, 'approval', "waiting for the owner's approval", { ...n })) } : {}),
     },
     framer: rc.framer,

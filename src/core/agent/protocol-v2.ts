@@ -5,8 +5,9 @@
  *
  * Validation order of a v2 line (the first failure is the answer): `v`; `id` (missing or of
  * the wrong form → bad_args with `"id":null`); `op` a string; `op` served on this listener
- * (else unknown_op); no field outside the op's set; `pid` form; `token` form; the op's own
- * fields (Part 1's forms, protocol.ts `opArgs`).
+ * (else unknown_op); no field outside the op's set (plus `pid`, `token`, `client` on every
+ * op); `pid` form; `token` form; `client` form (`clientArg`); the op's own fields (Part 1's
+ * forms, protocol.ts `opArgs`).
  *
  * Secrets: the `token` is validated for form, hashed at once (SHA-256, what the token file
  * stores) and dropped: a request keeps only `tokenPresented` and `tokenDigest`, which the
@@ -102,6 +103,34 @@ interface V2Head {
   pid?: number;
   tokenPresented: boolean;
   tokenDigest?: Buffer;
+  /** The client program as it declared itself (`client`): a label for the audit record, never an identity. */
+  client?: ClientDeclared;
+}
+
+/**
+ * A v2 request's optional `client` member, as validated: which front end relayed the request
+ * (`via`, only `"mcp"`) and the program's self-declared name and version (printable ASCII,
+ * 1–64 characters each). Nothing checks it: any local process may claim any name. It is
+ * recorded beside the authenticated `via` (the door), never in its place.
+ */
+export interface ClientDeclared {
+  readonly via: 'mcp';
+  readonly name: string;
+  readonly version: string;
+}
+
+/** The longest `client.name` / `client.version`. */
+export const MAX_CLIENT_FIELD = 64;
+
+/** Validates a v2 request's `client` member (docs/spec/agent-protocol.md, "client"); throws bad_args. Never echoes its content. */
+export function clientArg(c: unknown): ClientDeclared {
+  const printable = (x: unknown): x is string => typeof x === 'string' && x.length >= 1 && x.length <= MAX_CLIENT_FIELD && /^[\x20-\x7e]+$/.test(x);
+  if (typeof c !== 'object' || c === null || Array.isArray(c)) throw badArgs('client must be an object {via, name, version}');
+  const o = c as Record<string, unknown>;
+  if (Object.keys(o).some((k) => k !== 'via' && k !== 'name' && k !== 'version')) throw badArgs('client takes only via, name and version');
+  if (o.via !== 'mcp') throw badArgs('client.via must be "mcp"');
+  if (!printable(o.name) || !printable(o.version)) throw badArgs(`client.name and client.version must be 1 to ${MAX_CLIENT_FIELD} printable ASCII characters`);
+  return Object.freeze({ via: 'mcp', name: o.name, version: o.version });
 }
 
 /** A validated v2 request. */
@@ -163,11 +192,12 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
   if (!served.includes(o.op)) return v2fail(id, protocolError('unknown_op', `unknown op ${JSON.stringify(o.op.slice(0, 32))}`, `this agent serves: ${served.join(', ')}`));
   const op = o.op as OpV2 | 'write';
   for (const k of Object.keys(o)) {
-    if (!['v', 'op', 'id', 'pid', 'token', ...FIELDS[op]].includes(k)) return v2fail(id, badArgs(`op ${op} takes no field ${JSON.stringify(k.slice(0, 32))}`));
+    if (!['v', 'op', 'id', 'pid', 'token', 'client', ...FIELDS[op]].includes(k)) return v2fail(id, badArgs(`op ${op} takes no field ${JSON.stringify(k.slice(0, 32))}`));
   }
   if (o.pid !== undefined && !(Number.isSafeInteger(o.pid) && (o.pid as number) > 0)) return v2fail(id, badArgs('pid must be a positive whole number'));
   if (o.token !== undefined && !validToken(o.token)) return v2fail(id, badArgs('token must be 1 to 512 printable ASCII characters without spaces'));
   try {
+    const client = o.client === undefined ? undefined : clientArg(o.client);
     const args =
       op === 'getfd'
         ? getfdArgs(o)
@@ -181,7 +211,7 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
     // Hashed here and dropped: from now on only the digest travels (the module comment's residual).
     const tokenDigest = typeof o.token === 'string' ? createHash('sha256').update(o.token, 'latin1').digest() : undefined;
     delete o.token;
-    const req = { v: 2, id, ...(o.pid !== undefined ? { pid: o.pid as number } : {}), tokenPresented: tokenDigest !== undefined, ...(tokenDigest ? { tokenDigest } : {}), ...args } as RequestV2;
+    const req = { v: 2, id, ...(o.pid !== undefined ? { pid: o.pid as number } : {}), tokenPresented: tokenDigest !== undefined, ...(tokenDigest ? { tokenDigest } : {}), ...(client ? { client } : {}), ...args } as RequestV2;
     return { ok: true, req };
   } catch (e) {
     return v2fail(id, e as SesameError);

@@ -6,13 +6,13 @@
  * (record.ts) admit none.
  */
 import { createHash } from 'node:crypto';
-import type { AccessContext, AccessEvent, ListResult, Selected, VaultSource } from '../access.js';
+import type { AccessContext, AccessEvent, ClientLabel, ListResult, Selected, VaultSource } from '../access.js';
 import type { SesameError } from '../errors.js';
 import type { Caller } from '../policy/caller.js';
 import type { Selection } from '../vault/vault.js';
 import { isValidKeyName, isValidProjectName } from '../names.js';
 import { appendOrDeny, type AuditLog } from './log.js';
-import type { AuditInput, Outcome } from './record.js';
+import { CLIENT_DECLARED, type AuditInput, type Outcome } from './record.js';
 
 /** `via` for a caller: its token, cell or profile when it has one; `cli` for the direct path; else `agent`. */
 export function viaOf(caller: Caller): string {
@@ -39,6 +39,22 @@ const REQUEST = /^[A-Za-z0-9_.:-]{1,64}$/;
  */
 export function requestOf(id: string): string {
   return REQUEST.test(id) ? id : `h:${createHash('sha256').update(id, 'utf8').digest('hex').slice(0, 16)}`;
+}
+
+/**
+ * A declared client as recorded (`client_declared`): `NAME VERSION` when that has the
+ * record's narrow shape, else `h:` and 16 hex of the SHA-256 of `NAME\0VERSION` — the
+ * client chose both strings, and neither may carry free text into the log nor make a
+ * record unwritable. A label: it says what the request claimed, not who sent it.
+ */
+export function clientDeclaredOf(c: ClientLabel): string {
+  const plain = `${c.name} ${c.version}`;
+  return CLIENT_DECLARED.test(plain) && !plain.startsWith('h:') ? plain : `h:${createHash('sha256').update(`${c.name}\0${c.version}`, 'utf8').digest('hex').slice(0, 16)}`;
+}
+
+/** The record fields of a declared client (`client_via`, `client_declared`); none without one. */
+export function clientFields(c: ClientLabel | undefined): { clientVia?: 'mcp'; clientDeclared?: string } {
+  return c === undefined ? {} : { clientVia: 'mcp', clientDeclared: clientDeclaredOf(c) };
 }
 
 /** The peer's executable as recorded: an absolute path without control characters, else null. */
@@ -69,6 +85,7 @@ export function accessRecord(e: AccessEvent): AuditInput {
     ...(e.argvHash !== undefined ? { argvHash: e.argvHash } : {}),
     ...(e.command !== undefined && exeOf(e.command) !== null ? { command: e.command } : {}),
     ...(e.masked !== undefined ? { masked: Object.fromEntries(Object.entries(e.masked).filter(([k]) => isValidKeyName(k))) } : {}),
+    ...clientFields(e.client),
   };
 }
 

@@ -23,10 +23,10 @@
  * are then not recorded, delegated reads are refused (`audit_unavailable`) — never served
  * unrecorded — and the start checkpoint says `audit_off`, so the log shows the gap.
  */
-import type { AccessEvent } from '../access.js';
+import type { AccessEvent, ClientLabel } from '../access.js';
 import { SesameError } from '../errors.js';
 import { openKeyWindow, type SecureKey } from '../crypto/sodium.js';
-import { accessRecord, exeOf, isDelegated, requestOf, viaOf, withAuditHook, type ReadDoor } from './access-hook.js';
+import { accessRecord, clientFields, exeOf, isDelegated, requestOf, viaOf, withAuditHook, type ReadDoor } from './access-hook.js';
 import type { Caller } from '../policy/caller.js';
 import { isValidKeyName, isValidProjectName } from '../names.js';
 import { AuditKey, AuditLog, appendOrDeny, type Queued } from './log.js';
@@ -45,13 +45,13 @@ export interface AgentAudit {
    * reason and the names asked for. Group-committed like an owner read (nothing was
    * released); never throws.
    */
-  refused(r: { caller: Caller; op: string; project?: string; keys: readonly string[]; reason: string; request?: string }): void;
+  refused(r: { caller: Caller; op: string; project?: string; keys: readonly string[]; reason: string; request?: string; client?: ClientLabel }): void;
   /**
    * Records a write the agent made for the owner (`agent start --writes`): event (set, rm,
    * mv…), outcome, what happened as the reason, the names. Written at once (after any queued
    * reads); a failure is noted, never thrown (the write is already made, as a direct write's).
    */
-  wrote(r: { caller: Caller; event: string; outcome: 'ok' | 'error'; reason: string; project: string; keys: readonly string[]; request?: string }): void;
+  wrote(r: { caller: Caller; event: string; outcome: 'ok' | 'error'; reason: string; project: string; keys: readonly string[]; request?: string; client?: ClientLabel }): void;
   /** Records a connection refused on accept (conn.ts `hooks.refusedConnection`): event `connect`, denied, with the reason (`peer`, `listener`). Never throws. */
   refusedConnection(caller: Caller, reason: string): void;
   /** A keyed, fdatasync'd record of the agent's own (e.g. `policy_reload`), after every queued read. A failure goes to the agent log; never throws. */
@@ -68,7 +68,7 @@ export interface AgentAudit {
    * `secret`/`sealed`; outcome `error` with reason `not_delivered` when it was closed unsent);
    * `evict` — a project's key wiped after `--evict-after` without use (via `agent`, reason `idle`).
    */
-  lifecycle(r: { event: 'fd' | 'evict'; outcome: 'ok' | 'error'; reason: string; project: string; keys?: readonly string[]; caller?: Caller; request?: string }): void;
+  lifecycle(r: { event: 'fd' | 'evict'; outcome: 'ok' | 'error'; reason: string; project: string; keys?: readonly string[]; caller?: Caller; request?: string; client?: ClientLabel }): void;
   /** Wipes the audit subkey and closes the log (idempotent). Later appends are unkeyed. */
   close(): void;
 }
@@ -169,6 +169,7 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
           keys: [...new Set(r.keys)].filter(isValidKeyName),
           peer: { uid: r.caller.uid, pid: r.caller.pid, exe: exeOf(r.caller.exe) },
           ...(r.request !== undefined ? { request: requestOf(r.request) } : {}),
+          ...clientFields(r.client),
         });
       } catch {
         /* never fails the refusal */
@@ -187,6 +188,7 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
           keys: [...new Set(r.keys)].filter(isValidKeyName),
           peer: { uid: r.caller.uid, pid: r.caller.pid, exe: exeOf(r.caller.exe) },
           ...(r.request !== undefined ? { request: requestOf(r.request) } : {}),
+          ...clientFields(r.client),
         });
       } catch (e) {
         warn(`this ${r.event} was NOT recorded in the audit log: ${e instanceof Error ? e.message : 'error'}`);
@@ -223,6 +225,7 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
           ...(r.keys ? { keys: r.keys.filter(isValidKeyName) } : {}),
           peer: r.caller ? { uid: r.caller.uid, pid: r.caller.pid, exe: exeOf(r.caller.exe) } : peer,
           ...(r.request !== undefined ? { request: requestOf(r.request) } : {}),
+          ...clientFields(r.client),
         });
       } catch {
         /* never fails the delivery */

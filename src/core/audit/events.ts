@@ -14,7 +14,7 @@
 export type Keyed = 'always' | 'never' | 'path';
 
 /** The optional record fields an event fills (record.ts; `reason` is listed when it names a variant or a cause). */
-export type EventField = 'reason' | 'project' | 'keys' | 'peer' | 'request' | 'argv_hash';
+export type EventField = 'reason' | 'project' | 'keys' | 'peer' | 'request' | 'argv_hash' | 'command' | 'masked';
 
 /** One row of the vocabulary. */
 export interface EventSpec {
@@ -38,6 +38,7 @@ const row = (keyed: Keyed, read: boolean, writer: EventSpec['writer'], fields: r
   Object.freeze({ keyed, read, writer, fields: Object.freeze([...fields]), reasons: Object.freeze([...reasons]), what, ...(pending === undefined ? {} : { pending }) });
 
 const READ_FIELDS: readonly EventField[] = ['reason', 'project', 'keys', 'peer', 'request'];
+const WRITE_FIELDS: readonly EventField[] = ['reason', 'project', 'keys', 'peer', 'request'];
 
 /**
  * The vocabulary: event name → how it is keyed, whether it is a read, who writes it, its
@@ -49,18 +50,19 @@ export const EVENTS: Readonly<Record<string, EventSpec>> = Object.freeze({
   unlock: row('never', false, 'cli', ['reason', 'peer'], ['<tier>', 'wrong_passphrase', '<error code>'], 'an unlock: ok with the tier that gave the passphrase, or denied/error with why'),
   lock: row('never', false, 'cli', ['reason', 'peer'], ['agent_stopped', 'no_agent'], '`lock`: the agent was stopped, or none ran'),
   passphrase: row('never', false, 'cli', ['reason', 'peer'], ['seal', 'to_keyring', 'acknowledge', 'destroy', 'change', 'reveal'], 'a passphrase-tier change, or the passphrase shown (`reveal`)'),
-  set: row('always', false, 'cli', ['reason', 'project', 'keys', 'peer'], ['added', 'updated'], 'a value stored (the name only)'),
-  rm: row('always', false, 'cli', ['project', 'keys', 'peer'], [], 'a value removed'),
-  import: row('always', false, 'cli', ['project', 'keys', 'peer'], [], 'values imported (the names added or overwritten)'),
-  rollback: row('always', false, 'both', ['reason', 'project', 'keys', 'peer'], ['<version>'], '`rollback`: an earlier version made current again', 'clidata merge'),
-  restore: row('always', false, 'both', ['project', 'keys', 'peer'], [], '`restore KEY`: a removed key brought back', 'clidata merge'),
-  purge: row('always', false, 'both', ['project', 'keys', 'peer'], [], '`purge KEY`: a removed key erased for good', 'clidata merge'),
-  mv: row('always', false, 'both', ['reason', 'project', 'keys', 'peer'], [], '`mv KEY NEW`: a key renamed (both names)', 'clidata merge'),
-  cp: row('always', false, 'both', ['reason', 'project', 'keys', 'peer'], [], '`cp KEY --to-project P`: a key copied', 'clidata merge'),
-  project_rename: row('always', false, 'both', ['project', 'peer'], [], '`projects rename OLD NEW`', 'clidata merge'),
+  set: row('always', false, 'both', WRITE_FIELDS, ['added', 'updated', '<error code>'], 'a value stored (the name only; the CLI direct or an agent with `--writes`)'),
+  rm: row('always', false, 'both', WRITE_FIELDS, ['removed', 'deleted', '<error code>'], 'a value removed (`removed`: kept in history; `deleted`: no history kept)'),
+  import: row('always', false, 'both', WRITE_FIELDS, ['imported', '<error code>'], 'values imported (the names added or overwritten; the CLI direct or an agent with `--writes`)'),
+  rollback: row('always', false, 'both', WRITE_FIELDS, ['rolled_back', '<error code>'], '`rollback`: an earlier version made current again'),
+  restore: row('always', false, 'both', WRITE_FIELDS, ['restored', '<error code>'], '`restore KEY`: a removed key brought back'),
+  purge: row('always', false, 'both', WRITE_FIELDS, ['purged', '<error code>'], '`purge KEY`: a removed key erased for good'),
+  mv: row('always', false, 'both', WRITE_FIELDS, ['created', 'replaced', '<error code>'], '`mv KEY NEW`: a key renamed (both names)'),
+  cp: row('always', false, 'both', WRITE_FIELDS, ['created', 'replaced', '<error code>'], '`cp KEY --to-project P`: a key copied (both names)'),
+  project_rename: row('always', false, 'both', ['reason', 'project', 'peer', 'request'], ['renamed', '<error code>'], '`projects rename OLD NEW` (the old name)'),
   project_create: row('always', false, 'cli', ['project', 'peer'], [], '`projects create`'),
   project_delete: row('always', false, 'cli', ['project', 'peer'], [], '`projects delete` (with its secrets)'),
-  get: row('always', true, 'both', READ_FIELDS, ['<deny reason>', 'not_found', 'cancelled', 'audit_unavailable'], 'one value read (`get`; the CLI direct or through the agent)'),
+  backup_restore: row('never', false, 'cli', ['peer'], [], '`backup restore FILE`: the vault replaced by a backup (unkeyed: the record follows the replacement, whose key this process never opened)'),
+  get: row('always', true, 'both', READ_FIELDS, ['<deny reason>', 'not_found', 'cancelled', 'audit_unavailable'], 'one value read (`get`; the CLI direct or through the agent; an admitted cell `resolve` is a `get` via `cell:ID`)'),
   getselected: row('always', true, 'both', READ_FIELDS, ['<deny reason>', 'not_found', 'cancelled', 'audit_unavailable'], 'a selection of values read (`env`, `run`)'),
   list: row('path', true, 'both', READ_FIELDS, ['<deny reason>'], 'names listed: keyed through the agent, unkeyed on the direct path (it never unlocks)'),
   request: row(
@@ -69,7 +71,7 @@ export const EVENTS: Readonly<Record<string, EventSpec>> = Object.freeze({
     'agent',
     READ_FIELDS,
     ['<deny reason>'],
-    'a request the agent refused before any op ran whose op records no event of its own (stop, status, an unknown op): denied only',
+    'a request the agent refused before any op ran whose op records no event of its own (stop, status, check, an unknown op): denied only',
   ),
   connect: row('always', false, 'agent', ['reason', 'peer'], ['peer', 'listener'], 'a connection the agent refused on accept (denied only)'),
   agent_start: row('always', false, 'agent', ['reason', 'peer'], ['audit_off'], 'the agent is listening (a keyed checkpoint)'),
@@ -77,16 +79,27 @@ export const EVENTS: Readonly<Record<string, EventSpec>> = Object.freeze({
   policy_reload: row('always', false, 'agent', ['reason', 'peer'], ['sighup', 'failed'], 'profiles and tokens reloaded (SIGHUP): ok, or error and the old policy kept'),
   token_mint: row('never', false, 'cli', ['reason', 'peer'], ['token:<id8>'], '`token new` (the id, never the token; token commands never unlock)'),
   token_revoke: row('never', false, 'cli', ['reason', 'peer'], ['token:<id8>'], '`token revoke`'),
-  exec: row('always', true, 'agent', ['reason', 'project', 'keys', 'peer', 'request', 'argv_hash'], [], 'a command run with secrets injected (argv as a hash; masking hit counts)', 'exec'),
-  resolve: row('always', true, 'agent', READ_FIELDS, [], 'references resolved to values', 'exec'),
-  fd: row('always', true, 'agent', READ_FIELDS, [], 'a value delivered as a file descriptor', 'fdapi'),
-  evict: row('always', false, 'agent', ['reason', 'peer'], [], 'a delivered descriptor evicted', 'fdapi'),
-  approval_request: row('always', false, 'agent', READ_FIELDS, [], 'an approval asked of the owner', 'approvals'),
-  approval_grant: row('always', false, 'agent', READ_FIELDS, [], 'an approval granted', 'approvals'),
-  approval_deny: row('always', false, 'agent', READ_FIELDS, [], 'an approval denied', 'approvals'),
-  approval_expire: row('always', false, 'agent', READ_FIELDS, [], 'an approval that timed out', 'approvals'),
-  cell_register: row('always', false, 'agent', ['reason', 'peer'], [], 'a cell registered', 'cells (issue 11)'),
-  cell_revoke: row('always', false, 'agent', ['reason', 'peer'], [], 'a cell revoked', 'cells (issue 11)'),
+  exec: row(
+    'always',
+    true,
+    'agent',
+    [...READ_FIELDS, 'argv_hash', 'command'],
+    ['<deny reason>', 'not_found', 'approval', 'cancelled', '<program refusal>'],
+    'a command about to run with secrets injected: the names, the resolved program, argv as a hash (`check` records nothing: it reads no value)',
+  ),
+  exec_exit: row('always', true, 'agent', ['reason', 'project', 'keys', 'peer', 'request', 'argv_hash', 'command', 'masked'], ['exit:<n>', 'signal:<name>'], "an exec's end: how it ended and the masked hits per key name (counts only)"),
+  fd: row('always', true, 'agent', READ_FIELDS, ['secret', 'sealed', 'not_delivered'], 'a value delivered as a file descriptor (`getfd`, after its `get` record; `not_delivered`: closed unsent)'),
+  evict: row('always', false, 'agent', ['reason', 'project', 'peer'], ['idle'], "a project's key wiped after `--evict-after` without use"),
+  approval_request: row('always', false, 'agent', READ_FIELDS, ['approval_pending', 'approval_rate'], 'an approval asked of the owner (denied: one already pending, or too many asked)'),
+  approval_grant: row('always', false, 'agent', READ_FIELDS, ['<mode>'], 'an approval granted'),
+  approval_deny: row('always', false, 'agent', READ_FIELDS, ['approval_denied'], 'an approval denied'),
+  approval_expire: row('always', false, 'agent', READ_FIELDS, ['approval_timeout'], 'an approval that timed out'),
+  approval_withdrawn: row('always', false, 'agent', READ_FIELDS, ['cancelled'], 'an approval withdrawn: the asking client left before an answer'),
+  grant_revoke: row('always', false, 'agent', READ_FIELDS, [], 'a standing grant revoked by the owner (`approve --revoke`)'),
+  cell_register: row('always', false, 'agent', ['reason', 'peer'], [], 'a cell registered (its first resolve)'),
+  cell_resolve: row('always', false, 'agent', ['reason', 'project', 'keys', 'peer'], ['<deny reason>'], 'a cell resolve refused (denied only; an admitted one is the `get` via `cell:ID`)'),
+  cell_revoke: row('always', false, 'agent', ['reason', 'peer'], ['already_revoked'], 'a cell revoked by the owner'),
+  cell_forget: row('always', false, 'agent', ['reason', 'peer'], [], 'a revoked cell forgotten by the owner'),
 });
 
 /** The names of the events whose spec satisfies `pred`. */

@@ -55,6 +55,10 @@ export interface AuditInput {
   readonly command?: string;
   /** An exec's masked hits per key name (`exec_exit`). */
   readonly masked?: Readonly<Record<string, number>>;
+  /** The front end a request declared it came through (`client_via`: only `mcp`); a label, never the door (`via`). */
+  readonly clientVia?: 'mcp';
+  /** The client it declared, `NAME VERSION` or `h:` + 16 hex (access-hook.ts `clientDeclaredOf`); present exactly with `clientVia`. */
+  readonly clientDeclared?: string;
 }
 
 /** A record as read back. */
@@ -74,6 +78,8 @@ export interface AuditRecord {
   readonly argv_hash?: string;
   readonly command?: string;
   readonly masked?: Readonly<Record<string, number>>;
+  readonly client_via?: 'mcp';
+  readonly client_declared?: string;
   readonly kid?: string;
   readonly mac: string | null;
 }
@@ -84,6 +90,8 @@ const REASON = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
 const VIA = /^(cli|agent|mcp|profile:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}|token:[0-9a-f]{8}|cell:[A-Za-z0-9_.-]{1,64})$/;
 const REQUEST = /^[A-Za-z0-9_.:-]{1,64}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
+/** A declared client as recorded: `NAME VERSION` in a narrow alphabet, or `h:` and 16 hex of the SHA-256 of what was declared. */
+export const CLIENT_DECLARED = /^([A-Za-z0-9_.@+-]{1,64} [A-Za-z0-9_.+-]{1,64}|h:[0-9a-f]{16})$/;
 /** Sixteen lowercase hex digits: the shape of a record's key id (`kid`). */
 export const HEX16 = /^[0-9a-f]{16}$/;
 
@@ -103,6 +111,9 @@ export function checkInput(r: AuditInput): void {
   if (r.argvHash !== undefined && !HEX64.test(r.argvHash)) bad('argv_hash is not a SHA-256 hex digest');
   if (r.command !== undefined && !isAbsolutePath(r.command)) bad('the command is not an absolute path');
   if (r.masked !== undefined && !Object.entries(r.masked).every(([k, n]) => isValidKeyName(k) && Number.isSafeInteger(n) && n >= 0)) bad('masked is not key names with counts');
+  if (r.clientVia !== undefined && r.clientVia !== 'mcp') bad('client_via is not mcp');
+  if ((r.clientVia === undefined) !== (r.clientDeclared === undefined)) bad('client_via and client_declared go together');
+  if (r.clientDeclared !== undefined && !CLIENT_DECLARED.test(r.clientDeclared)) bad('client_declared is not NAME VERSION or a hash');
   if (r.peer) {
     const { uid, pid, exe } = r.peer;
     if (!Number.isSafeInteger(uid) || uid < 0) bad('the peer uid is not a uid');
@@ -149,6 +160,8 @@ export function recordBody(r: AuditInput, seq: number, prev: string, time: Date,
   if (r.argvHash !== undefined) o.argv_hash = r.argvHash;
   if (r.command !== undefined) o.command = r.command;
   if (r.masked !== undefined) o.masked = { ...r.masked };
+  if (r.clientVia !== undefined) o.client_via = r.clientVia;
+  if (r.clientDeclared !== undefined) o.client_declared = r.clientDeclared;
   if (kid !== undefined) o.kid = kid;
   return Buffer.from(JSON.stringify(o), 'utf8');
 }

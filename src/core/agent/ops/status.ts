@@ -1,8 +1,8 @@
 /**
  * `status`: the agent's self-description (never secret). Version 1 gets Part 1's object
  * unchanged; version 2 adds `protocols`, the `ops` served on the caller's listener and the
- * `listener` itself, with `protocol` the highest version spoken (docs/spec/agent-protocol.md,
- * "status (version 2)").
+ * `listener` itself, with `protocol` the highest version spoken, and `features` (what a
+ * client may send beyond the ops: `client`) (docs/spec/agent-protocol.md, "status (version 2)").
  *
  * What a delegated caller sees: a caller on a profile or cell socket, or one presenting a
  * scoped token, gets `listeners` narrowed to its own socket and no `tokens_last_used` — other
@@ -11,6 +11,9 @@
 import { PROTOCOLS } from '../protocol.js';
 import type { ListenerRef, Scope } from '../../policy/caller.js';
 import type { OpContext, Reply } from './context.js';
+
+/** What this agent accepts beyond the ops (v2 `status.features`): `client` — the optional `client` member on every v2 request (protocol-v2.ts `clientArg`). */
+export const FEATURES: readonly string[] = Object.freeze(['client']);
 
 function unrestricted(s: Scope): boolean {
   return s.projects === undefined && s.keys === undefined && s.ops === undefined;
@@ -35,6 +38,6 @@ export function status(ctx: OpContext): Promise<Reply> {
     delete extra.tokens_last_used;
     if (Array.isArray(extra.listeners)) extra.listeners = extra.listeners.filter((x) => sameListener(x, l));
   }
-  const v2 = { ...s, ...extra, protocol: PROTOCOLS[PROTOCOLS.length - 1], protocols: [...PROTOCOLS], ops: [...ctx.ops], listener };
+  const v2 = { ...s, ...extra, protocol: PROTOCOLS[PROTOCOLS.length - 1], protocols: [...PROTOCOLS], ops: [...ctx.ops], listener, features: [...FEATURES] };
   return Promise.resolve({ line: ctx.framer.ok({ status: v2 }), secret: false });
 }
