@@ -109,7 +109,7 @@ export const change: Command = {
       wipe(next);
     }
     await (await import('../audit-event.js')).auditEvent(ctx, { event: 'passphrase', outcome: 'ok', reason: 'change' });
-    if (ctx.json) outJson({ changed: true, ...report });
+    if (ctx.json) outJson({ changed: true, from: report.from, rewritten: report.rewritten, failed: report.failed, recovery_in_session: report.recoveryInSession, stale: report.stale });
     else {
       info('changed the passphrase: the master key was re-wrapped (no secret re-encrypted; a running agent keeps serving)');
       if (report.rewritten.length) info(`rewrote ${report.rewritten.map((t) => TIER_LABELS[t]).join(', ')}`);
