@@ -18,6 +18,7 @@ import type { AgentClient } from '../core/agent/client.js';
 import { badReply, type Reply } from '../core/agent/reply-check.js';
 import { isValidKeyName } from '../core/names.js';
 import { warn } from './output.js';
+import { pendingNote } from './pending-note.js';
 
 /** How an exec ended, as its `exit` frame says. */
 export interface ExitInfo {
@@ -103,12 +104,15 @@ export async function runRemote(client: AgentClient, project: string, sel: { onl
       checkExitFrame,
       {
         exit: true,
-        timeoutMs: 2 ** 31 - 1,
+        // No deadline in practice (12 days), with room below the timer's 2^31-1 ms limit for the
+        // extension each approval `pending` frame adds (up to a day): past it a timer fires at once.
+        timeoutMs: 2 ** 30,
         onId: (n) => {
           id = n;
           for (const f of pending.splice(0)) control(f);
         },
         onFrame: (f) => {
+          if (f.frame === 'pending') pendingNote(f);
           if (f.frame !== 'chunk') return;
           if ((f.stream !== 'stdout' && f.stream !== 'stderr') || typeof f.data !== 'string') throw badReply('a chunk frame needs stream stdout or stderr and data');
           out[f.stream].write(Buffer.from(f.data, 'base64'));

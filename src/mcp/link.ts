@@ -115,6 +115,8 @@ export class AgentLink {
   #shared: Promise<AgentClient> | null = null;
   #label: ClientLabel | undefined;
   #acceptsClient = false;
+  /** Whether `#acceptsClient` was learned from the agent now answering (reset when the shared connection drops: it may be another agent). */
+  #known = false;
 
   constructor(opts: LinkOptions) {
     this.#opts = opts;
@@ -139,9 +141,10 @@ export class AgentLink {
     return c;
   }
 
-  /** The shared connection (opened on first use, reopened after a drop). */
+  /** The shared connection (opened on first use, reopened after a drop: what the agent takes is learned again). */
   async #client(): Promise<AgentClient> {
     if (!this.#shared) {
+      this.#known = false;
       const p = this.#connect();
       this.#shared = p;
       p.catch(() => {
@@ -149,6 +152,18 @@ export class AgentLink {
       });
     }
     return this.#shared;
+  }
+
+  /** Learns (once per agent) whether it takes the `client` member: its `status` `features`. */
+  async #learn(c: AgentClient): Promise<void> {
+    if (this.#known || !this.#label) return;
+    const { checkStatusFrame } = await import('../core/agent/reply-check.js');
+    this.#note(await c.request({ op: 'status' }, checkStatusFrame));
+  }
+
+  #note(st: Record<string, unknown>): void {
+    this.#acceptsClient = Array.isArray(st.features) && (st.features as unknown[]).includes('client');
+    this.#known = true;
   }
 
   /** The label member, when the agent takes one. */
@@ -164,6 +179,17 @@ export class AgentLink {
   async #request<T>(fields: Record<string, unknown>, check: (r: Record<string, unknown>) => T, opts?: RequestOptions): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       const c = await this.#client();
+      if (fields.op !== 'status') {
+        try {
+          await this.#learn(c);
+        } catch (e) {
+          // The connection was gone before the request was sent: one fresh try, whatever the op.
+          if (!(e instanceof SesameError) || e.code !== 'UNAVAILABLE' || attempt > 0) throw e;
+          c.close();
+          this.#shared = null;
+          continue;
+        }
+      }
       try {
         return await c.request({ ...fields, ...this.#clientField() }, check, opts);
       } catch (e) {
@@ -179,7 +205,7 @@ export class AgentLink {
   async status(): Promise<Record<string, unknown>> {
     const { checkStatusFrame } = await import('../core/agent/reply-check.js');
     const st = await this.#request({ op: 'status' }, checkStatusFrame);
-    this.#acceptsClient = Array.isArray(st.features) && (st.features as unknown[]).includes('client');
+    this.#note(st);
     return st;
   }
 
@@ -221,6 +247,12 @@ export class AgentLink {
     opts: { signal?: AbortSignal; onPending(frame: Readonly<Record<string, unknown>>): void },
   ): Promise<ExecResult> {
     const c = await this.#connect();
+    try {
+      await this.#learn(c);
+    } catch (e) {
+      c.close();
+      throw e;
+    }
     const out = { stdout: new Capped(), stderr: new Capped() };
     const onAbort = (): void => {
       c.close();

@@ -159,7 +159,8 @@ export async function serveMcp(o: ServeOptions): Promise<void> {
 
   server.server.oninitialized = () => {
     const info = server.server.getClientVersion();
-    link.setClient(info ? { name: labelText(info.name) || 'unnamed', version: labelText(info.version) } : undefined);
+    // The agent takes 1 to 64 printable characters each: an empty (or wholly unprintable) one is named as such.
+    link.setClient(info ? { name: labelText(info.name) || 'unnamed', version: labelText(info.version) || 'unknown' } : undefined);
   };
 
   await maybeOfferGet();
@@ -183,7 +184,8 @@ function pendingNotifier(extra: Extra): (frame: Readonly<Record<string, unknown>
   return (frame) => {
     const token = extra._meta?.progressToken;
     if (token === undefined) return;
-    const secs = typeof frame.expires_in_s === 'number' ? ` (up to ${frame.expires_in_s} s)` : '';
+    const detail = frame.detail as { expires_in_s?: unknown } | undefined;
+    const secs = typeof detail?.expires_in_s === 'number' && Number.isSafeInteger(detail.expires_in_s) ? ` (up to ${detail.expires_in_s} s)` : '';
     void extra.sendNotification({ method: 'notifications/progress', params: { progressToken: token, progress: ++n, message: `waiting for the owner's approval${secs}` } }).catch(() => {});
   };
 }
@@ -265,6 +267,8 @@ function ownerAdvice(reason: string, kind: string): string {
     token_unknown: 'the token is unknown, expired or revoked: the owner makes a new one (sesame token new)',
     approval_timeout: 'the owner did not answer in time: ask again, and ask the owner to approve it',
     approval_denied: 'the owner refused this request',
+    approval_pending: 'a request for the same secrets already waits for the owner: wait for that call to end, then ask again if it was not approved',
+    approval_rate: 'too many approval requests in a minute: wait, then ask again; the owner approves with sesame approve at their terminal',
     profile: 'the owner could change the profile',
     not_found: 'no such project or key within this server’s scope (list_secrets shows what it may use); the owner could add it or widen the scope',
   };

@@ -109,6 +109,17 @@ test('a revoked token is a tool error saying the owner makes a new one; a rate l
       assert.match(textOf(denied), /^denied: /);
       assert.match(textOf(denied), /the owner makes a new one/);
       assert.ok(!s.received.join('\n').includes(token), 'the token never reaches the client');
+      // The token's list is recorded with via token:ID8 and, beside it, the MCP client's declared name: a label, not who asked.
+      const records = fs
+        .readFileSync(path.join(h.dir, 'audit.jsonl'), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { event: string; outcome: string; via?: string; client_via?: string; client_declared?: string });
+      // (The server's own probe at start, before the client said who it is, is the first; the tool call's is the last.)
+      const listed = records.filter((r) => r.event === 'list' && r.outcome === 'ok' && r.via === `token:${id}`).at(-1);
+      assert.ok(listed, JSON.stringify(records.slice(-5)));
+      assert.equal(listed.client_via, 'mcp');
+      assert.equal(listed.client_declared, 'sesame-test-client 0.0.1');
     } finally {
       await s.close();
     }

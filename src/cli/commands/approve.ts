@@ -65,6 +65,7 @@ function describe(p: PendingView): string {
   const chain = p.caller.chain.map((l) => `${l.pid} ${safe(l.comm ?? '?')}${l.exe ? ` (${safe(l.exe)})` : ''}`).join(' <- ');
   return [
     `request ${safe(p.id)}: ${safe(p.op)} ${safe(p.project ?? '-')} ${p.keys.map(safe).join(' ')}   since ${safe(p.since)}, expires in ${p.expires_in_s}s`,
+    ...(p.command ? [`  runs:  ${safe(p.command)} (argv sha256 ${safe(p.argv_hash ?? '?')})`] : []),
     `  who:   ${who(p.caller)}`,
     ...(chain ? [`  chain: ${chain}`] : []),
   ].join('\n');
@@ -72,7 +73,7 @@ function describe(p: PendingView): string {
 
 function describeGrant(g: GrantView): string {
   const l = g.listener.name === undefined ? `${safe(g.listener.kind)} socket` : `${safe(g.listener.kind)} ${safe(g.listener.name)}`;
-  return `grant ${safe(g.id)}: ${safe(g.op)} ${safe(g.project ?? '-')} ${g.keys.map(safe).join(' ')}   ${g.mode === 'session' ? 'until the agent stops' : `until ${safe(g.expires_at)}`}\n  for:   ${safe(g.exe ?? '?')} via ${l}${g.token ? `, token ${safe(g.token)}` : ''}${g.cell ? `, cell ${safe(g.cell)}` : ''}`;
+  return `grant ${safe(g.id)}: ${safe(g.op)} ${safe(g.project ?? '-')} ${g.keys.map(safe).join(' ')}${g.command ? ` (runs ${safe(g.command)})` : ''}   ${g.mode === 'session' ? 'until the agent stops' : `until ${safe(g.expires_at)}`}\n  for:   ${safe(g.exe ?? '?')} via ${l}${g.token ? `, token ${safe(g.token)}` : ''}${g.cell ? `, cell ${safe(g.cell)}` : ''}`;
 }
 
 /** Refuses before any prompt when there is no terminal: the proof is typed at /dev/tty, never read from stdin or the environment. */

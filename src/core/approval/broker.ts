@@ -21,7 +21,14 @@
  * nothing behind; `for` (capped at `approval_max`, default 8 h, whatever the approver asks)
  * and `session` (until the agent stops) leave a grant bound to the caller's identity — its
  * listener and profile, token id, cell id AND executable — the op, the project and the
- * high-value key set (a later read is covered when its high-value keys are a subset).
+ * high-value key set (a later read is covered when its high-value keys are a subset); a grant
+ * for an `exec` is also bound to the program the agent resolved (its real path): it covers a
+ * later exec of the same program with those keys, not another program.
+ *
+ * What the owner is shown of an exec: the resolved program (`command`) and the argv's hash
+ * (`argv_hash`, the same hash as in the exec's audit record) — never argv itself, which is
+ * the caller's own text and may hold secrets of its own (a header, a password on a command
+ * line). argv never reaches the door's hooks (src/core/access.ts).
  *
  * This module does not check who decides: ops.ts admits the decision only on the owner
  * socket without a token, with a proof (proof.ts) the agent verified. Names only: no value,
@@ -87,6 +94,10 @@ export interface PendingView {
   readonly op: string;
   readonly project: string | null;
   readonly keys: readonly string[];
+  /** exec: the absolute real path of the program that would run; null for other ops. */
+  readonly command: string | null;
+  /** exec: the argv's hash (audit/record.ts `argvHash`, as in the exec's audit record); null for other ops. */
+  readonly argv_hash: string | null;
   readonly caller: CallerView;
 }
 
@@ -108,6 +119,8 @@ export interface GrantView {
   readonly op: string;
   readonly project: string | null;
   readonly keys: readonly string[];
+  /** exec: the program the grant covers (its real path); null for other ops. */
+  readonly command: string | null;
   readonly listener: { kind: string; name?: string };
   readonly token: string | null;
   readonly cell: string | null;
@@ -147,6 +160,8 @@ interface Grant {
   readonly op: string;
   readonly project: string | undefined;
   readonly keys: ReadonlySet<string>;
+  /** exec: the program's real path (a grant for one program does not cover another). */
+  readonly command: string | undefined;
   readonly createdMs: number;
   /** Agent clock; undefined: until the agent stops. */
   readonly expiresAt: number | undefined;
@@ -272,6 +287,8 @@ export class ApprovalBroker {
       op: p.what.op,
       project: p.what.project ?? null,
       keys: [...p.hv],
+      command: p.what.op === 'exec' ? (p.what.command ?? null) : null,
+      argv_hash: p.what.op === 'exec' ? (p.what.argvHash ?? null) : null,
       caller: { ...callerView(p.caller), chain: p.chain },
     }));
   }
@@ -288,6 +305,7 @@ export class ApprovalBroker {
         op: g.op,
         project: g.project ?? null,
         keys: [...g.keys],
+        command: g.command ?? null,
         listener: v.listener,
         token: v.token,
         cell: v.cell,
@@ -328,6 +346,7 @@ export class ApprovalBroker {
         op: p.what.op,
         project: p.what.project,
         keys: new Set(p.hv),
+        command: p.what.op === 'exec' ? p.what.command : undefined,
         createdMs: this.#wall(),
         expiresAt: ms === undefined ? undefined : now + ms,
       };
@@ -374,7 +393,10 @@ export class ApprovalBroker {
   #covered(caller: Caller, what: AccessWhat, hv: readonly string[]): boolean {
     const identity = identityOf(caller);
     for (const g of this.#grants.values()) {
-      if (g.identity === identity && g.op === what.op && g.project === what.project && hv.every((k) => g.keys.has(k))) return true;
+      if (g.identity !== identity || g.op !== what.op || g.project !== what.project || !hv.every((k) => g.keys.has(k))) continue;
+      // An exec grant covers the program it was shown for; an exec whose program is unknown is never covered.
+      if (g.op === 'exec' && (g.command === undefined || g.command !== what.command)) continue;
+      return true;
     }
     return false;
   }
