@@ -423,7 +423,17 @@ class Connection {
     const intermediate = (line: Buffer): void => {
       if (!flight.ac.signal.aborted && !this.#closing) this.#out.write(line, false);
     };
-    const rc: RequestContext = { caller, policy, signal: flight.ac.signal, framer, ops: this.hooks.ops ?? OPS_V2, tokenPresented, intermediate, ...(stream ? { stream } : {}), ...(cellToken ? { cellToken } : {}) };
+    const rc: RequestContext = {
+      caller,
+      policy,
+      signal: flight.ac.signal,
+      framer,
+      ops: this.hooks.ops ?? OPS_V2,
+      tokenPresented,
+      intermediate,
+      ...(stream ? { stream } : {}),
+      ...(cellToken ? { cellToken } : {}),
+    };
     let p: Promise<Reply>;
     try {
       p = this.hooks.handle(req, rc);

@@ -226,7 +226,16 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
           return r;
         } catch (e) {
           const code = e instanceof Error && 'code' in e && typeof e.code === 'string' ? e.code.toLowerCase() : 'error';
-          audit.wrote({ caller: ctx.access.caller, event: w.op, outcome: 'error', reason: code, project: w.project, keys: 'key' in w ? [w.key] : [], ...(request === undefined ? {} : { request }), ...client });
+          audit.wrote({
+            caller: ctx.access.caller,
+            event: w.op,
+            outcome: 'error',
+            reason: code,
+            project: w.project,
+            keys: 'key' in w ? [w.key] : [],
+            ...(request === undefined ? {} : { request }),
+            ...client,
+          });
           throw e;
         }
       }

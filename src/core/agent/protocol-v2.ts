@@ -202,16 +202,24 @@ export function decodeV2(o: Record<string, unknown>, served: readonly string[] =
       op === 'getfd'
         ? getfdArgs(o)
         : op === 'write'
-        ? decodeWriteArgs(o)
-        : isApprovalOp(op)
-          ? approvalArgs(op, o)
-          : op === 'exec' || op === 'check' || CONTROL_OPS.includes(op)
-            ? execOpArgs(op, o)
-            : opArgs(op as 'get', o);
+          ? decodeWriteArgs(o)
+          : isApprovalOp(op)
+            ? approvalArgs(op, o)
+            : op === 'exec' || op === 'check' || CONTROL_OPS.includes(op)
+              ? execOpArgs(op, o)
+              : opArgs(op as 'get', o);
     // Hashed here and dropped: from now on only the digest travels (the module comment's residual).
     const tokenDigest = typeof o.token === 'string' ? createHash('sha256').update(o.token, 'latin1').digest() : undefined;
     delete o.token;
-    const req = { v: 2, id, ...(o.pid !== undefined ? { pid: o.pid as number } : {}), tokenPresented: tokenDigest !== undefined, ...(tokenDigest ? { tokenDigest } : {}), ...(client ? { client } : {}), ...args } as RequestV2;
+    const req = {
+      v: 2,
+      id,
+      ...(o.pid !== undefined ? { pid: o.pid as number } : {}),
+      tokenPresented: tokenDigest !== undefined,
+      ...(tokenDigest ? { tokenDigest } : {}),
+      ...(client ? { client } : {}),
+      ...args,
+    } as RequestV2;
     return { ok: true, req };
   } catch (e) {
     return v2fail(id, e as SesameError);

@@ -111,7 +111,7 @@ export function checkInput(r: AuditInput): void {
   if (r.argvHash !== undefined && !HEX64.test(r.argvHash)) bad('argv_hash is not a SHA-256 hex digest');
   if (r.command !== undefined && !isAbsolutePath(r.command)) bad('the command is not an absolute path');
   if (r.masked !== undefined && !Object.entries(r.masked).every(([k, n]) => isValidKeyName(k) && Number.isSafeInteger(n) && n >= 0)) bad('masked is not key names with counts');
-  if (r.clientVia !== undefined && r.clientVia !== 'mcp') bad('client_via is not mcp');
+  if (r.clientVia !== undefined && (r.clientVia as string) !== 'mcp') bad('client_via is not mcp');
   if ((r.clientVia === undefined) !== (r.clientDeclared === undefined)) bad('client_via and client_declared go together');
   if (r.clientDeclared !== undefined && !CLIENT_DECLARED.test(r.clientDeclared)) bad('client_declared is not NAME VERSION or a hash');
   if (r.peer) {
