@@ -4,6 +4,8 @@
  * writeVault under the vault lock and audits it). Otherwise — no agent, a read-only agent,
  * --no-agent, or a token/delegated environment, which never writes through the agent — the
  * key comes from a direct unlock and the write is made here, then recorded in the audit log.
+ * A write too large for one request line (a set's value over MAX_AGENT_VALUE, an import over
+ * about 63 KiB of names and base64 values) is made directly too.
  * Names are checked on the document (no key needed) before any passphrase is asked for.
  */
 import type { Ctx } from './context.js';
@@ -29,8 +31,11 @@ export async function docForChecks(ctx: Ctx): Promise<VaultDoc> {
 export async function runWrite(ctx: Ctx, w: WriteOp, opts: { vault?: UnlockedVault } = {}): Promise<WriteResult> {
   if (opts.vault) return directWrite(ctx, w, opts.vault);
   let readOnlyAgent = false;
-  // A request line is at most 64 KiB (protocol.ts MAX_REQUEST_BYTES): a larger value is written directly.
-  const fits = w.op !== 'set' || w.value.length <= MAX_AGENT_VALUE;
+  // A request line is at most 64 KiB (protocol.ts MAX_REQUEST_BYTES): a larger value, or an
+  // import whose values do not fit one line, is written directly — never split, since an
+  // import is all or nothing.
+  const { writeLineFits } = await import('../core/agent/ops/write-wire.js');
+  const fits = w.op === 'set' ? w.value.length <= MAX_AGENT_VALUE : writeLineFits(w);
   if (fits && ownerAgentMayWrite(ctx)) {
     const { connectAgent } = await import('../core/agent/client.js');
     const client = await connectAgent(ctx.paths.agentSock, ctx.env);

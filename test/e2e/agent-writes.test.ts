@@ -168,3 +168,198 @@ test('a write through the agent waits for the vault lock like a direct write, an
   assert.deepEqual(names, [], 'no temp file left behind');
   assert.equal((await sesame(['get', 'K'], { env: noPass(h) })).out, 'v2\n');
 });
+
+/** A dotenv file next to the home. */
+function envFile(h: TestHome, name: string, text: string): string {
+  const f = path.join(path.dirname(h.dir), name);
+  fs.writeFileSync(f, text, { mode: 0o600 });
+  return f;
+}
+type Rec = { event: string; outcome: string; via: string; reason?: string; keys?: string[]; mac: string | null };
+async function auditRecs(h: TestHome): Promise<Rec[]> {
+  const a = await sesame(['audit', 'show', '--json'], { env: h.env });
+  assert.equal(a.code, 0, a.stderr);
+  return JSON.parse(a.out) as Rec[];
+}
+
+test('import through a --writes agent needs no passphrase, writes all its keys at once and is audited as import via the agent', async (t) => {
+  const h = await initHome('sesame-wimp-');
+  t.after(async () => {
+    await stopAgent(h);
+    h.cleanup();
+  });
+  await setSecret(h, 'KEEP', 'old-keep');
+  await startAgent(h, ['--writes']);
+  const env = noPass(h);
+  const f = envFile(h, 'in.env', 'ALPHA=alpha-value-1\nKEEP=new-keep\nBETA="two\\nlines"\n');
+  const r = await sesame(['import', f, '--json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  const rep = JSON.parse(r.out) as { added: string[]; skipped: string[]; overwritten: string[] };
+  assert.deepEqual([rep.added, rep.skipped, rep.overwritten], [['ALPHA', 'BETA'], ['KEEP'], []]);
+  assert.equal((await sesame(['get', 'ALPHA'], { env })).out, 'alpha-value-1\n');
+  assert.equal((await sesame(['get', 'BETA'], { env })).out, 'two\nlines\n');
+  assert.equal((await sesame(['get', 'KEEP'], { env })).out, 'old-keep\n', 'an existing key is skipped without --overwrite');
+  const o = await sesame(['import', f, '--overwrite'], { env });
+  assert.equal(o.code, 0, o.stderr);
+  assert.match(o.stderr, /3 overwritten/);
+  assert.equal((await sesame(['get', 'KEEP'], { env })).out, 'new-keep\n');
+  await stopAgent(h);
+  const imports = (await auditRecs(h)).filter((x) => x.event === 'import');
+  assert.deepEqual(
+    imports.map((x) => [x.via, x.outcome, x.reason, x.keys, x.mac !== null]),
+    [
+      ['agent', 'ok', 'imported', ['ALPHA', 'BETA'], true],
+      ['agent', 'ok', 'imported', ['ALPHA', 'KEEP', 'BETA'], true],
+    ],
+  );
+  assert.equal((await sesame(['audit', 'verify'], { env: h.env })).code, 0);
+});
+
+test('the agent refuses an import carrying a token, and a CLI with a token never sends one; nothing changes', async (t) => {
+  const h = await initHome('sesame-wimptok-');
+  t.after(async () => {
+    await stopAgent(h);
+    h.cleanup();
+  });
+  const tk = await sesame(['token', 'new'], { env: h.env });
+  assert.equal(tk.code, 0, tk.stderr);
+  const token = tk.out.trimEnd();
+  await startAgent(h, ['--writes']);
+  const before = vaultBytes(h);
+  const entries = [{ key: 'EVIL', value: Buffer.from('evil').toString('base64') }];
+  const r = await ask(sockOf(h), { v: 2, id: nextId++, op: 'write', write: 'import', project: 'default', token, entries });
+  assert.equal(r.frame, 'error', JSON.stringify(r));
+  assert.equal((r.error as { code: string }).code, 'DENIED');
+  assert.equal((r.error as { detail: { reason: string } }).detail.reason, 'owner_only');
+  const f = envFile(h, 'evil.env', 'EVIL=evil\n');
+  const cli = await sesame(['import', f], { env: { ...noPass(h), SESAME_AGENT_TOKEN: token } });
+  assert.equal(cli.code, 3, cli.stderr);
+  assert.ok(vaultBytes(h).equals(before), 'nothing was written');
+  // control: the same request without the token is served
+  const ok = await ask(sockOf(h), { v: 2, id: nextId++, op: 'write', write: 'import', project: 'default', entries });
+  assert.equal(ok.frame, 'ok', JSON.stringify(ok));
+  assert.deepEqual([ok.event, ok.result, ok.keys], ['import', 'imported', ['EVIL']]);
+});
+
+test('the agent refuses a malformed import (no entries, a repeated key, a stray member, bad base64) whole, and changes nothing', async (t) => {
+  const h = await initHome('sesame-wimpbad-');
+  t.after(async () => {
+    await stopAgent(h);
+    h.cleanup();
+  });
+  await startAgent(h, ['--writes']);
+  const before = vaultBytes(h);
+  const v = (s: string): string => Buffer.from(s).toString('base64');
+  const bad: Array<Record<string, unknown>> = [
+    {},
+    { entries: [] },
+    {
+      entries: [
+        { key: 'A', value: v('1') },
+        { key: 'A', value: v('2') },
+      ],
+    },
+    { entries: [{ key: 'A', value: v('1'), high_value: true }] },
+    {
+      entries: [
+        { key: 'A', value: v('1') },
+        { key: 'B', value: 'not base64!' },
+      ],
+    },
+    { entries: [{ key: 'A', value: v('1') }], key: 'A' },
+    { entries: [{ key: 'A', value: v('1') }], overwrite: 'yes' },
+    { entries: [{ key: '1BAD', value: v('1') }] },
+  ];
+  for (const extra of bad) {
+    const r = await ask(sockOf(h), { v: 2, id: nextId++, op: 'write', write: 'import', project: 'default', ...extra });
+    assert.equal(r.frame, 'error', JSON.stringify(extra));
+    assert.equal((r.error as { detail: { reason: string } }).detail.reason, 'bad_args', JSON.stringify(r));
+  }
+  assert.ok(vaultBytes(h).equals(before), 'nothing was written');
+});
+
+test('an import too large for one request line is never split: it unlocks directly (all or nothing)', async (t) => {
+  const h = await initHome('sesame-wimpbig-');
+  t.after(async () => {
+    await stopAgent(h);
+    h.cleanup();
+  });
+  await startAgent(h, ['--writes']);
+  // Three 20 KiB values: each fits a line alone, together (base64, ~80 KiB) they do not.
+  const big = (c: string): string => c.repeat(20 * 1024);
+  const f = envFile(h, 'big.env', `B1=${big('a')}\nB2=${big('b')}\nB3=${big('c')}\n`);
+  const before = vaultBytes(h);
+  const locked = await sesame(['import', f], { env: noPass(h) });
+  assert.equal(locked.code, 3, `without a passphrase it cannot be made: ${locked.stderr}`);
+  assert.ok(vaultBytes(h).equals(before), 'no part of it went through the agent');
+  const r = await sesame(['import', f], { env: h.env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await sesame(['get', 'B3'], { env: h.env })).out, `${big('c')}\n`);
+  assert.doesNotMatch(fs.readFileSync(path.join(h.dir, 'agent.log'), 'utf8'), /oversize|over 65536/);
+  await stopAgent(h);
+  const imports = (await auditRecs(h)).filter((x) => x.event === 'import');
+  assert.deepEqual(
+    imports.map((x) => [x.via, x.keys]),
+    [['cli', ['B1', 'B2', 'B3']]],
+  );
+  // the same file's first two values fit: through the agent, without a passphrase
+  await startAgent(h, ['--writes']);
+  const g = envFile(h, 'fits.env', `C1=${big('a')}\nC2=${big('b')}\n`);
+  const small = await sesame(['import', g], { env: noPass(h) });
+  assert.equal(small.code, 0, small.stderr);
+});
+
+test('import --dry-run makes no write: no agent write, no passphrase, no change, no record', async (t) => {
+  const h = await initHome('sesame-wimpdry-');
+  t.after(async () => {
+    await stopAgent(h);
+    h.cleanup();
+  });
+  const f = envFile(h, 'in.env', 'ALPHA=alpha-value-1\n');
+  const before = vaultBytes(h);
+  // no agent at all, no passphrase source
+  const none = await sesame(['import', f, '--dry-run'], { env: noPass(h) });
+  assert.equal(none.code, 0, none.stderr);
+  assert.match(none.stderr, /would import into project default: 1 added/);
+  await startAgent(h, ['--writes']);
+  const dry = await sesame(['import', f, '--dry-run', '--json'], { env: noPass(h) });
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual((JSON.parse(dry.out) as { added: string[] }).added, ['ALPHA']);
+  assert.ok(vaultBytes(h).equals(before), 'nothing was written');
+  await stopAgent(h);
+  assert.deepEqual(
+    (await auditRecs(h)).filter((x) => x.event === 'import'),
+    [],
+  );
+});
+
+test('edit through a --writes agent needs no passphrase (read through the agent, stored as a set via the agent); a read-only agent says so', async (t) => {
+  const h = await initHome('sesame-wedit-');
+  t.after(async () => {
+    await stopAgent(h);
+    h.cleanup();
+  });
+  await setSecret(h, 'K', 'before-edit');
+  const ed = path.join(path.dirname(h.dir), 'ed.sh');
+  fs.writeFileSync(ed, `#!/bin/sh\ncat "$1" > ${path.join(path.dirname(h.dir), 'seen')}\nprintf 'after-edit\\n' > "$1"\n`, { mode: 0o700 });
+  // read-only agent, no passphrase: refused with the read-only message, nothing stored
+  await startAgent(h);
+  const before = vaultBytes(h);
+  const ro = await sesame(['edit', 'K'], { env: { ...noPass(h), EDITOR: ed } });
+  assert.equal(ro.code, 3, ro.stderr);
+  assert.match(ro.stderr, /the agent is read-only; start it with --writes, or type the passphrase/);
+  assert.ok(vaultBytes(h).equals(before));
+  await stopAgent(h);
+  await startAgent(h, ['--writes']);
+  const r = await sesame(['edit', 'K'], { env: { ...noPass(h), EDITOR: ed } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(fs.readFileSync(path.join(path.dirname(h.dir), 'seen'), 'utf8'), 'before-edit');
+  assert.equal((await sesame(['get', 'K'], { env: noPass(h) })).out, 'after-edit\n');
+  await stopAgent(h);
+  const recs = await auditRecs(h);
+  const sets = recs.filter((x) => x.event === 'set').map((x) => [x.via, x.reason]);
+  assert.deepEqual(sets, [
+    ['cli', 'added'],
+    ['agent', 'updated'],
+  ]);
+});

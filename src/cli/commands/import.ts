@@ -17,14 +17,15 @@ const cmd: Command = {
     if (!file) throw usage('import needs a FILE');
     const project = ctx.project().name;
     const { importDotenv } = await import('../../core/vault/import.js');
-    const { auditedUnlock, auditEvent } = await import('../audited-unlock.js');
+    const { runWrite } = await import('../write.js');
+    // One write path (cli/write.ts): through a --writes agent when one runs and the values fit
+    // one request line, else a direct unlock; audited as `import` either way.
     const r = await importDotenv(
       file,
       project,
       { overwrite: flags.overwrite === true, dryRun: flags['dry-run'] === true, lenient: flags.lenient === true, allowEmpty: flags['allow-empty'] === true },
-      { paths: ctx.paths, env: ctx.env, unlock: () => auditedUnlock(ctx), warn },
+      { paths: ctx.paths, env: ctx.env, write: (w) => runWrite(ctx, w), warn },
     );
-    if (!r.dry_run) await auditEvent(ctx, { event: 'import', outcome: 'ok', project, keys: [...r.added, ...r.overwritten] });
     if (ctx.json) outJson(r);
     else {
       const pre = r.dry_run ? 'would import' : 'imported';

@@ -100,6 +100,8 @@ export interface RequestOptions {
    * The caller still owns and wipes `value` itself.
    */
   value?: Buffer;
+  /** Like `value`, for several: builds the whole line off-heap from the head without its closing brace (e.g. write-wire.ts `entriesAfter`); the line is wiped once written. */
+  tail?: (open: string) => Buffer;
   /** The op ends with an `exit` frame (exec): `check` gets it as it gets an `ok` frame. */
   exit?: boolean;
 }
@@ -446,8 +448,9 @@ class Client implements AgentClient {
       opts.onId?.(id);
       this.#arm(f, opts.timeoutMs ?? OP_TIMEOUT_MS[op] ?? REQUEST_TIMEOUT_MS);
       const head = JSON.stringify({ v: 2, id, ...fields, ...(this.#sendPid ? { pid: process.pid } : {}), ...(this.#token !== undefined ? { token: this.#token } : {}) });
-      if (opts.value) {
-        const line = valueAfter(head.slice(0, -1), opts.value);
+      const tail = opts.value ? (open: string): Buffer => valueAfter(open, opts.value!) : opts.tail;
+      if (tail) {
+        const line = tail(head.slice(0, -1));
         this.#sock.write(line, () => line.fill(0));
       } else this.#sock.write(`${head}\n`);
     });

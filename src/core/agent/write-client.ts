@@ -1,12 +1,13 @@
 /**
  * The CLI's side of the `write` op (ops/write.ts): one WriteOp sent to the owner's agent, a
- * set's value appended as base64 bytes in an off-heap line (client.ts `request`, `value`),
- * and the agent's answer checked. Names and numbers only come back.
+ * set's value (client.ts `request`, `value`) or an import's entries (write-wire.ts
+ * `entriesAfter`) appended as base64 bytes in an off-heap line, and the agent's answer
+ * checked. Names and numbers only come back.
  */
 import { SesameError } from '../errors.js';
 import type { WriteOp, WriteResult } from '../vault/writes.js';
 import type { AgentClient } from './client.js';
-import { writeFields } from './ops/write-wire.js';
+import { entriesAfter, writeFields } from './ops/write-wire.js';
 
 /** How long the CLI waits for a write (a lock wait on the agent's side included), ms. */
 export const WRITE_TIMEOUT_MS = 60_000;
@@ -17,7 +18,8 @@ const bad = (what: string): SesameError => new SesameError('PROTOCOL', `the agen
  * Sends `w` to the agent and resolves with what it did. Rejects with the agent's error:
  * PROTOCOL `unknown_op` when the agent is read-only (not started with --writes), DENIED
  * for a caller that may not write, and the vault's own errors (NOT_FOUND, INVALID, BUSY…).
- * Does not wipe a set's value (the caller owns it).
+ * Does not wipe a set's value or an import's values (the caller owns them). The line must
+ * fit (write-wire.ts `writeLineFits`): the agent drops a connection whose line is too long.
  */
 export function agentWrite(client: AgentClient, w: WriteOp): Promise<WriteResult> {
   return client.request(
@@ -30,7 +32,11 @@ export function agentWrite(client: AgentClient, w: WriteOp): Promise<WriteResult
       if (from !== null && !Number.isSafeInteger(from)) throw bad('from');
       return { result, event, project, keys, ...(version === null ? {} : { version: version as number }), ...(from === null ? {} : { from: from as number }) };
     },
-    { timeoutMs: WRITE_TIMEOUT_MS, ...(w.op === 'set' ? { value: w.value } : {}) },
+    {
+      timeoutMs: WRITE_TIMEOUT_MS,
+      ...(w.op === 'set' ? { value: w.value } : {}),
+      ...(w.op === 'import' ? { tail: (open: string): Buffer => entriesAfter(open, w.entries) } : {}),
+    },
   );
 }
 

@@ -2,17 +2,18 @@
  * Importing a dotenv file into a project: read it through the secure-file door (a regular
  * file, at most MAX_IMPORT_BYTES), parse it strictly (dotenv-parse.ts), refuse it whole
  * when any line would not be taken exactly as written (unless lenient), then write every
- * taken entry in one locked mutation.
+ * taken entry as one `import` write (writes.ts WriteOp): all or nothing, under the vault lock,
+ * atomically — made by the caller's `write` (the CLI: through a --writes agent or directly).
  *
  * Security contract: no message, warning or report names a value or any byte of a line that
  * was not taken; values stay in Buffers and are wiped before this returns, whatever happens.
  */
 import { SesameError } from '../errors.js';
-import type { SecureKey } from '../crypto/sodium.js';
 import { readRegularFile } from '../fs/secure.js';
 import type { HomePaths } from '../paths.js';
 import { describeIssue, parseDotenv, type DotenvIssue } from './dotenv-parse.js';
-import { mutateVault, readVault } from './store.js';
+import { readVault } from './store.js';
+import type { WriteOp, WriteResult } from './writes.js';
 
 /** The largest file `import` reads. */
 export const MAX_IMPORT_BYTES = 16 * 1024 * 1024;
@@ -38,14 +39,17 @@ export interface ImportReport {
 export interface ImportDeps {
   paths: HomePaths;
   env: NodeJS.ProcessEnv;
-  /** Called once, only when something will be written; returns the key holder (disposed here). */
-  unlock: () => Promise<{ master: SecureKey; dispose(): void }>;
+  /**
+   * Makes the one `import` write (writes.ts `writeVault` semantics: all or nothing); called
+   * once, only when something will be written. Its values are wiped here afterwards.
+   */
+  write: (w: WriteOp & { op: 'import' }) => Promise<WriteResult>;
   /** One line per issue (stderr in the CLI). */
   warn: (msg: string) => void;
 }
 
 /**
- * Imports `file` into `project`. INVALID (nothing written) when any line is ambiguous and
+ * Imports `file` into `project` through `deps.write`. INVALID (nothing written) when any line is ambiguous and
  * not lenient; every issue has been passed to `warn` first. NOT_FOUND when the project or
  * file is missing. Existing keys are skipped unless `overwrite`.
  */
@@ -77,18 +81,16 @@ export async function importDotenv(file: string, project: string, opts: ImportOp
     }
     const write = new Set([...report.added, ...report.overwritten]);
     if (!report.dry_run && write.size > 0) {
-      const v = await deps.unlock();
-      try {
-        mutateVault(deps.paths, v.master, deps.env, (w) => {
-          for (const e of entries) {
-            if (!write.has(e.name)) continue;
-            if (!opts.overwrite && w.has(project, e.name)) continue; // appeared since the plan: never overwrite unasked
-            w.set(project, e.name, e.value);
-          }
-        });
-      } finally {
-        v.dispose();
-      }
+      const r = await deps.write({
+        op: 'import',
+        project,
+        entries: entries.filter((e) => write.has(e.name)).map((e) => [e.name, e.value] as const),
+        ...(opts.overwrite ? { overwrite: true } : {}),
+      });
+      // A key that appeared since the plan was left alone (never overwritten unasked): skipped.
+      const written = new Set(r.keys);
+      report.skipped.push(...report.added.filter((k) => !written.has(k)));
+      report.added = report.added.filter((k) => written.has(k));
     }
     return report;
   } finally {

@@ -10,9 +10,14 @@ import type { HomePaths } from '../paths.js';
 import { mutateVault } from './store.js';
 import type { UnlockedVault } from './vault.js';
 
-/** One change. `value` (set) is a Buffer off V8's heap that the caller owns and wipes. */
+/**
+ * One change. `value` (set) and the entries' values (import) are Buffers off V8's heap that
+ * the caller owns and wipes. `import` sets several keys in one atomic write (all or none);
+ * a key that exists is left alone unless `overwrite`.
+ */
 export type WriteOp =
   | { op: 'set'; project: string; key: string; value: Buffer; highValue?: boolean }
+  | { op: 'import'; project: string; entries: ReadonlyArray<readonly [string, Buffer]>; overwrite?: boolean }
   | { op: 'rm'; project: string; key: string }
   | { op: 'restore'; project: string; key: string }
   | { op: 'purge'; project: string; key: string }
@@ -24,9 +29,10 @@ export type WriteOp =
 /** What a write reports: the event name for the audit log, what happened, the names touched. */
 export interface WriteResult {
   event: string;
-  /** added, updated, removed, deleted, restored, purged, rolled_back, created, replaced, renamed. */
+  /** added, updated, removed, deleted, restored, purged, rolled_back, created, replaced, renamed, imported. */
   result: string;
   project: string;
+  /** The names touched (import: the keys written, in the entries' order; a skipped one is not named). */
   keys: string[];
   /** The key's version after the write (set, rollback, restore), when it has one. */
   version?: number;
@@ -41,6 +47,15 @@ export function applyWrite(v: UnlockedVault, w: WriteOp): WriteResult {
     case 'set': {
       const r = v.set(w.project, w.key, w.value, w.highValue === undefined ? {} : { highValue: w.highValue });
       return { ...base, event: 'set', result: r, version: v.entry(w.project, w.key)!.version };
+    }
+    case 'import': {
+      const keys: string[] = [];
+      for (const [key, value] of w.entries) {
+        if (!w.overwrite && v.has(w.project, key)) continue; // it exists (perhaps since the caller looked): never overwritten unasked
+        v.set(w.project, key, value);
+        keys.push(key);
+      }
+      return { event: 'import', result: 'imported', project: w.project, keys };
     }
     case 'rm':
       return { ...base, event: 'rm', result: v.rm(w.project, w.key) };

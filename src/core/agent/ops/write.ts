@@ -6,8 +6,9 @@
  * change with core/vault/writes.ts `writeVault` — the very function the CLI's direct writes
  * call — under the vault lock, atomically, and records it in the audit log.
  *
- * Values: a `set` value arrives decoded in an off-heap Buffer (write-wire.ts
- * `decodeWriteArgs`), which the op wipes after the write.
+ * Values: a `set` value, and every value of an `import` (several keys in one atomic write),
+ * arrive decoded in off-heap Buffers (write-wire.ts `decodeWriteArgs`), which the op wipes
+ * after the write.
  */
 import { SesameError } from '../../errors.js';
 import type { WriteOp, WriteResult } from '../../vault/writes.js';
@@ -19,7 +20,7 @@ export type AgentWriter = (w: WriteOp, ctx: OpContext) => WriteResult;
 /**
  * Runs one write for the owner. Refuses (DENIED, owner_only) anyone else — authorize already
  * did; this is the second lock on the door — and (DENIED, read_only) when the agent has no
- * writer. Wipes a set's value whatever happens.
+ * writer. Wipes a set's value and an import's values whatever happens.
  */
 export function write(ctx: OpContext, w: WriteOp, writer: AgentWriter | undefined): Promise<Reply> {
   try {
@@ -37,5 +38,6 @@ export function write(ctx: OpContext, w: WriteOp, writer: AgentWriter | undefine
     return Promise.resolve({ line: ctx.framer.ok({ result: r.result, event: r.event, project: r.project, keys: r.keys, version: r.version ?? null, from: r.from ?? null }), secret: false });
   } finally {
     if (w.op === 'set') w.value.fill(0);
+    if (w.op === 'import') for (const [, v] of w.entries) v.fill(0);
   }
 }
