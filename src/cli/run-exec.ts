@@ -15,7 +15,7 @@ import type { Parsed } from './args.js';
 import { SesameError } from '../core/errors.js';
 import { info, json, warn } from './output.js';
 import type { SecretReader } from './reader.js';
-import { readSelection, requireCarried, selection } from './select.js';
+import { execSelection, readSelection, requireCarried } from './select.js';
 import type { HomePaths } from '../core/paths.js';
 import { childEnv, resolveCommand } from '../core/exec.js';
 import { isRevealDenied, reraise, runRemote } from './run-remote.js';
@@ -43,7 +43,18 @@ export async function execWithSecrets(
   if ('error' in found && !env.SESAME_AGENT_SOCK) return notFound(file, found.error, flags.json === true);
   const names = flags.exclude !== undefined && paths ? await (await import('./key-names.js')).projectKeyNames(paths, project) : undefined;
   const reader = await open();
-  if (flags.mask && reader.client) return runRemote(reader.client, project, selection(flags), argv);
+  // Through exec, --only/--prefix/--exclude/--strict are decided here as for a local run (select.ts execSelection).
+  const remote = async (client: NonNullable<SecretReader['client']>): Promise<number> => {
+    let sel;
+    try {
+      sel = await execSelection(project, flags, () => visibleNames(reader, project, flags, names, paths));
+    } catch (e) {
+      reader.close();
+      throw e;
+    }
+    return runRemote(client, project, sel, argv);
+  };
+  if (flags.mask && reader.client) return remote(reader.client);
   let childVars: Buffer[];
   let secrets: Array<[string, Buffer]>;
   let fds: number[] = [];
@@ -69,7 +80,7 @@ export async function execWithSecrets(
         secrets = rest === undefined ? await readSelection(reader, project, flags, names) : rest.length ? await readSelection(reader, project, { ...flags, only: rest.join(',') }, names) : [];
       } else secrets = await readSelection(reader, project, flags, names);
     } catch (e) {
-      if (reader.client && !specs.length && isRevealDenied(e)) return await runRemote(reader.client, project, selection(flags), argv);
+      if (reader.client && !specs.length && isRevealDenied(e)) return await remote(reader.client);
       throw e;
     }
     if ('error' in found) {
@@ -106,6 +117,24 @@ export async function execWithSecrets(
   const errno = execve(found.path, argv, childVars);
   for (const b of childVars) b.fill(0);
   return cannotRun(errno === 13 ? 126 : 127, `cannot execute ${file} (errno ${errno})`, 'check that it is a program for this machine, and its permissions (ls -l)', flags.json === true);
+}
+
+/**
+ * The key names (starting with --prefix) the caller may see, for a run through exec: the
+ * agent's `list`, else the vault's public metadata when this process can read it; null when
+ * neither can be had (a token without `list`, and no readable vault file).
+ */
+async function visibleNames(reader: SecretReader, project: string, flags: Parsed['flags'], names: readonly string[] | undefined, paths: HomePaths | undefined): Promise<string[] | null> {
+  const prefix = typeof flags.prefix === 'string' ? flags.prefix : undefined;
+  if (reader.names) {
+    const listed = await reader.names(project, prefix).catch((e: unknown) => {
+      if (e instanceof SesameError && e.code === 'DENIED') return null;
+      throw e;
+    });
+    if (listed) return listed;
+  }
+  const all = names ?? (paths ? await (await import('./key-names.js')).projectKeyNames(paths, project) : undefined);
+  return all ? all.filter((k) => prefix === undefined || k.startsWith(prefix)) : null;
 }
 
 /** A command not found (127) or not executable (126), reported. */

@@ -64,6 +64,42 @@ export async function readSelection(reader: SecretReader, project: string, flags
 }
 
 /**
+ * The selection a run through the agent's `exec` sends (run-remote.ts), decided as
+ * readSelection decides a local run's, before anything runs: --only less --exclude; with
+ * --exclude and no --only, the names the caller may see (`visible`) less the excluded, so an
+ * excluded key is never decrypted nor injected; an --only key the caller cannot see (absent,
+ * out of scope, or outside --prefix) fails with --strict (NOT_FOUND, exit 4), else is warned
+ * about. `visible` (names starting with --prefix, never values) is asked only when --only or
+ * --exclude is given; when it gives null (the names cannot be had here), --exclude without
+ * --only and --strict are refused (DENIED) rather than run with keys the user left out or
+ * missing ones unreported.
+ */
+export async function execSelection(project: string, flags: Parsed['flags'], visible: () => Promise<readonly string[] | null>): Promise<Selection> {
+  const excluded = new Set(excludeNames(flags));
+  const sel = selection(flags);
+  if (!sel.only && !excluded.size) return sel;
+  const seen = await visible();
+  const cannot = (what: string, hint: string): SesameError =>
+    new SesameError('DENIED', `cannot honour ${what} through the agent's exec: it does not list this caller's key names`, { hint, detail: { reason: 'names_unavailable' } });
+  if (sel.only) {
+    if (seen) {
+      const have = new Set(seen);
+      const missing = [...new Set(sel.only)].filter((k) => (sel.prefix === undefined || k.startsWith(sel.prefix)) && !have.has(k));
+      if (missing.length) {
+        if (flags.strict)
+          throw new SesameError('NOT_FOUND', `missing in project ${project}: ${missing.join(', ')}`, { detail: { missing, project }, hint: 'set them with `sesame set KEY`, or drop --strict' });
+        warn(`missing in project ${project}: ${missing.join(', ')}`);
+      }
+    } else if (flags.strict) throw cannot('--strict', 'drop --strict, or ask for a token or profile that allows `list`');
+    if (excluded.size) sel.only = sel.only.filter((k) => !excluded.has(k));
+    return sel;
+  }
+  if (!seen) throw cannot('--exclude', 'name the keys to inject with --only instead');
+  sel.only = seen.filter((k) => !excluded.has(k));
+  return sel;
+}
+
+/**
  * Checks every secret against `write` (a format's line writer, or the child-environment
  * rule) and refuses, naming EVERY key it cannot carry and why, with the --exclude that lets
  * the user proceed. Wipes the secrets when it refuses; what `write` returns is wiped.

@@ -125,3 +125,87 @@ test('run --mask with an agent running goes through exec', async () => {
     h.cleanup();
   }
 });
+
+/** The `keys` of the exec records in the audit log, in order (names only). */
+function execKeys(h: TestHome): string[][] {
+  return fs
+    .readFileSync(path.join(h.dir, 'audit.jsonl'), 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as { event: string; outcome: string; keys?: string[] })
+    .filter((r) => r.event === 'exec' && r.outcome === 'ok')
+    .map((r) => r.keys ?? []);
+}
+
+const SHOW = 'echo "api=${API_TOKEN:-unset}"; echo "db=${DB_PASS:-unset}"';
+
+test('run --exclude through a non-revealing profile leaves the key out of the exec: neither injected nor decrypted (its record does not name it)', async () => {
+  const h = await execHome('sesame-run-excl-', { API_TOKEN: SECRET, DB_PASS: 'db-pass-value-9f3k2Q' }, { box: BOX });
+  await startAgent(h);
+  try {
+    const env = { ...h.env, SESAME_AGENT_SOCK: profileSock(h, 'box') };
+    // control: without --exclude both are injected (and masked), and the record names both
+    const all = await sesame(['run', '--', 'sh', '-c', SHOW], { env });
+    assert.equal(all.code, 0, all.stderr);
+    assert.equal(all.out, 'api=<sesame:API_TOKEN>\ndb=<sesame:DB_PASS>\n');
+    const ex = await sesame(['run', '--exclude', 'DB_PASS', '--', 'sh', '-c', SHOW], { env });
+    assert.equal(ex.code, 0, ex.stderr);
+    assert.equal(ex.out, 'api=<sesame:API_TOKEN>\ndb=unset\n');
+    // --only less --exclude
+    const only = await sesame(['run', '--only', 'API_TOKEN,DB_PASS', '--exclude', 'DB_PASS', '--', 'sh', '-c', SHOW], { env });
+    assert.equal(only.out, 'api=<sesame:API_TOKEN>\ndb=unset\n', only.stderr);
+    // --prefix with --exclude: nothing left
+    const pre = await sesame(['run', '--prefix', 'DB_', '--exclude', 'DB_PASS', '--', 'sh', '-c', SHOW], { env });
+    assert.equal(pre.out, 'api=unset\ndb=unset\n', pre.stderr);
+    await new Promise((res) => setTimeout(res, 50));
+    assert.deepEqual(execKeys(h), [['API_TOKEN', 'DB_PASS'], ['API_TOKEN'], ['API_TOKEN'], []]);
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('run --strict through a non-revealing profile refuses a missing --only key (exit 4) before anything runs; without --strict it warns', async () => {
+  const h = await execHome('sesame-run-strict-', { API_TOKEN: SECRET }, { box: BOX });
+  await startAgent(h);
+  try {
+    const env = { ...h.env, SESAME_AGENT_SOCK: profileSock(h, 'box') };
+    const mark = path.join(path.dirname(h.dir), 'ran');
+    const strict = await sesame(['run', '--strict', '--only', 'API_TOKEN,NOPE', '--', 'sh', '-c', `touch ${mark}`], { env });
+    assert.equal(strict.code, 4, strict.stderr);
+    assert.match(strict.stderr, /missing in project default: NOPE/);
+    assert.ok(!fs.existsSync(mark), 'the command never ran');
+    assert.deepEqual(execKeys(h), [], 'no exec was asked for');
+    const loose = await sesame(['run', '--only', 'API_TOKEN,NOPE', '--', 'sh', '-c', `touch ${mark}; echo "$API_TOKEN"`], { env });
+    assert.equal(loose.code, 0, loose.stderr);
+    assert.match(loose.stderr, /missing in project default: NOPE/);
+    assert.equal(loose.out, '<sesame:API_TOKEN>\n');
+    assert.ok(fs.existsSync(mark));
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('run --mask --exclude K with the owner agent leaves K out of the exec: neither injected nor decrypted; --strict refuses a missing key before it runs', async () => {
+  const h = await execHome('sesame-run-mask-excl-', { API_TOKEN: SECRET, DB_PASS: 'db-pass-value-9f3k2Q' });
+  await startAgent(h);
+  try {
+    const r = await sesame(['run', '--mask', '--exclude', 'DB_PASS', '--', 'sh', '-c', SHOW], { env: h.env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.out, 'api=<sesame:API_TOKEN>\ndb=unset\n');
+    const both = await sesame(['run', '--mask', '--', 'sh', '-c', SHOW], { env: h.env });
+    assert.equal(both.out, 'api=<sesame:API_TOKEN>\ndb=<sesame:DB_PASS>\n', 'control: without --exclude both are there');
+    await new Promise((res) => setTimeout(res, 50));
+    assert.deepEqual(execKeys(h), [['API_TOKEN'], ['API_TOKEN', 'DB_PASS']]);
+    const audit = fs.readFileSync(path.join(h.dir, 'audit.jsonl'), 'utf8');
+    assert.ok(!/"event":"get(selected)?","outcome":"ok"[^\n]*DB_PASS/.test(audit), 'DB_PASS was never read either');
+    const strict = await sesame(['run', '--mask', '--strict', '--only', 'API_TOKEN,NOPE', '--', 'true'], { env: h.env });
+    assert.equal(strict.code, 4, strict.stderr);
+    assert.match(strict.stderr, /missing in project default: NOPE/);
+    assert.equal(execKeys(h).length, 2, 'no exec was asked for');
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
