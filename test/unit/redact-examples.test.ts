@@ -193,7 +193,7 @@ test('returns fresh Buffers: wiping the input chunk afterwards does not change t
 test('wipe() zeroes every table of the automaton and refuses further pushes', () => {
   const pats = derivePatterns(Buffer.from('hunter22'));
   const a = buildAutomaton(pats.map((bytes) => ({ bytes, owner: 0 })));
-  const tables = [a.row, a.dense, a.single, a.singleChild, a.fail, a.depth, a.maxExt, a.term, a.dictOut, a.hasOut];
+  const tables = [a.row, a.dense, a.single, a.singleChild, a.fail, a.depth, a.maxExt, a.term, a.dictOut, a.hasOut, a.shift];
   assert.ok(tables.some((t) => t.some((x) => x !== 0)));
   a.wipe();
   for (const t of tables) assert.ok(t.every((x) => x === 0));

@@ -18,6 +18,7 @@
 import { allocSecret } from '../bytes.js';
 import type { Automaton } from './automaton.js';
 import { Matcher, type Sink } from './matcher.js';
+import { copyBytes, zeroBytes } from './copy.js';
 
 const ESC = 0x1b;
 const CSI_MAX = 256;
@@ -123,7 +124,7 @@ export class AnsiView {
       this.view.fill(0);
       this.view = bigger;
     }
-    this.viewLen += buf.copy(this.view, this.viewLen, from, to);
+    this.viewLen += copyBytes(buf, from, to, this.view, this.viewLen);
   }
 
   private parse(buf: Buffer): void {
@@ -184,8 +185,8 @@ export class AnsiView {
       this.store.fill(0);
       this.store = bigger;
     }
-    this.esc.copy(this.store, this.storeEnd, 0, n);
-    this.esc.fill(0, 0, n);
+    copyBytes(this.esc, 0, n, this.store, this.storeEnd);
+    zeroBytes(this.esc, 0, n);
     this.escLen = 0;
     this.st = St.Ground;
     this.qPos.push(this.viewPos + this.viewLen);

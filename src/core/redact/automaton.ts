@@ -41,9 +41,16 @@ export interface Automaton {
   /**
    * The hot loop: steps from state `s` over `buf[i, n)` and stops right after the first byte
    * that enters a state where some pattern ends, or at `n`. Returns that index; the state
-   * reached is in `last[0]`.
+   * reached is in `last[0]`. At the root it skips, with `shift`, the bytes where no pattern can
+   * start; the state it reports then leaves out partial matches that begin at such bytes (they
+   * can never complete: the bytes that rule them out are already in `buf`).
    */
   run(buf: Buffer, i: number, n: number, s: number): number;
+  /**
+   * The skip filter: per hash of a 4-byte block, how far a window of the shortest pattern's
+   * length (at most 32) may move without passing the start of a pattern (see `run`).
+   */
+  readonly shift: Uint8Array;
   /** The state `run` reached. */
   readonly last: Int32Array;
   /** Zeroes every table. */
@@ -58,6 +65,23 @@ export interface Pattern {
 
 /** Nodes this shallow always get a dense row: ordinary text spends its time there. */
 const DENSE_DEPTH = 2;
+/** The skip filter's window: the shortest pattern's length, capped here. */
+const SKIP_WINDOW = 32;
+/** The skip filter is on when every pattern is at least this long (shorter windows barely skip). */
+const SKIP_MIN = 8;
+/** Bytes hashed per filter step (the window's last ones). */
+const SKIP_BLOCK = 4;
+/**
+ * The filter table has at most 2^this entries (64 KiB): it is read once per window at random
+ * places, so it must stay in the CPU's cache. Measured on 100 secrets (65,000 blocks) over
+ * 32 MiB of the benchmark's text: 2^16 entries 15 ms, 2^18 15 ms, 2^20 34 ms (cache misses),
+ * 2^14 18 ms and 2^12 45 ms (collisions shrink the shifts).
+ */
+const SKIP_BITS_MAX = 16;
+/** Multiplier of the block hash (Knuth's, 2^32 / golden ratio). */
+const SKIP_HASH = 0x9e3779b1 | 0;
+/** The filter resumes when the live partial match is this short (bytes scanned again). */
+const SKIP_RESCAN = 3;
 
 function i32(n: number, fill: number): Int32Array {
   const a = new Int32Array(new ArrayBuffer(Math.max(n, 1) * 4));
@@ -85,25 +109,30 @@ export function buildAutomaton(patterns: readonly Pattern[]): Automaton {
   const term = i32(total, -1);
   let count = 1;
 
-  const childOf = (u: number, b: number): number => {
-    for (let c = firstChild[u]!; c >= 0; c = sibling[c]!) if (nodeByte[c] === b) return c;
-    return -1;
-  };
-  for (const p of patterns) {
+  // The root's children by byte (it has the most; deeper nodes have few, found by a walk).
+  const rootKid = i32(256, -1);
+  for (let k = 0; k < patterns.length; k++) {
+    const p = patterns[k]!;
+    const x = p.bytes;
     let u = 0;
-    for (const b of p.bytes) {
-      let c = childOf(u, b);
+    for (let j = 0; j < x.length; j++) {
+      const b = x[j]!;
+      let c = -1;
+      if (u === 0) c = rootKid[b]!;
+      else for (c = firstChild[u]!; c >= 0 && nodeByte[c] !== b; c = sibling[c]!);
       if (c < 0) {
         c = count++;
         nodeByte[c] = b;
         depth[c] = depth[u]! + 1;
         sibling[c] = firstChild[u]!;
         firstChild[u] = c;
+        if (u === 0) rootKid[b] = c;
       }
       u = c;
     }
     if (u !== 0 && term[u]! < 0) term[u] = p.owner;
   }
+  rootKid.fill(0);
 
   const fail = i32(count, 0);
   const dictOut = i32(count, -1);
@@ -170,33 +199,84 @@ export function buildAutomaton(patterns: readonly Pattern[]): Automaton {
   const fchild = i32(count, 0);
   for (let u = 0; u < count; u++) fchild[u] = hasOut[singleChild[u]!] === 1 && single[u]! >= 0 ? ~singleChild[u]! : singleChild[u]!;
   const last = new Int32Array(new ArrayBuffer(4));
+
+  // The skip filter (Wu-Manber): every pattern is at least `W` bytes long, so a window of W
+  // text bytes that starts a match is some pattern's first W bytes. `shift` maps a hash of a
+  // window's last SKIP_BLOCK bytes to how far the window may move without passing the start
+  // of any pattern: W − SKIP_BLOCK − (the rightmost place that block takes in any pattern's
+  // first W bytes), or W − SKIP_BLOCK + 1 when it takes none. 0 means "a match may start here".
+  const W = Math.min(minLen, SKIP_WINDOW);
+  const skipOn = W >= SKIP_MIN;
+  let hashBits = 10;
+  while (skipOn && hashBits < SKIP_BITS_MAX && 1 << hashBits < 2 * patterns.length * (W - SKIP_BLOCK + 1)) hashBits++;
+  const hashShift = 32 - hashBits;
+  const shift = new Uint8Array(new ArrayBuffer(skipOn ? 1 << hashBits : 1));
+  if (skipOn) {
+    shift.fill(W - SKIP_BLOCK + 1);
+    for (const p of patterns) {
+      const x = p.bytes;
+      for (let j = 0; j + SKIP_BLOCK <= W; j++) {
+        const h = Math.imul(x[j]! | (x[j + 1]! << 8) | (x[j + 2]! << 16) | (x[j + 3]! << 24), SKIP_HASH) >>> hashShift;
+        if (shift[h]! > W - SKIP_BLOCK - j) shift[h] = W - SKIP_BLOCK - j;
+      }
+    }
+  }
+  const WB = W - SKIP_BLOCK;
+
   const run = (buf: Buffer, i: number, n: number, s: number): number => {
-    while (i < n) {
-      const b = buf[i++]!;
-      let t: number;
-      for (;;) {
-        const r = row[s]!;
-        if (r >= 0) {
-          t = fdense[r + b]!;
+    // No live partial match starts before `p` (the state's own, the longest, starts there).
+    let p = i - depth[s]!;
+    for (;;) {
+      if (s === 0 && skipOn) {
+        // At the root: move the window while its last block starts no pattern's prefix. Every
+        // position skipped is one where no pattern starts, so the root is still the state.
+        while (i + W <= n) {
+          const e = i + WB;
+          const d = shift[Math.imul(buf[e]! | (buf[e + 1]! << 8) | (buf[e + 2]! << 16) | (buf[e + 3]! << 24), SKIP_HASH) >>> hashShift]!;
+          if (d === 0) break;
+          i += d;
+        }
+        p = i;
+      }
+      let again = false;
+      while (i < n) {
+        const b = buf[i++]!;
+        let t: number;
+        for (;;) {
+          const r = row[s]!;
+          if (r >= 0) {
+            t = fdense[r + b]!;
+            break;
+          }
+          if (single[s] === b) {
+            t = fchild[s]!;
+            break;
+          }
+          s = fail[s]!;
+        }
+        if (t < 0) {
+          last[0] = ~t;
+          return i;
+        }
+        s = t;
+        // Back to skipping when the live partial match is short and starts after `p` (so the
+        // scan moves on): the next filter step starts at that partial match's first byte, and
+        // any pattern through it is found again from the root. Only for a window that fits.
+        const d = depth[s]!;
+        if (skipOn && d <= SKIP_RESCAN && i - d > p && i - d + W <= n) {
+          i -= d;
+          s = 0;
+          again = true;
           break;
         }
-        if (single[s] === b) {
-          t = fchild[s]!;
-          break;
-        }
-        s = fail[s]!;
       }
-      if (t < 0) {
-        last[0] = ~t;
-        return i;
-      }
-      s = t;
+      if (!again) break;
     }
     last[0] = s;
     return i;
   };
 
-  const tables = { row, dense, single, singleChild, fail, depth, maxExt, term, dictOut, hasOut, fdense, fchild, last };
+  const tables = { row, dense, single, singleChild, fail, depth, maxExt, term, dictOut, hasOut, fdense, fchild, last, shift };
   return {
     ...tables,
     maxLen,

@@ -4,6 +4,7 @@
  * that emit each one, and the encodings left out.
  */
 import { allocSecret } from '../bytes.js';
+import { copyBytes, zeroBytes } from './copy.js';
 
 /**
  * Where derived patterns live: slices of a few large allocSecret chunks, so deriving 100
@@ -59,12 +60,12 @@ class Writer {
     this.buf[this.n++] = d[b & 15]!;
   }
   bytes(src: Buffer, from = 0, to = src.length): void {
-    this.n += src.copy(this.buf, this.n, from, to);
+    this.n += copyBytes(src, from, to, this.buf, this.n);
   }
   done(): Buffer {
     const out = arena.take(this.n);
-    this.buf.copy(out, 0, 0, this.n);
-    this.buf.fill(0, 0, this.n);
+    copyBytes(this.buf, 0, this.n, out, 0);
+    zeroBytes(this.buf, 0, this.n);
     return out;
   }
 }
@@ -83,7 +84,7 @@ const inSet = (set: string) => {
 
 function hex(v: Buffer, upper: boolean): Buffer {
   const w = new Writer(v.length * 2);
-  for (const b of v) w.hex2(b, upper);
+  for (let i = 0; i < v.length; i++) w.hex2(v[i]!, upper);
   return w.done();
 }
 
@@ -135,14 +136,15 @@ function base64Aligned(v: Buffer, alphabet: Buffer, out: Buffer[]): void {
 
 function slice(src: Buffer, from: number, to: number): Buffer {
   const out = arena.take(to - from);
-  src.copy(out, 0, from, to);
+  copyBytes(src, from, to, out, 0);
   return out;
 }
 
 /** Percent-encoding: bytes for which `keep` holds stay, space may become '+', the rest %XX. */
 function percent(v: Buffer, keep: (b: number) => boolean, upper: boolean, plus: boolean): Buffer {
   const w = new Writer(v.length * 3);
-  for (const b of v) {
+  for (let i = 0; i < v.length; i++) {
+    const b = v[i]!;
     if (plus && b === 0x20) w.byte(0x2b);
     else if (keep(b)) w.byte(b);
     else {
@@ -227,7 +229,8 @@ function json(v: Buffer, style: JsonStyle): Buffer | null {
 /** Backslash escapes: \\, the quote given, \n \r \t, and \xhh for other control and 8-bit bytes. */
 function cEscape(v: Buffer, quote: number): Buffer {
   const w = new Writer(v.length * 4);
-  for (const b of v) {
+  for (let i = 0; i < v.length; i++) {
+    const b = v[i]!;
     if (b === 0x5c || b === quote) {
       w.byte(0x5c);
       w.byte(b);
@@ -245,7 +248,8 @@ function cEscape(v: Buffer, quote: number): Buffer {
 /** Each byte through a table of replacements (bytes without one stay). */
 function replace(v: Buffer, table: Record<number, string>): Buffer {
   const w = new Writer(v.length * 6);
-  for (const b of v) {
+  for (let i = 0; i < v.length; i++) {
+    const b = v[i]!;
     const r = table[b];
     if (r !== undefined) w.ascii(r);
     else w.byte(b);

@@ -12,6 +12,7 @@ import { buildAutomaton, type Automaton, type Pattern } from './automaton.js';
 import { Arena, derivePatterns } from './encodings.js';
 import { Matcher, type Sink } from './matcher.js';
 import { AnsiView } from './ansi.js';
+import { copyBytes } from './copy.js';
 
 export interface Needle {
   readonly name: string;
@@ -84,11 +85,16 @@ export function createRedactor(needles: readonly Needle[], opts: RedactorOptions
   return streamRedactor({ needles, automaton, markers, tooShort, ansi: opts.ansi !== false, refs: 1 });
 }
 
+/** Room for markers and held bytes beyond the chunk's own length in a push's output buffer. */
+const OUT_SLACK = 4096;
+
 function streamRedactor(shared: Shared): Redactor {
   const { needles, automaton, markers, tooShort } = shared;
   const hits = new Map<string, number>();
-  // Masked output accumulates here (never a needle: only what is safe to emit).
-  let acc = Buffer.allocUnsafeSlow(64 * 1024);
+  // Masked output accumulates here (never a needle: only what is safe to emit). Each push
+  // writes into a new buffer sized for its chunk and hands it over, so the bytes are copied
+  // once on their way out.
+  let acc = Buffer.allocUnsafeSlow(0);
   let accLen = 0;
   const append = (buf: Buffer, from: number, to: number): void => {
     if (accLen + to - from > acc.length) {
@@ -96,7 +102,7 @@ function streamRedactor(shared: Shared): Redactor {
       acc.copy(bigger, 0, 0, accLen);
       acc = bigger;
     }
-    accLen += buf.copy(acc, accLen, from, to);
+    accLen += copyBytes(buf, from, to, acc, accLen);
   };
   const sink: Sink = {
     plain(buf, from, to) {
@@ -112,8 +118,8 @@ function streamRedactor(shared: Shared): Redactor {
   const view = shared.ansi ? new AnsiView(automaton, sink) : null;
   const matcher = view ?? new Matcher(automaton, sink);
   const take = (): Buffer => {
-    const out = Buffer.allocUnsafeSlow(accLen);
-    acc.copy(out, 0, 0, accLen);
+    const out = acc.subarray(0, accLen);
+    acc = Buffer.allocUnsafeSlow(0);
     accLen = 0;
     return out;
   };
@@ -121,11 +127,13 @@ function streamRedactor(shared: Shared): Redactor {
   return {
     push(chunk) {
       if (wiped) throw new SesameError('INVALID', 'this redactor was wiped and can mask nothing more', { hint: 'create a new redactor for a new stream' });
+      acc = Buffer.allocUnsafeSlow(chunk.length + OUT_SLACK);
       matcher.push(chunk);
       return take();
     },
     flush() {
       if (wiped) return Buffer.alloc(0);
+      acc = Buffer.allocUnsafeSlow(OUT_SLACK);
       matcher.flush();
       return take();
     },

@@ -10,6 +10,7 @@
  */
 import { allocSecret } from '../bytes.js';
 import type { Automaton } from './automaton.js';
+import { copyBytes, zeroBytes } from './copy.js';
 
 /** Where the matcher sends its output, in order, in view positions (bytes pushed so far). */
 export interface Sink {
@@ -129,7 +130,7 @@ export class Matcher {
     const safe = final ? n : Math.max(emitted, i - maxExt[s]!);
     this.sink.plain(work, emitted, safe, base);
     // The unscanned-for-good tail moves to held (empty on flush), and the rest of held is zeroed.
-    this.held.fill(0, work.copy(this.held, 0, safe, n));
+    zeroBytes(this.held, copyBytes(work, safe, n, this.held, 0), this.held.length);
     this.heldLen = n - safe;
     this.base = base + safe;
     this.state = final ? 0 : s;
