@@ -209,3 +209,34 @@ test('run --mask --exclude K with the owner agent leaves K out of the exec: neit
     h.cleanup();
   }
 });
+
+test('run --mask --exclude with a token that may not list takes the names from the vault file; with neither it refuses (exit 8) rather than inject the excluded key', async () => {
+  const h = await execHome('sesame-run-excl-tok-', { API_TOKEN: SECRET, DB_PASS: 'db-pass-value-9f3k2Q' });
+  await startAgent(h);
+  const empty = fs.mkdtempSync(path.join(path.dirname(h.dir), 'nohome-'));
+  try {
+    const tk = await sesame(['token', 'new', '--ops', 'exec'], { env: h.env });
+    assert.equal(tk.code, 0, tk.stderr);
+    const env = { ...h.env, SESAME_AGENT_TOKEN: tk.out.trim() };
+    // lengths, not values: what is injected, whatever the output masking does
+    const LENS = 'echo "api=${#API_TOKEN} db=${#DB_PASS}"';
+    const r = await sesame(['run', '--mask', '--exclude', 'DB_PASS', '--', 'sh', '-c', LENS], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.out, `api=${SECRET.length} db=0\n`);
+    // no readable vault here and no `list`: the excluded key cannot be told apart, so nothing runs
+    const blind = { ...env, SESAME_HOME: empty, SESAME_AGENT_SOCK: path.join(h.dir, 'agent.sock') };
+    const mark = path.join(empty, 'ran');
+    const no = await sesame(['run', '--mask', '--exclude', 'DB_PASS', '--', 'sh', '-c', `touch ${mark}`], { env: blind });
+    assert.equal(no.code, 8, no.stderr);
+    assert.match(no.stderr, /cannot honour --exclude through the agent's exec/);
+    const strict = await sesame(['run', '--mask', '--strict', '--only', 'API_TOKEN', '--', 'sh', '-c', `touch ${mark}`], { env: blind });
+    assert.equal(strict.code, 8, strict.stderr);
+    assert.ok(!fs.existsSync(mark), 'the command never ran');
+    // control: the same blind caller without --exclude runs
+    const ok = await sesame(['run', '--mask', '--', 'sh', '-c', LENS], { env: blind });
+    assert.equal(ok.out, `api=${SECRET.length} db=20\n`, ok.stderr);
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
