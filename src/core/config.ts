@@ -46,7 +46,14 @@ const invalid = (p: string, msg: string): SesameError => new SesameError('INVALI
 export function loadConfig(paths: HomePaths): Config {
   const text = readConfigText(paths.config);
   if (text === null) {
-    return { passphraseCommand: undefined, passphraseCommandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS, history: DEFAULT_HISTORY_VERSIONS, approveOwner: false, approvalTimeoutMs: undefined, approvalMaxMs: undefined };
+    return {
+      passphraseCommand: undefined,
+      passphraseCommandTimeoutMs: DEFAULT_COMMAND_TIMEOUT_MS,
+      history: DEFAULT_HISTORY_VERSIONS,
+      approveOwner: false,
+      approvalTimeoutMs: undefined,
+      approvalMaxMs: undefined,
+    };
   }
   return parseConfig(text, paths.config);
 }

@@ -14,7 +14,8 @@ function clearDelay(env: NodeJS.ProcessEnv): number | undefined {
 }
 
 const cmd: Command = {
-  usage: 'get KEY [KEY…] [-n] [--json] [--clip] [--version N] [--fd]\n\nexamples:\n  psql "$(sesame get DATABASE_URL)"\n  sesame get -n API_TOKEN | wc -c\n  sesame get USER PASSWORD --json\n  sesame get API_TOKEN --clip\n  sesame get API_TOKEN --version 3',
+  usage:
+    'get KEY [KEY…] [-n] [--json] [--clip] [--version N] [--fd]\n\nexamples:\n  psql "$(sesame get DATABASE_URL)"\n  sesame get -n API_TOKEN | wc -c\n  sesame get USER PASSWORD --json\n  sesame get API_TOKEN --clip\n  sesame get API_TOKEN --version 3',
   summary: 'print secrets to stdout, nothing else: one value and a newline per KEY (or JSON with --json)',
   flags: {
     'no-newline': { type: 'boolean', short: 'n', help: 'print the value without the trailing newline (one KEY only)' },

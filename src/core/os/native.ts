@@ -616,7 +616,6 @@ const PROT_WRITE = 2;
 const MAP_SHARED = 1;
 const MAP_FAILED = 0xffffffffffffffffn;
 
-
 /** A mapping of `len` bytes of `fd` (shared), or throws ERROR. The caller munmaps it. */
 function mapFd(fd: number, len: number, prot: number): unknown {
   const p = fn('void *mmap(void *addr, size_t len, int prot, int flags, int fd, intptr_t off)')(null, len, prot, MAP_SHARED, fd, 0);
