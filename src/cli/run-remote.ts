@@ -10,6 +10,10 @@
  * - SIGINT, SIGTERM, SIGHUP, SIGQUIT sent to this process are forwarded to the child's
  *   process group (`signal`); if the agent connection drops, the agent kills the group.
  * - a value too short to mask is named once on stderr.
+ * - while the exec waits for the owner's approval (a `pending` frame, until its first output),
+ *   Ctrl-C (the signal, or the byte on a raw terminal) and the other forwarded signals do not
+ *   wait to be forwarded to a child that has not started: the connection is closed, so the
+ *   agent withdraws the request (or, if it was approved meanwhile, kills the child), exit 130.
  * The masked output arrives as base64 strings (it is not secret once masked).
  */
 import * as os from 'node:os';
@@ -65,8 +69,15 @@ export async function runRemote(client: AgentClient, project: string, sel: { onl
         /* the exec may have ended meanwhile */
       });
   };
+  // Waiting for the owner's approval: a pending frame came and no output yet.
+  const st = { waiting: false, interrupted: false };
+  const interrupt = (): void => {
+    st.interrupted = true;
+    client.close();
+  };
   const onSignal = (sig: NodeJS.Signals): void => {
-    control({ op: 'signal', signal: sig });
+    if (st.waiting) interrupt();
+    else control({ op: 'signal', signal: sig });
   };
   const onWinch = (): void => {
     control({ op: 'resize', rows: process.stdout.rows || 24, cols: process.stdout.columns || 80 });
@@ -74,6 +85,10 @@ export async function runRemote(client: AgentClient, project: string, sel: { onl
   for (const s of FORWARDED) process.on(s, onSignal);
   if (term) process.stdout.on('resize', onWinch);
   const onData = (b: Buffer): void => {
+    if (st.waiting && raw && b.includes(3)) {
+      interrupt();
+      return;
+    }
     for (let o = 0; o < b.length; o += 32 * 1024) control({ op: 'input', data: b.subarray(o, o + 32 * 1024).toString('base64') });
   };
   const onEnd = (): void => {
@@ -112,13 +127,21 @@ export async function runRemote(client: AgentClient, project: string, sel: { onl
           for (const f of pending.splice(0)) control(f);
         },
         onFrame: (f) => {
-          if (f.frame === 'pending') pendingNote(f);
+          if (f.frame === 'pending') {
+            st.waiting = true;
+            pendingNote(f);
+          }
           if (f.frame !== 'chunk') return;
+          st.waiting = false;
           if ((f.stream !== 'stdout' && f.stream !== 'stderr') || typeof f.data !== 'string') throw badReply('a chunk frame needs stream stdout or stderr and data');
           out[f.stream].write(Buffer.from(f.data, 'base64'));
         },
       },
     );
+  } catch (e) {
+    if (!st.interrupted) throw e;
+    process.stderr.write("sesame: interrupted while waiting for the owner's approval; the request is withdrawn\n");
+    return 130;
   } finally {
     for (const s of FORWARDED) process.off(s, onSignal);
     process.stdout.off('resize', onWinch);

@@ -5,15 +5,17 @@
  * approves at a real terminal (it writes a marker file: none exists while it waits); expiry
  * refuses it with approval_timeout (exit 8) and it never runs; `sesame approve` shows the
  * program the agent resolved and the argv hash, never argv or a value; a `--for` grant covers
- * a later exec of the same program and keys, and not another program.
+ * a later exec of the same program and keys, and not another program. `sesame run` on a
+ * terminal says it waits, and Ctrl-C (or SIGINT) while it waits withdraws the request.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { requireTool, sesame, type TestHome } from '../helpers/cli.js';
-import { sleep, startAgent, stopAgent } from '../helpers/agent.js';
-import { HV_VALUE, approvalHome, approveOnTty, leaksValue, pendingList, waitPending } from '../helpers/approval.js';
+import { spawn } from 'node:child_process';
+import { BIN, requireTool, sesame, type TestHome } from '../helpers/cli.js';
+import { sleep, startAgent, stopAgent, waitFor } from '../helpers/agent.js';
+import { HV_VALUE, approvalHome, approveOnTty, leaksValue, onTty, pendingList, waitPending } from '../helpers/approval.js';
 import { once, ownerSock, profileSock, writeProfiles } from '../helpers/exec-frames.js';
 import { argvHash } from '../../src/core/audit/record.js';
 
@@ -184,6 +186,66 @@ test('approve --for covers a later exec of the same program and keys, and not an
     assert.equal(o.code, 8, o.stderr);
     assert.match(o.stderr, /owner denied/);
     assert.ok(!leaksValue(o.out + o.stderr));
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('sesame run on a terminal through a profile prints the waiting line and runs once approved; Ctrl-C while it waits withdraws the request (exit 130) and nothing runs', async (t) => {
+  if (!requireTool(t, 'python3', 'python3')) return;
+  const { h } = await boxHome('sesame-apx-tty-', '30s');
+  const marker = path.join(h.dir, 'ran');
+  const argv = [process.execPath, BIN, 'run', '--', 'sh', '-c', script(marker)];
+  try {
+    await startAgent(h);
+    const term = onTty(boxEnv(h), argv, [{ expect: "waiting for the owner's approval" }]);
+    const [p] = await waitPending(h);
+    assert.ok(!fs.existsSync(marker));
+    const a = await approveOnTty(h, [p!.id]);
+    assert.equal(a.status, 0, a.output);
+    const r = await term;
+    assert.equal(r.status, 0, r.output);
+    assert.ok(r.output.includes(`waiting for the owner's approval of request ${p!.id} (up to 30 s)`), r.output);
+    assert.match(r.output, /HV=<sesame:HV>/);
+    assert.ok(!leaksValue(r.output));
+    assert.ok(fs.existsSync(marker));
+
+    fs.rmSync(marker);
+    const c = await onTty(boxEnv(h), argv, [{ expect: "waiting for the owner's approval" }, { send: '\x03' }]);
+    assert.equal(c.status, 130, c.output);
+    assert.match(c.output, /interrupted while waiting for the owner's approval; the request is withdrawn/);
+    await waitFor('the request withdrawn', async () => (await pendingList(h)).length === 0);
+    await sleep(300);
+    assert.ok(!fs.existsSync(marker), 'a command whose approval was abandoned never ran');
+    const audit = fs.readFileSync(path.join(h.dir, 'audit.jsonl'), 'utf8');
+    assert.ok(audit.includes('"event":"approval_withdrawn"'), 'the withdrawal is audited');
+  } finally {
+    await stopAgent(h);
+    h.cleanup();
+  }
+});
+
+test('SIGINT to sesame run while its exec waits for approval withdraws the request instead of waiting for a child that never started', async () => {
+  const { h } = await boxHome('sesame-apx-int-', '30s');
+  const marker = path.join(h.dir, 'ran');
+  try {
+    await startAgent(h);
+    const child = spawn(process.execPath, [BIN, 'run', '--', 'sh', '-c', script(marker)], { env: boxEnv(h), stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    const exited = new Promise<number | null>((res) => {
+      child.on('exit', (code) => {
+        res(code);
+      });
+    });
+    await waitFor('the waiting line', () => err.includes('waiting for the owner'), 15_000);
+    child.kill('SIGINT');
+    assert.equal(await exited, 130, err);
+    await waitFor('the request withdrawn', async () => (await pendingList(h)).length === 0);
+    assert.ok(!fs.existsSync(marker));
   } finally {
     await stopAgent(h);
     h.cleanup();
