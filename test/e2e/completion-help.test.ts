@@ -36,6 +36,7 @@ test('the help footer names the installed docs and `sesame help TOPIC`, never a 
   assert.ok(docs && path.isAbsolute(docs) && fs.existsSync(path.join(docs, 'shells.md')), `docs: ${docs}`);
   const topics = /sesame help TOPIC \(([^)]+)\)/.exec(main.out)?.[1]?.split(', ') ?? [];
   assert.ok(topics.includes('shells') && topics.includes('cli'), topics.join(','));
+  for (const t of ['approvals', 'mcp', 'redaction', 'api', 'threat-model', 'spec/agent-protocol', 'spec/vault-format']) assert.ok(topics.includes(t), `topic ${t} is listed: ${topics.join(',')}`);
   for (const t of topics) {
     const r = await sesame(['help', t], { env: h.env });
     assert.equal(r.code, 0, `${t}: ${r.stderr}`);

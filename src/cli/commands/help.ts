@@ -18,17 +18,22 @@ export function docsDir(): string {
   return path.resolve(path.dirname(script), '..', 'docs');
 }
 
-/** The topics: the names of the shipped docs/*.md files (without .md), sorted. */
-export function topics(): string[] {
+/** The names of the .md files in one directory (without .md), sorted; none when it cannot be read. */
+function mdNames(dir: string): string[] {
   try {
     return fs
-      .readdirSync(docsDir())
+      .readdirSync(dir)
       .filter((f) => f.endsWith('.md'))
       .map((f) => f.slice(0, -3))
       .sort();
   } catch {
     return [];
   }
+}
+
+/** The topics: the shipped docs/*.md pages, then the specifications docs/spec/*.md as `spec/NAME`. */
+export function topics(): string[] {
+  return [...mdNames(docsDir()), ...mdNames(path.join(docsDir(), 'spec')).map((n) => `spec/${n}`)];
 }
 
 /** The last lines of the main help: where to read more, as paths that exist after install. */
