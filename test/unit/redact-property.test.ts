@@ -8,7 +8,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRedactor, marker, type Needle } from '../../src/core/redact/index.js';
-import { derivePatterns } from '../../src/core/redact/encodings.js';
+import { ENCODINGS, derivePatterns } from '../../src/core/redact/encodings.js';
+
+const ENCODING_NAMES = ENCODINGS.map((e) => e.name);
 
 /** mulberry32: a small seeded PRNG, so every case replays from its seed. */
 function prng(seed: number): () => number {
@@ -403,4 +405,17 @@ test('long values after long runs of look-alike bytes, at chunk edges, are maske
 
 test('the same on a terminal stream, with escapes inside the long runs and inside the values (400 seeds)', () => {
   for (let seed = 1; seed <= 400; seed++) runSkipCase(seed, true);
+});
+
+test('a token of letters, digits and -._ skips the escaping encodings without losing a distinct pattern (500 seeds)', () => {
+  const TOKEN = Buffer.from('abcxyzABCXYZ0189-._abcxyz0189~/');
+  for (let seed = 1; seed <= 500; seed++) {
+    const r = prng(seed);
+    const v = Buffer.from(Array.from({ length: int(r, 6, 40) }, () => pick(r, [...TOKEN])));
+    const fast = new Set(derivePatterns(v).map((p) => p.toString('latin1')));
+    const each = new Set(ENCODING_NAMES.flatMap((name) => derivePatterns(v, [name]).map((p) => p.toString('latin1'))));
+    assert.deepEqual([...fast].sort(), [...each].sort(), `seed ${seed}`);
+  }
+  // The attacker's case: one byte outside the set, and the escaping forms are back.
+  assert.ok(derivePatterns(Buffer.from('abc/def"ghi')).some((p) => p.toString('latin1') === 'abc%2Fdef%22ghi'));
 });

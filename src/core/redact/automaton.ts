@@ -90,6 +90,21 @@ function i32(n: number, fill: number): Int32Array {
 }
 
 /**
+ * The skip loop: from window start `i` (at most `last`), moves on while the window's last
+ * block starts no pattern's prefix; returns the first window start that may begin a match, or
+ * the first past `last`. Top-level with its tables as arguments, so the loop keeps them in
+ * registers. One 32-bit load per window (little-endian: the number the table was built from).
+ */
+function skipAhead(dv: DataView, i: number, last: number, shift: Uint8Array, wb: number, hashShift: number): number {
+  while (i <= last) {
+    const d = shift[Math.imul(dv.getInt32(i + wb, true), SKIP_HASH) >>> hashShift]!;
+    if (d === 0) return i;
+    i += d;
+  }
+  return i;
+}
+
+/**
  * Builds the automaton. When two needles share a pattern, the first one given owns it (its
  * name goes in the marker). Throws RangeError only if memory runs out.
  */
@@ -162,6 +177,7 @@ export function buildAutomaton(patterns: readonly Pattern[]): Automaton {
 
   // Breadth-first: a node's failure link is shallower, so its row is complete when needed.
   const queue = i32(count, 0);
+  const chain = i32(maxLen + 1, 0);
   let head = 0;
   let tail = 0;
   queue[tail++] = 0;
@@ -183,11 +199,25 @@ export function buildAutomaton(patterns: readonly Pattern[]): Automaton {
       const f = fail[u]!;
       const fr = row[f]!;
       if (u !== 0 && fr >= 0) dense.copyWithin(r, fr, fr + 256);
-      else if (u !== 0) for (let b = 0; b < 256; b++) dense[r + b] = step(f, b);
+      else if (u !== 0) {
+        // Down the failure chain to the first dense row: that row, then the single child of
+        // each node on the way, the nearest last (it answers first).
+        let k = f;
+        let m = 0;
+        while (row[k]! < 0) {
+          chain[m++] = k;
+          k = fail[k]!;
+        }
+        dense.copyWithin(r, row[k]!, row[k]! + 256);
+        while (m > 0) {
+          const x = chain[--m]!;
+          if (single[x]! >= 0) dense[r + single[x]!] = singleChild[x]!;
+        }
+      }
       for (let c = firstChild[u]!; c >= 0; c = sibling[c]!) dense[r + nodeByte[c]!] = c;
     }
   }
-  for (const a of [nodeByte, firstChild, sibling, queue]) a.fill(0);
+  for (const a of [nodeByte, firstChild, sibling, queue, chain]) a.fill(0);
 
   // The hot loop's copy of the transitions: a next state with outputs is stored as ~state
   // (negative), so one load both moves and tells whether to stop.
@@ -230,12 +260,7 @@ export function buildAutomaton(patterns: readonly Pattern[]): Automaton {
       if (s === 0 && skipOn) {
         // At the root: move the window while its last block starts no pattern's prefix. Every
         // position skipped is one where no pattern starts, so the root is still the state.
-        while (i + W <= n) {
-          const e = i + WB;
-          const d = shift[Math.imul(buf[e]! | (buf[e + 1]! << 8) | (buf[e + 2]! << 16) | (buf[e + 3]! << 24), SKIP_HASH) >>> hashShift]!;
-          if (d === 0) break;
-          i += d;
-        }
+        if (i + W <= n) i = skipAhead(new DataView(buf.buffer, buf.byteOffset, n), i, n - W, shift, WB, hashShift);
         p = i;
       }
       let again = false;

@@ -265,6 +265,8 @@ const PATH = inSet('-._~/');
 /** One encoding: its name (docs/redaction.md) and how it derives patterns from a value. */
 export interface Encoding {
   readonly name: string;
+  /** Leaves letters, digits and `-._` as they are (so a token made of those is its own encoding). */
+  readonly escaping?: boolean;
   derive(v: Buffer, out: Buffer[]): void;
 }
 
@@ -297,18 +299,19 @@ export const ENCODINGS: readonly Encoding[] = [
   },
   { name: 'percent-all', derive: one((v) => percent(v, () => false, true, false)) },
   { name: 'percent-all-lower', derive: one((v) => percent(v, () => false, false, false)) },
-  { name: 'percent-rfc3986', derive: one((v) => percent(v, RFC3986, true, false)) },
-  { name: 'percent-uri-component', derive: one((v) => percent(v, URI_COMPONENT, true, false)) },
-  { name: 'percent-path', derive: one((v) => percent(v, PATH, true, false)) },
-  { name: 'form-urlencoded', derive: one((v) => percent(v, FORM, true, true)) },
-  { name: 'query-plus', derive: one((v) => percent(v, RFC3986, true, true)) },
-  { name: 'json', derive: one((v) => json(v, {})) },
-  { name: 'json-ascii', derive: one((v) => json(v, { ascii: true })) },
-  { name: 'json-ascii-upper', derive: one((v) => json(v, { ascii: true, upper: true })) },
-  { name: 'json-ascii-slash', derive: one((v) => json(v, { ascii: true, slash: true })) },
-  { name: 'json-html', derive: one((v) => json(v, { html: true })) },
+  { name: 'percent-rfc3986', escaping: true, derive: one((v) => percent(v, RFC3986, true, false)) },
+  { name: 'percent-uri-component', escaping: true, derive: one((v) => percent(v, URI_COMPONENT, true, false)) },
+  { name: 'percent-path', escaping: true, derive: one((v) => percent(v, PATH, true, false)) },
+  { name: 'form-urlencoded', escaping: true, derive: one((v) => percent(v, FORM, true, true)) },
+  { name: 'query-plus', escaping: true, derive: one((v) => percent(v, RFC3986, true, true)) },
+  { name: 'json', escaping: true, derive: one((v) => json(v, {})) },
+  { name: 'json-ascii', escaping: true, derive: one((v) => json(v, { ascii: true })) },
+  { name: 'json-ascii-upper', escaping: true, derive: one((v) => json(v, { ascii: true, upper: true })) },
+  { name: 'json-ascii-slash', escaping: true, derive: one((v) => json(v, { ascii: true, slash: true })) },
+  { name: 'json-html', escaping: true, derive: one((v) => json(v, { html: true })) },
   {
     name: 'json-twice',
+    escaping: true,
     derive: one((v) => {
       const once = json(v, {});
       if (once === null) return null;
@@ -317,12 +320,12 @@ export const ENCODINGS: readonly Encoding[] = [
       return twice;
     }),
   },
-  { name: 'c-escape', derive: one((v) => cEscape(v, 0x22)) },
-  { name: 'python-bytes', derive: one((v) => cEscape(v, 0x27)) },
-  { name: 'shell-single', derive: one((v) => replace(v, { 0x27: "'\\''" })) },
-  { name: 'html', derive: one((v) => replace(v, { 0x26: '&amp;', 0x3c: '&lt;', 0x3e: '&gt;', 0x22: '&quot;', 0x27: '&#39;' })) },
-  { name: 'html-hex', derive: one((v) => replace(v, { 0x26: '&amp;', 0x3c: '&lt;', 0x3e: '&gt;', 0x22: '&quot;', 0x27: '&#x27;' })) },
-  { name: 'html-decimal', derive: one((v) => replace(v, { 0x26: '&amp;', 0x3c: '&lt;', 0x3e: '&gt;', 0x22: '&#34;', 0x27: '&#39;' })) },
+  { name: 'c-escape', escaping: true, derive: one((v) => cEscape(v, 0x22)) },
+  { name: 'python-bytes', escaping: true, derive: one((v) => cEscape(v, 0x27)) },
+  { name: 'shell-single', escaping: true, derive: one((v) => replace(v, { 0x27: "'\\''" })) },
+  { name: 'html', escaping: true, derive: one((v) => replace(v, { 0x26: '&amp;', 0x3c: '&lt;', 0x3e: '&gt;', 0x22: '&quot;', 0x27: '&#39;' })) },
+  { name: 'html-hex', escaping: true, derive: one((v) => replace(v, { 0x26: '&amp;', 0x3c: '&lt;', 0x3e: '&gt;', 0x22: '&quot;', 0x27: '&#x27;' })) },
+  { name: 'html-decimal', escaping: true, derive: one((v) => replace(v, { 0x26: '&amp;', 0x3c: '&lt;', 0x3e: '&gt;', 0x22: '&#34;', 0x27: '&#39;' })) },
 ];
 
 /**
@@ -334,8 +337,12 @@ export function derivePatterns(value: Buffer, names?: readonly string[], into: A
   const out: Buffer[] = [];
   const outer = arena;
   arena = into;
+  // A token of letters, digits and `-._` comes out of every escaping encoding unchanged: those
+  // would only repeat the raw pattern (the usual case: API keys, hex, most passwords).
+  let plain = names === undefined;
+  for (let i = 0; plain && i < value.length; i++) plain = isAlnum(value[i]!) || value[i] === 0x2d || value[i] === 0x2e || value[i] === 0x5f;
   try {
-    for (const e of ENCODINGS) if (names === undefined || names.includes(e.name)) e.derive(value, out);
+    for (const e of ENCODINGS) if ((names === undefined || names.includes(e.name)) && !(plain && e.escaping === true)) e.derive(value, out);
   } finally {
     arena = outer;
   }
