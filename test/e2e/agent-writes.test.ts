@@ -349,6 +349,7 @@ test('edit through a --writes agent needs no passphrase (read through the agent,
   assert.equal(ro.code, 3, ro.stderr);
   assert.match(ro.stderr, /the agent is read-only; start it with --writes, or type the passphrase/);
   assert.ok(vaultBytes(h).equals(before));
+  assert.equal(fs.existsSync(path.join(path.dirname(h.dir), 'seen')), false, 'the editor never opened: no edit is typed only to be lost');
   await stopAgent(h);
   await startAgent(h, ['--writes']);
   const r = await sesame(['edit', 'K'], { env: { ...noPass(h), EDITOR: ed } });

@@ -39,7 +39,19 @@ const cmd: Command = {
     try {
       const { connectAgent } = await import('../../core/agent/client.js');
       const client = ctx.noAgent ? null : await connectAgent(ctx.paths.agentSock, ctx.env);
-      if (!client) vault = await (await import('../direct-unlock.js')).unlockDirect(ctx);
+      // Unlock before the editor opens unless a --writes agent will take the write: an edit is
+      // never lost to a passphrase that cannot be read after the editor closed.
+      if (!client || !(await (await import('../write.js')).agentTakesWrites(ctx))) {
+        try {
+          vault = await (await import('../direct-unlock.js')).unlockDirect(ctx);
+        } catch (e) {
+          client?.close();
+          if (client && e instanceof SesameError && e.code === 'LOCKED') {
+            throw new SesameError('LOCKED', 'the agent is read-only; start it with --writes, or type the passphrase', { remedy: 'agent_writes' });
+          }
+          throw e;
+        }
+      }
       if (exists) {
         if (client) {
           try {

@@ -232,7 +232,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
             outcome: 'error',
             reason: code,
             project: w.project,
-            keys: 'key' in w ? [w.key] : [],
+            keys: w.op === 'import' ? w.entries.map(([k]) => k) : 'key' in w ? [w.key] : [],
             ...(request === undefined ? {} : { request }),
             ...client,
           });
