@@ -56,7 +56,7 @@ import { agentAudit } from '../audit/agent-audit.js';
 import { DEFAULT_EVICT_AFTER_MS, VaultKeeper } from './keeper.js';
 import type { AgentLock } from './lockfile.js';
 import type { AgentLog } from './log.js';
-import { PROTOCOL_VERSION } from './protocol.js';
+import { PROTOCOLS, PROTOCOL_VERSION } from './protocol.js';
 import { Session, type SessionLimits } from './session.js';
 import { cellListener, closeListeners, listenerInfo, lostListener, openListeners, ownerListener, profileListener, type ListenerInfo, type ListenerSpec, type OpenListener } from './listeners.js';
 import { ApprovalBroker } from '../approval/broker.js';
@@ -391,7 +391,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   audit.checkpoint('agent_start');
   const others = open.filter((l) => l.spec.ref.kind !== 'owner').map((l) => `${l.spec.ref.kind}${l.spec.ref.name === undefined ? '' : `:${l.spec.ref.name}`} ${l.spec.socket}`);
   o.log(
-    `started: socket ${sock}${others.length ? ` (also ${others.join(', ')})` : ''}, idle ${o.limits.idleMs ? `${o.limits.idleMs / 1000}s` : 'off'}, ttl ${o.limits.ttlMs / 1000}s, protocol ${PROTOCOL_VERSION}, sesame ${o.version}`,
+    `started: socket ${sock}${others.length ? ` (also ${others.join(', ')})` : ''}, idle ${o.limits.idleMs ? `${o.limits.idleMs / 1000}s` : 'off'}, ttl ${o.limits.ttlMs / 1000}s, protocols ${PROTOCOLS.join(', ')}, sesame ${o.version}`,
   );
   /**
    * Brings the profile sockets in line with the policy in force: closes those of removed
