@@ -10,6 +10,9 @@
 #
 #   bash bench/mask.sh [RUNS=5] [MiB=100]
 #   EXPORT=DIR bash bench/mask.sh     # also keeps hyperfine's JSON in DIR/mask.json
+#   BEFORE_REV=<git rev> bash bench/mask.sh   # the CPU table also runs that revision's redactor
+# After hyperfine, bench/mask-cpu.mjs gives CPU-time medians (perf task-clock of the whole
+# pipeline), the commands taking turns round by round: the steadier numbers on a shared machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS="${1:-5}"
@@ -55,3 +58,13 @@ node -e '
   for (const x of r) console.log(`| ${x.command.replace(/ \/tmp\S*/g, "")} | ${x.median.toFixed(3)} | ${(mib / x.median).toFixed(1)} | ${(wall0 / x.median).toFixed(3)}× | ${cpu(x).toFixed(3)} | ${(mib / cpu(x)).toFixed(1)} | ${(cpu(r[0]) / cpu(x)).toFixed(3)}× |`);
 ' "$WORK/mask.json" "$MIB"
 if [ -n "${EXPORT:-}" ]; then cp "$WORK/mask.json" "$EXPORT/mask.json"; fi
+
+MODS=()
+if [ -n "${BEFORE_REV:-}" ]; then
+  mkdir -p "$WORK/before"
+  git archive "$BEFORE_REV" src/core | tar -x -C "$WORK/before"
+  node_modules/.bin/esbuild "$WORK/before/src/core/redact/index.ts" --bundle --platform=node --format=esm --outfile="$WORK/before.mjs" --log-level=warning
+  MODS+=("before=$WORK/before.mjs")
+fi
+echo
+node bench/mask-cpu.mjs "$F" "$WORK/secrets.hex" "$RUNS" "${MODS[@]}" "redactor=$WORK/redact.mjs"
