@@ -112,6 +112,7 @@ export const OP_TIMEOUT_MS: Readonly<Record<string, number>> = { get: 30_000, ge
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
 const CONNECT_TIMEOUT_MS = 1000;
 const REQUEST_TIMEOUT_MS = 30_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Connects to a live agent; null when none is listening at `sock`. INSECURE if the socket
@@ -408,6 +409,8 @@ class Client implements AgentClient {
 
   #arm(f: Flight, ms: number): void {
     clearTimeout(f.timer);
+    // Node's timers take at most 2^31 − 1 ms; a longer wait would fire at once.
+    ms = Math.min(ms, MAX_TIMER_MS);
     f.ms = ms;
     f.timer = setTimeout(() => {
       // The protocol has no per-request cancel yet: closing the connection is how a request is
