@@ -76,6 +76,23 @@ test('completion of key names reads metadata only: it works on a locked vault an
   h.cleanup();
 });
 
+test('restore and purge complete removed keys, history both kinds, get only live ones, projects rename the projects — all from metadata, nothing unlocked', async () => {
+  const { h, env } = await setup();
+  assert.equal((await sesame(['rm', 'APP_ID'], { env: h.env })).code, 0);
+  const complete = async (...words: string[]): Promise<string> => {
+    const r = await sesame(['completion', 'complete', '--', ...words], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.out, /value-of/);
+    return r.out;
+  };
+  assert.equal(await complete('restore', ''), 'APP_ID\n');
+  assert.equal(await complete('purge', ''), 'APP_ID\n');
+  assert.equal(await complete('history', ''), 'API_KEY\nAPP_ID\nDB_URL\n');
+  assert.equal(await complete('get', ''), 'API_KEY\nDB_URL\n');
+  assert.equal(await complete('projects', 'rename', ''), 'default\nweb\n');
+  h.cleanup();
+});
+
 test('zsh completes `sesame ge<TAB>` and a key name on a real terminal (pty), through compinit', async (t) => {
   if (!requireTool(t, 'zsh', 'zsh') || !requireTool(t, 'python3', 'python3')) return;
   const { h, env } = await setup();

@@ -70,8 +70,11 @@ export function locate(table: Table, words: readonly string[]): Position {
   return pos;
 }
 
-/** The metadata lists: project names, or the key names of a project (no unlock). */
-async function metaList(ctx: Ctx, kind: 'projects' | 'keys', at: Position): Promise<string[]> {
+/** Commands whose KEY is a removed key (restore, purge) or either kind (history). */
+const REMOVED_KEY_COMMANDS: ReadonlySet<string> = new Set(['restore', 'purge']);
+
+/** The metadata lists: project names, or the live or removed key names of a project (no unlock). */
+async function metaList(ctx: Ctx, kind: 'projects' | 'keys' | 'removed', at: Position): Promise<string[]> {
   const { homePaths, resolveHome, resolveProject } = await import('../../core/paths.js');
   const { readVault } = await import('../../core/vault/store.js');
   const paths = at.home !== undefined ? homePaths(resolveHome(at.home, ctx.env), ctx.env) : ctx.paths;
@@ -79,7 +82,8 @@ async function metaList(ctx: Ctx, kind: 'projects' | 'keys', at: Position): Prom
   if (kind === 'projects') return Object.keys(doc.projects).sort();
   const project = at.project ?? resolveProject(undefined, ctx.env, paths).name;
   const p = Object.hasOwn(doc.projects, project) ? doc.projects[project] : undefined;
-  return p ? Object.keys(p.entries).sort() : [];
+  if (!p) return [];
+  return Object.keys(kind === 'removed' ? (p.removed ?? {}) : p.entries).sort();
 }
 
 /** The candidates for `cur`, given the words before it. Never throws for a vault problem: it just offers less. */
@@ -106,8 +110,10 @@ export async function candidates(ctx: Ctx, table: Table, words: readonly string[
       const first = c.usage.split('\n')[0]!.split(/\s+/).slice(at.path.length);
       const wants = first.find((t) => !t.startsWith('[') && !t.startsWith('-') && !t.startsWith('('));
       if (Object.hasOwn(CHOICES, name)) all = CHOICES[name]!;
+      else if (REMOVED_KEY_COMMANDS.has(name)) all = await safe(() => metaList(ctx, 'removed', at));
+      else if (name === 'history') all = [...new Set([...(await safe(() => metaList(ctx, 'keys', at))), ...(await safe(() => metaList(ctx, 'removed', at)))])].sort();
       else if (wants === 'KEY') all = await safe(() => metaList(ctx, 'keys', at));
-      else if (wants === 'NAME' && (name === 'projects use' || name === 'projects delete')) all = await safe(() => metaList(ctx, 'projects', at));
+      else if ((wants === 'NAME' || wants === 'OLD') && (name === 'projects use' || name === 'projects delete' || name === 'projects rename')) all = await safe(() => metaList(ctx, 'projects', at));
     }
   }
   return all.filter((s) => s.startsWith(cur));
