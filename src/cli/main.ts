@@ -58,10 +58,14 @@ async function mainHelp(): Promise<void> {
     .filter(([n]) => n !== 'help' && n !== 'version')
     .map(([n, d]) => `[${d.short ? `-${d.short}` : `--${n}`}${d.arg ? ` ${d.arg}` : ''}]`);
   const lines = ['sesame — a local secrets vault with an unlock agent', '', `usage: sesame ${globals.join(' ')} COMMAND …`, '', 'commands:'];
+  const seen = new Map<Command | Group, string>();
   for (const name of ORDER) {
     const m = (await TABLE[name]!()).default;
-    if (isGroup(m)) for (const [sub, c] of Object.entries(m.subcommands)) lines.push(`  ${`${name} ${sub}`.padEnd(22)} ${c.summary}`);
+    const first = seen.get(m);
+    if (first !== undefined) lines.push(`  ${name.padEnd(22)} the same as ${first}`);
+    else if (isGroup(m)) for (const [sub, c] of Object.entries(m.subcommands)) lines.push(`  ${`${name} ${sub}`.padEnd(22)} ${c.summary}`);
     else lines.push(`  ${name.padEnd(22)} ${m.summary}`);
+    seen.set(m, first ?? name);
   }
   lines.push('', 'also:', `  ${'help [COMMAND|TOPIC]'.padEnd(22)} this help, a command's help, or a documentation topic`, `  ${'version'.padEnd(22)} print the version (also --version)`);
   lines.push(
