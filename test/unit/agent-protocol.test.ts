@@ -177,3 +177,27 @@ test('property: the response parser equals JSON.parse on random documents withou
     assert.deepEqual(parseJsonBytes(Buffer.from(text)), JSON.parse(text), text);
   }
 });
+
+test('with copyRest, a line split across reads of one reused buffer survives the buffer being wiped between reads', () => {
+  const s = new LineSplitter(64, { copyRest: true });
+  const buf = Buffer.alloc(8);
+  buf.write('abc\ndef', 'latin1');
+  const first = s.push(buf.subarray(0, 7));
+  assert.deepEqual(
+    first.lines.map((l) => l.toString()),
+    ['abc'],
+  );
+  buf.fill(0); // the reader wipes its buffer after each read
+  buf.write('gh\n', 'latin1');
+  const second = s.push(buf.subarray(0, 3));
+  assert.deepEqual(
+    second.lines.map((l) => l.toString()),
+    ['defgh'],
+  );
+  // Without copyRest the held bytes are a view, and the wipe reaches them (the agent's side wants that).
+  const v = new LineSplitter(64);
+  const b2 = Buffer.from('xy', 'latin1');
+  v.push(b2);
+  b2.fill(0);
+  assert.equal(v.push(Buffer.from('\n')).lines[0]!.toString('latin1'), '\0\0');
+});

@@ -44,6 +44,7 @@ import type { Selection } from '../vault/vault.js';
 import { peerCred } from '../os/native.js';
 import { parseJsonSecrets } from './secret-json.js';
 import { LineSplitter } from './line-splitter.js';
+import { allocSecret } from '../bytes.js';
 import { MAX_SOCKET_PATH, valueAfter } from './protocol.js';
 import { socketDirHint } from './socket.js';
 import {
@@ -123,8 +124,12 @@ export async function connectAgent(sock: string, env: NodeJS.ProcessEnv, opts: C
   const token = agentToken(env);
   const delegated = env.SESAME_AGENT_DELEGATED === '1';
   if (Buffer.byteLength(sock) > MAX_SOCKET_PATH || !(delegated ? isSocket(sock) : socketLooksOurs(sock))) return null;
+  // Replies are read straight into one off-heap buffer (`onread`), wiped after each read: no
+  // copy of a reply is left behind in memory Node allocated and freed for a read (measured:
+  // base64 of values in a long-lived API program, test/e2e/fd-api-memory.test.ts).
+  const reader = new ReadSink();
   const s = await new Promise<net.Socket | null>((resolve) => {
-    const c = net.createConnection({ path: sock });
+    const c = net.createConnection({ path: sock, onread: reader.onread() });
     const t = setTimeout(() => {
       finish(null);
     }, CONNECT_TIMEOUT_MS);
@@ -151,7 +156,53 @@ export async function connectAgent(sock: string, env: NodeJS.ProcessEnv, opts: C
     s.destroy();
     throw e;
   }
-  return new Client(s, token, !delegated);
+  return new Client(s, token, !delegated, reader);
+}
+
+/** A socket's reads into one off-heap buffer: each read is handed to the sink, then wiped. */
+class ReadSink {
+  readonly #buf = allocSecret(64 * 1024);
+  #sink: ((chunk: Buffer) => void) | undefined;
+  #early: Buffer[] = [];
+
+  onread(): { buffer: Buffer; callback: (n: number, buf: Buffer) => boolean } {
+    return {
+      buffer: this.#buf,
+      callback: (n, buf) => {
+        const view = buf.subarray(0, n);
+        try {
+          if (this.#sink) this.#sink(view);
+          else {
+            // Nothing is read before the client exists (the agent speaks only when asked); kept anyway.
+            const copy = allocSecret(n);
+            view.copy(copy);
+            this.#early.push(copy);
+          }
+        } finally {
+          view.fill(0);
+        }
+        return true;
+      },
+    };
+  }
+
+  /** Starts delivering reads to `sink` (after any that came first). */
+  attach(sink: (chunk: Buffer) => void): void {
+    this.#sink = sink;
+    for (const b of this.#early.splice(0)) {
+      try {
+        sink(b);
+      } finally {
+        b.fill(0);
+      }
+    }
+  }
+
+  /** Wipes the read buffer (the connection is closed). */
+  wipe(): void {
+    this.#buf.fill(0);
+    for (const b of this.#early.splice(0)) b.fill(0);
+  }
 }
 
 /** How `connectAgent` makes sure the agent is ours. */
@@ -277,7 +328,7 @@ interface Flight {
 
 class Client implements AgentClient {
   #sock: net.Socket;
-  #split = new LineSplitter(MAX_RESPONSE_BYTES);
+  #split = new LineSplitter(MAX_RESPONSE_BYTES, { copyRest: true });
   #flights = new Map<number, Flight>();
   #closed = false;
   #onClose: Array<() => void> = [];
@@ -286,14 +337,18 @@ class Client implements AgentClient {
   readonly #token: string | undefined;
   readonly #sendPid: boolean;
 
-  constructor(sock: net.Socket, token?: string, sendPid = true) {
+  constructor(sock: net.Socket, token: string | undefined, sendPid: boolean, reader: ReadSink) {
     this.#sock = sock;
     this.#token = token;
     this.#sendPid = sendPid;
-    sock.on('data', (chunk: Buffer) => {
+    // Lines are parsed and wiped synchronously (#onLine), before the read buffer is reused.
+    reader.attach((chunk: Buffer) => {
       const { lines, oversize } = this.#split.push(chunk);
       for (const l of lines) this.#onLine(l);
       if (oversize) this.#abort(badReply(`a frame is over ${MAX_RESPONSE_BYTES} bytes`));
+    });
+    sock.on('close', () => {
+      reader.wipe();
     });
     sock.on('error', () => {});
     sock.on('close', () => {

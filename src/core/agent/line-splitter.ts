@@ -8,7 +8,13 @@
  * Contract: returned lines are fresh Buffers or views the caller may keep; the splitter
  * keeps no reference to them. `wipe()` zeroes whatever is still buffered (responses on the
  * client side can carry secrets).
+ *
+ * With `copyRest`, the bytes of an incomplete line are copied off V8's heap (core/bytes.ts)
+ * instead of kept as a view: for a reader that reuses one read buffer (a socket's `onread`),
+ * whose bytes are overwritten and wiped after each push.
  */
+
+import { allocSecret } from '../bytes.js';
 
 export type PushResult = { lines: Buffer[]; oversize: boolean };
 
@@ -18,9 +24,11 @@ export class LineSplitter {
   #pending: Buffer[] = [];
   #pendingLen = 0;
   #dead = false;
+  readonly #copyRest: boolean;
 
-  constructor(maxLine: number) {
+  constructor(maxLine: number, opts: { copyRest?: boolean } = {}) {
     this.maxLine = maxLine;
+    this.#copyRest = opts.copyRest === true;
   }
 
   /** Bytes buffered towards an incomplete line. */
@@ -49,8 +57,13 @@ export class LineSplitter {
       start = nl + 1;
     }
     if (start < chunk.length) {
-      const rest = chunk.subarray(start);
-      if (this.#pendingLen + rest.length > this.maxLine) return this.#die(lines);
+      const view = chunk.subarray(start);
+      if (this.#pendingLen + view.length > this.maxLine) return this.#die(lines);
+      let rest = view;
+      if (this.#copyRest) {
+        rest = allocSecret(view.length);
+        view.copy(rest);
+      }
       this.#pending.push(rest);
       this.#pendingLen += rest.length;
     }
