@@ -12,7 +12,7 @@ import type { Caller } from '../policy/caller.js';
 import type { Selection } from '../vault/vault.js';
 import { isValidKeyName, isValidProjectName } from '../names.js';
 import { appendOrDeny, type AuditLog } from './log.js';
-import { CLIENT_DECLARED, type AuditInput, type Outcome } from './record.js';
+import { CLIENT_DECLARED, type AuditInput, type Outcome, type Peer } from './record.js';
 
 /** `via` for a caller: its token, cell or profile when it has one; `cli` for the direct path; else `agent`. */
 export function viaOf(caller: Caller): string {
@@ -64,6 +64,28 @@ export function exeOf(exe: string | null): string | null {
   return exe;
 }
 
+/** `via` and `peer` of a record made for `caller` (its exe only when it has a path's shape). */
+export function callerFields(caller: Caller): { via: string; peer: Peer } {
+  return { via: viaOf(caller), peer: { uid: caller.uid, pid: caller.pid, exe: exeOf(caller.exe) } };
+}
+
+/**
+ * The request's fields of a record, normalised: `project` only when it is a project name,
+ * `request` through `requestOf`, the declared client through `clientFields`.
+ */
+export function requestFields(r: { project?: string; request?: string; client?: ClientLabel }): Pick<AuditInput, 'project' | 'request' | 'clientVia' | 'clientDeclared'> {
+  return {
+    ...(r.project !== undefined && isValidProjectName(r.project) ? { project: r.project } : {}),
+    ...(r.request !== undefined ? { request: requestOf(r.request) } : {}),
+    ...clientFields(r.client),
+  };
+}
+
+/** The key names asked for, as recorded: each once, key names only. */
+export function keyNamesOf(keys: readonly string[]): string[] {
+  return [...new Set(keys)].filter(isValidKeyName);
+}
+
 /**
  * The record of one access. A denied request records the names it asked for (hidden), so
  * the owner sees what was tried, and the true reason (`scope`, `profile`…) even where the
@@ -77,15 +99,12 @@ export function accessRecord(e: AccessEvent): AuditInput {
     event: e.exit !== undefined ? 'exec_exit' : e.op,
     outcome: OUTCOME[e.outcome],
     ...(reason !== undefined ? { reason } : {}),
-    via: viaOf(e.caller),
-    ...(e.project !== undefined && isValidProjectName(e.project) ? { project: e.project } : {}),
-    keys: [...new Set(asked)].filter(isValidKeyName),
-    peer: { uid: e.caller.uid, pid: e.caller.pid, exe: exeOf(e.caller.exe) },
-    ...(e.request !== undefined ? { request: requestOf(e.request) } : {}),
+    ...callerFields(e.caller),
+    ...requestFields(e),
+    keys: keyNamesOf(asked),
     ...(e.argvHash !== undefined ? { argvHash: e.argvHash } : {}),
     ...(e.command !== undefined && exeOf(e.command) !== null ? { command: e.command } : {}),
     ...(e.masked !== undefined ? { masked: Object.fromEntries(Object.entries(e.masked).filter(([k]) => isValidKeyName(k))) } : {}),
-    ...clientFields(e.client),
   };
 }
 

@@ -26,12 +26,12 @@
 import type { AccessEvent, ClientLabel } from '../access.js';
 import { SesameError } from '../errors.js';
 import { openKeyWindow, type SecureKey } from '../crypto/sodium.js';
-import { accessRecord, clientFields, exeOf, isDelegated, requestOf, viaOf, withAuditHook, type ReadDoor } from './access-hook.js';
+import { accessRecord, callerFields, isDelegated, keyNamesOf, requestFields, withAuditHook, type ReadDoor } from './access-hook.js';
 import type { Caller } from '../policy/caller.js';
-import { isValidKeyName, isValidProjectName } from '../names.js';
+import { isValidKeyName } from '../names.js';
 import { AuditKey, AuditLog, appendOrDeny, type Queued } from './log.js';
 import { READ_EVENT_NAMES } from './events.js';
-import { checkInput, type AuditInput } from './record.js';
+import { checkInput, reasonCode, type AuditInput } from './record.js';
 
 /** What the agent holds for the audit: its read hook, its door wrapper, its checkpoints. */
 export interface AgentAudit {
@@ -163,13 +163,10 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
         queue({
           event: READ_EVENT_NAMES.has(r.op) ? r.op : 'request', // a client's op never names an event of its own choosing
           outcome: 'denied',
-          reason: /^[a-z0-9][a-z0-9_.:-]{0,63}$/.test(r.reason) ? r.reason : 'denied',
-          via: viaOf(r.caller),
-          ...(r.project !== undefined && isValidProjectName(r.project) ? { project: r.project } : {}),
-          keys: [...new Set(r.keys)].filter(isValidKeyName),
-          peer: { uid: r.caller.uid, pid: r.caller.pid, exe: exeOf(r.caller.exe) },
-          ...(r.request !== undefined ? { request: requestOf(r.request) } : {}),
-          ...clientFields(r.client),
+          reason: reasonCode(r.reason, 'denied'),
+          ...callerFields(r.caller),
+          ...requestFields(r),
+          keys: keyNamesOf(r.keys),
         });
       } catch {
         /* never fails the refusal */
@@ -182,26 +179,17 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
         log.append({
           event: r.event,
           outcome: r.outcome,
-          reason: /^[a-z0-9][a-z0-9_.:-]{0,63}$/.test(r.reason) ? r.reason : 'error',
-          via: viaOf(r.caller),
-          ...(isValidProjectName(r.project) ? { project: r.project } : {}),
-          keys: [...new Set(r.keys)].filter(isValidKeyName),
-          peer: { uid: r.caller.uid, pid: r.caller.pid, exe: exeOf(r.caller.exe) },
-          ...(r.request !== undefined ? { request: requestOf(r.request) } : {}),
-          ...clientFields(r.client),
+          reason: reasonCode(r.reason, 'error'),
+          ...callerFields(r.caller),
+          ...requestFields(r),
+          keys: keyNamesOf(r.keys),
         });
       } catch (e) {
         warn(`this ${r.event} was NOT recorded in the audit log: ${e instanceof Error ? e.message : 'error'}`);
       }
     },
     refusedConnection(caller, reason) {
-      queue({
-        event: 'connect',
-        outcome: 'denied',
-        reason: /^[a-z0-9][a-z0-9_.:-]{0,63}$/.test(reason) ? reason : 'denied',
-        via: viaOf(caller),
-        peer: { uid: caller.uid, pid: caller.pid, exe: exeOf(caller.exe) },
-      });
+      queue({ event: 'connect', outcome: 'denied', reason: reasonCode(reason, 'denied'), ...callerFields(caller) });
     },
     event(input) {
       flush();
@@ -220,12 +208,9 @@ export function agentAudit(home: string, master: SecureKey, note: (msg: string) 
           event: r.event,
           outcome: r.outcome,
           reason: r.reason,
-          via: r.caller ? viaOf(r.caller) : 'agent',
-          ...(isValidProjectName(r.project) ? { project: r.project } : {}),
+          ...(r.caller ? callerFields(r.caller) : { via: 'agent', peer }),
+          ...requestFields(r),
           ...(r.keys ? { keys: r.keys.filter(isValidKeyName) } : {}),
-          peer: r.caller ? { uid: r.caller.uid, pid: r.caller.pid, exe: exeOf(r.caller.exe) } : peer,
-          ...(r.request !== undefined ? { request: requestOf(r.request) } : {}),
-          ...clientFields(r.client),
         });
       } catch {
         /* never fails the delivery */

@@ -95,6 +95,11 @@ export const CLIENT_DECLARED = /^([A-Za-z0-9_.@+-]{1,64} [A-Za-z0-9_.+-]{1,64}|h
 /** Sixteen lowercase hex digits: the shape of a record's key id (`kid`). */
 export const HEX16 = /^[0-9a-f]{16}$/;
 
+/** `reason` when it has a record's reason shape (a short code), else `fallback`: a reason a client or an error chose never makes its record unwritable. */
+export function reasonCode(reason: string, fallback: string): string {
+  return REASON.test(reason) ? reason : fallback;
+}
+
 function bad(what: string): never {
   throw new SesameError('INVALID', `internal: refusing to write an audit record: ${what}`);
 }
