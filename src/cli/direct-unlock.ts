@@ -15,7 +15,7 @@ import { SesameError } from '../core/errors.js';
 import { info } from './output.js';
 
 /** How many passphrases the terminal prompt accepts before giving up (exit 6). */
-export const PROMPT_TRIES = 3;
+const PROMPT_TRIES = 3;
 
 /** Argon2id over `passphrase` (wiped here), with a spinner on a terminal when it takes a while. */
 async function derive(doc: VaultDoc, passphrase: Buffer): Promise<UnlockedVault> {

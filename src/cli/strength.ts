@@ -9,7 +9,7 @@ import { SesameError } from '../core/errors.js';
 import { warn } from './output.js';
 
 /** The lowest zxcvbn score (0–4) not called weak. */
-export const STRONG_SCORE = 3;
+const STRONG_SCORE = 3;
 
 /**
  * Scores `passphrase` (never printed). Below STRONG_SCORE: a warning naming why and what

@@ -15,7 +15,7 @@ import type { UnlockedVault } from '../core/vault/vault.js';
 import { SesameError } from '../core/errors.js';
 
 /** The largest value `set` sends through a --writes agent (its base64 must fit a 64 KiB request line); larger ones unlock directly. */
-export const MAX_AGENT_VALUE = 45 * 1024;
+const MAX_AGENT_VALUE = 45 * 1024;
 
 /** The vault document for name checks before unlocking (NOT_INITIALIZED, no prompt). */
 export async function docForChecks(ctx: Ctx): Promise<VaultDoc> {
