@@ -13,9 +13,8 @@ import { GLOBAL_FLAGS, type FlagSpec, type Parsed } from './args.js';
 import { fastParse } from './get-fast-path.js';
 import { reportError } from './output.js';
 import { execWithSecrets } from './run-exec.js';
-import { withDirSelection } from './select.js';
+import { SELECT_FLAGS, withDirSelection } from './select.js';
 import { agentReader } from './agent-reader.js';
-import { SELECT_FLAGS } from './select.js';
 
 export interface FastRun {
   home: string | undefined;

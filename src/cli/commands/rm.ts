@@ -13,10 +13,10 @@ const cmd: Command = {
     if (!key) throw usage('rm needs a KEY');
     checkKeyName(key);
     const project = ctx.project().name;
-    const { readVault } = await import('../../core/vault/store.js');
-    readVault(ctx.paths); // NOT_INITIALIZED first
+    const { docForChecks, runWrite } = await import('../write.js');
+    await docForChecks(ctx); // NOT_INITIALIZED first
     await (await import('../key-names.js')).requireKnownNames(ctx.paths, project, [key]); // before any unlock, with "did you mean"
-    const r = await (await import('../write.js')).runWrite(ctx, { op: 'rm', project, key });
+    const r = await runWrite(ctx, { op: 'rm', project, key });
     if (ctx.json) outJson({ removed: key, project, recoverable: r.result === 'removed' });
     else
       info(
