@@ -11,10 +11,9 @@
  * plaintext Buffers the door gave them before they return, and encode nothing once `signal`
  * is aborted (the request was cancelled).
  */
-import type { AccessContext, ListResult, Selected, VaultSource } from '../../access.js';
-import type { SesameError } from '../../errors.js';
+import type { AccessContext, VaultSource } from '../../access.js';
+import type { ReadDoor } from '../../audit/access-hook.js';
 import type { RequestId } from '../protocol.js';
-import type { Selection } from '../../vault/vault.js';
 import type { Framer } from '../protocol-v2.js';
 
 export type { AccessContext, ListResult, Selected, VaultSource } from '../../access.js';
@@ -35,16 +34,11 @@ export interface Reply {
   fdInfo?: { project: string; key: string; kind: 'secret' | 'sealed' };
 }
 
-/** The plaintext door's read functions (src/core/access.ts). Every Buffer returned is the caller's to wipe. */
-export interface PlaintextDoor {
-  readOne(ctx: AccessContext, src: VaultSource, project: string, key: string): Promise<Buffer>;
-  readSelected(ctx: AccessContext, src: VaultSource, project: string, sel: Selection): Promise<Selected>;
-  listVisible(ctx: AccessContext, src: VaultSource, project: string | undefined, prefix?: string): Promise<ListResult>;
-  /** exec's part of the door (access.ts); an agent without them answers exec with UNAVAILABLE. */
-  readForExec?(ctx: AccessContext, src: VaultSource, project: string, sel: Selection, exec: { command: string; argvHash: string }): Promise<Selected>;
-  refuseExec?(ctx: AccessContext, src: VaultSource, project: string, exec: { command?: string; argvHash: string; reason: string }, error: SesameError): Promise<never>;
-  execEnded?(ctx: AccessContext, project: string, exec: { command: string; argvHash: string; keys: readonly string[] }, end: { exit: string; masked: Readonly<Record<string, number>> }): void;
-}
+/**
+ * The plaintext door's read functions (src/core/access.ts), declared once as audit/access-hook.ts
+ * `ReadDoor` (the audit wraps the same door). Every Buffer returned is the caller's to wipe.
+ */
+export type PlaintextDoor = ReadDoor;
 
 /** What an exec needs from its connection: intermediate frames with backpressure, and its controls. */
 export interface FrameStream {
