@@ -209,14 +209,23 @@ export function secretsLine(id: RequestId | undefined, secrets: ReadonlyArray<re
 
 /** `PRE,"secrets":[{key, value}…],"missing":[…]}\n` in one off-heap Buffer; the caller wipes it. */
 export function secretsAfter(open: string, secrets: ReadonlyArray<readonly [string, Buffer]>, missing: readonly string[]): Buffer {
-  const pre = Buffer.from(`${open},"secrets":[`, 'utf8');
-  const keyParts = secrets.map(([k], i) => Buffer.from(`${i ? ',' : ''}{"key":${JSON.stringify(k)},"value":"`, 'utf8'));
-  const post = Buffer.from(`],"missing":${JSON.stringify(missing)}}\n`, 'utf8');
+  return pairsAfter(open, 'secrets', secrets, `,"missing":${JSON.stringify(missing)}}\n`);
+}
+
+/**
+ * `PRE,"MEMBER":[{"key":K,"value":"<base64>"},…]CLOSE` in one off-heap Buffer: the one builder
+ * of a line carrying several values (`secretsAfter`, write-wire.ts `entriesAfter`). PRE, MEMBER,
+ * the keys and CLOSE are not secret; the caller wipes the result.
+ */
+export function pairsAfter(open: string, member: string, pairs: ReadonlyArray<readonly [string, Buffer]>, close: string): Buffer {
+  const pre = Buffer.from(`${open},${JSON.stringify(member)}:[`, 'utf8');
+  const keyParts = pairs.map(([k], i) => Buffer.from(`${i ? ',' : ''}{"key":${JSON.stringify(k)},"value":"`, 'utf8'));
+  const post = Buffer.from(`]${close}`, 'utf8');
   let total = pre.length + post.length;
-  secrets.forEach(([, v], i) => (total += keyParts[i]!.length + b64Length(v.length) + 2));
+  pairs.forEach(([, v], i) => (total += keyParts[i]!.length + b64Length(v.length) + 2));
   const out = allocSecret(total);
   let o = pre.copy(out);
-  secrets.forEach(([, v], i) => {
+  pairs.forEach(([, v], i) => {
     o += keyParts[i]!.copy(out, o);
     o = b64EncodeInto(v, out, o);
     o += out.write('"}', o, 'latin1');

@@ -15,8 +15,8 @@
 import { isValidKeyName, isValidProjectName } from '../../names.js';
 import { allocSecret } from '../../bytes.js';
 import type { WriteOp } from '../../vault/writes.js';
-import { b64Decode, b64EncodeInto, b64Length } from '../b64.js';
-import { MAX_REQUEST_BYTES, badArgs } from '../protocol.js';
+import { b64Decode, b64Length } from '../b64.js';
+import { MAX_REQUEST_BYTES, badArgs, pairsAfter } from '../protocol.js';
 
 /** The members a `write` request may carry besides v, id, op, pid, token. */
 export const WRITE_FIELDS: readonly string[] = ['write', 'project', 'key', 'to_project', 'to_key', 'to', 'force', 'high_value', 'version', 'overwrite', 'value', 'entries'];
@@ -155,19 +155,7 @@ export function writeFields(w: WriteOp): Record<string, unknown> {
 
 /** `OPEN,"entries":[{"key":K,"value":"<base64>"},…]}\n` in one off-heap Buffer (an import's request line; `open` is the head without its closing brace). The caller wipes it. */
 export function entriesAfter(open: string, entries: ReadonlyArray<readonly [string, Buffer]>): Buffer {
-  const pre = Buffer.from(`${open},"entries":[`, 'utf8');
-  const heads = entries.map(([k], i) => Buffer.from(`${i ? ',' : ''}{"key":${JSON.stringify(k)},"value":"`, 'utf8'));
-  let total = pre.length + 3;
-  entries.forEach(([, v], i) => (total += heads[i]!.length + b64Length(v.length) + 2));
-  const out = allocSecret(total);
-  let o = pre.copy(out);
-  entries.forEach(([, v], i) => {
-    o += heads[i]!.copy(out, o);
-    o = b64EncodeInto(v, out, o);
-    o += out.write('"}', o, 'latin1');
-  });
-  out.write(']}\n', o, 'latin1');
-  return out;
+  return pairsAfter(open, 'entries', entries, '}\n');
 }
 
 /** Room kept in a request line for `v`, `id`, `op`, `pid` and the other members besides the values. */
