@@ -8,6 +8,7 @@
  * and are untested here (documented in docs/threat-model.md).
  */
 import { createRequire } from 'node:module';
+import { allocSecret } from '../bytes.js';
 import { SesameError } from '../errors.js';
 
 const require = createRequire(import.meta.url);
@@ -117,7 +118,7 @@ export function makeInheritableBlocking(fd: number): void {
 export function execve(path: string, argv: (string | Buffer)[], env: (string | Buffer)[]): number {
   const nul = (x: string | Buffer): Buffer => {
     const b = typeof x === 'string' ? Buffer.from(x, 'utf8') : x;
-    const out = Buffer.alloc(b.length + 1);
+    const out = allocSecret(b.length + 1);
     b.copy(out);
     return out;
   };
@@ -265,7 +266,7 @@ export function connectUnix(path: string): number {
     if (r === 0) return fd;
     const e = errno();
     if (e === E.EINTR) continue;
-    fn('int close(int fd)')(fd);
+    closeDescriptor(fd);
     throw new SesameError('ERROR', `connect failed (errno ${e})`);
   }
 }
@@ -449,17 +450,9 @@ export function pipeCloexec(): [number, number] {
   return [fds.readInt32LE(0), fds.readInt32LE(4)];
 }
 
-/** Closes `fd`, ignoring errors (EBADF for an fd already closed). */
-export function closeFd(fd: number): void {
+/** Closes `fd` (a descriptor this module handed out or received), ignoring errors (EBADF for one already closed). */
+export function closeDescriptor(fd: number): void {
   fn('int close(int fd)')(fd);
-}
-
-/** Sets or clears O_NONBLOCK on `fd`. */
-export function setNonBlocking(fd: number, on: boolean): void {
-  const fcntl = fn('int fcntl(int fd, int cmd, ...)');
-  const fl = fcntl(fd, F_GETFL, 'int', 0) as number;
-  if (fl < 0) throw new SesameError('ERROR', `fcntl failed (errno ${errno()})`);
-  fcntl(fd, F_SETFL, 'int', on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK);
 }
 
 /** A new pseudo-terminal: its master fd (close-on-exec, blocking) and its slave's path (`/dev/pts/N`). */
@@ -474,7 +467,7 @@ export function openPty(rows: number, cols: number): { master: number; slave: st
     setWinSize(master, rows, cols);
     return { master, slave: name.subarray(0, name.indexOf(0)).toString('latin1') };
   } catch (e) {
-    closeFd(master);
+    closeDescriptor(master);
     throw e;
   }
 }
@@ -521,7 +514,7 @@ export function spawnChild(spec: SpawnSpec): number {
   if (!isLinux) throw new SesameError('UNAVAILABLE', `exec is not supported on ${process.platform}`);
   const copies: Buffer[] = [];
   const nul = (b: Buffer): Buffer => {
-    const out = allocSecretLocal(b.length + 1);
+    const out = allocSecret(b.length + 1);
     b.copy(out);
     copies.push(out);
     return out;
@@ -566,11 +559,6 @@ export function spawnChild(spec: SpawnSpec): number {
     fn('int posix_spawn_file_actions_destroy(void *fa)')(fa);
     fn('int posix_spawnattr_destroy(void *a)')(attr);
   }
-}
-
-/** Zeroed, off-heap (see core/bytes.ts allocSecret; duplicated here: native.ts imports nothing but errors). */
-function allocSecretLocal(n: number): Buffer {
-  return Buffer.from(new ArrayBuffer(n));
 }
 
 /** How a child ended. */
@@ -647,7 +635,7 @@ export function memfdSecret(value: Buffer): number | null {
     }
     return fd;
   } catch (e) {
-    closeFd(fd);
+    closeDescriptor(fd);
     // A mapping refused here (secretmem needs locked memory) is the kernel saying no: fall back.
     if (e instanceof SesameError) return null;
     throw e;
@@ -664,27 +652,19 @@ export function memfdSealed(value: Buffer): number {
   const fd = fn('int memfd_create(const char *name, unsigned int flags)')('sesame', MFD_CLOEXEC | MFD_ALLOW_SEALING) as number;
   if (fd < 0) throw new SesameError('ERROR', `memfd_create failed (errno ${errno()})`);
   try {
-    let off = 0;
-    while (off < value.length) {
-      const n = Number(fn('intptr_t write(int fd, void *buf, size_t n)')(fd, value.subarray(off), value.length - off));
-      if (n < 0) {
-        if (errno() === E.EINTR) continue;
-        throw new SesameError('ERROR', `write to a memory file failed (errno ${errno()})`);
-      }
-      off += n;
-    }
+    writeAll(fd, value, 'write to a memory file');
     const fcntl = fn('int fcntl(int fd, int cmd, ...)');
     if ((fcntl(fd, F_ADD_SEALS, 'int', ALL_SEALS) as number) !== 0) throw new SesameError('ERROR', `sealing a memory file failed (errno ${errno()})`);
     const ro = fn('int open(const char *path, int flags)')(`/proc/self/fd/${fd}`, 0 /* O_RDONLY */ | O_CLOEXEC) as number;
     if (ro < 0) throw new SesameError('ERROR', `reopening a memory file read-only failed (errno ${errno()})`);
     return ro;
   } finally {
-    closeFd(fd);
+    closeDescriptor(fd);
   }
 }
 
-/** The seals on a memory file (F_GET_SEALS), -1 when it has none to report (tests, `sesame get --fd`). */
-export function fdSeals(fd: number): number {
+/** The seals on a memory file (F_GET_SEALS), -1 when it has none to report. */
+function fdSeals(fd: number): number {
   return fn('int fcntl(int fd, int cmd, ...)')(fd, F_GET_SEALS, 'int', 0) as number;
 }
 
@@ -723,11 +703,6 @@ export function mapReadOnly(fd: number, len: number): { unmap(): void } {
       done = true;
     },
   };
-}
-
-/** Closes a descriptor this module handed out (or received). */
-export function closeDescriptor(fd: number): void {
-  closeFd(fd);
 }
 
 /** Duplicates `fd` onto `target` (dup2), without close-on-exec: for a child's inherited descriptors. Throws ERROR. */
@@ -812,21 +787,21 @@ export function recvWithFds(sock: number, buf: Buffer): { n: number; fds: number
       off += (len + 7) & ~7;
     }
     if (m.flags & MSG_CTRUNC) {
-      for (const f of fds) closeFd(f);
+      for (const f of fds) closeDescriptor(f);
       throw new SesameError('PROTOCOL', 'the agent sent more descriptors than asked for');
     }
     return { n, fds };
   }
 }
 
-/** write(2) all of `data` to a blocking descriptor; throws ERROR. */
-export function writeAll(fd: number, data: Buffer): void {
+/** write(2) all of `data` to a blocking descriptor; throws ERROR ("`what` failed", with the errno). */
+export function writeAll(fd: number, data: Buffer, what = 'write'): void {
   let off = 0;
   while (off < data.length) {
     const n = Number(fn('intptr_t write(int fd, void *buf, size_t n)')(fd, data.subarray(off), data.length - off));
     if (n < 0) {
       if (errno() === E.EINTR) continue;
-      throw new SesameError('ERROR', `write failed (errno ${errno()})`);
+      throw new SesameError('ERROR', `${what} failed (errno ${errno()})`);
     }
     off += n;
   }

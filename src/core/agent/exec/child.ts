@@ -23,7 +23,7 @@
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as tty from 'node:tty';
-import { closeFd, openPty, pipeCloexec, setWinSize, spawnChild, waitNoHang, type ChildExit } from '../../os/native.js';
+import { closeDescriptor, openPty, pipeCloexec, setWinSize, spawnChild, waitNoHang, type ChildExit } from '../../os/native.js';
 import { createRedactor, type Needle, type Redactor } from '../../redact/index.js';
 import { SesameError } from '../../errors.js';
 import { allocSecret } from '../../bytes.js';
@@ -195,7 +195,7 @@ export class ExecChild {
         ours.push(errR);
         const devnull = spec.stdin ? -1 : nullFd();
         this.pid = spawnChild({ path: spec.path, argv, env: spec.env, cwd: spec.cwd, stdio: [spec.stdin ? inR : devnull, outW, errW] });
-        for (const fd of childFds) closeFd(fd);
+        for (const fd of childFds) closeDescriptor(fd);
         childFds.length = 0;
         if (spec.stdin) {
           this.#stdin = new net.Socket({ fd: inW, readable: false, writable: true });
@@ -205,7 +205,7 @@ export class ExecChild {
         this.#attach((onread) => new net.Socket({ fd: errR, readable: true, writable: false, onread } as net.SocketConstructorOpts), 'stderr');
       }
     } catch (e) {
-      for (const fd of [...childFds, ...ours]) closeFd(fd);
+      for (const fd of [...childFds, ...ours]) closeDescriptor(fd);
       this.#red.stdout.wipe();
       this.#red.stderr.wipe();
       throw e instanceof SesameError ? e : new SesameError('ERROR', 'the command could not be started');
