@@ -54,8 +54,7 @@ import type { ClientLabel } from '../access.js';
 import { closeDescriptor, peerCred, sendWithFd, type PeerCred } from '../os/native.js';
 import { authorize, authorizeConnection, denialError, ownerOnlyPolicy, type OpenDeny, type Policy } from '../policy/authorize.js';
 import { callerFromPeer, describeCaller, withToken, type Caller, type ListenerRef, type ProcReader } from '../policy/caller.js';
-import type { RateDecision } from '../policy/rate.js';
-import { rateLimitedError } from '../policy/rate.js';
+import { rateLimitedError, type RateDecision } from '../policy/rate.js';
 import { verifyTokenDigest } from '../policy/tokens.js';
 import type { Reply, RequestContext } from './dispatch.js';
 import { LineSplitter } from './line-splitter.js';
@@ -63,6 +62,17 @@ import { CONN_IDLE_MS, MAX_REQUEST_BYTES, errorLine, protocolError, type Request
 import { CONTROL_OPS, MAX_IN_FLIGHT, OPS_V2, decodeLine, errorFrame, framerFor, okFrame, type AnyRequest, type DecodedLine, type RequestV2 } from './protocol-v2.js';
 import type { ExecControl, FrameStream } from './ops/context.js';
 import { ReplyWriter, WriteBudget } from './writer.js';
+
+/** One `getfd` descriptor's fate, told to `ConnHooks.fdDone` (names only, never a value). */
+export interface FdDelivery {
+  caller: Caller;
+  project: string;
+  key: string;
+  kind: 'secret' | 'sealed';
+  sent: boolean;
+  request?: string;
+  client?: ClientLabel;
+}
 
 export interface ConnHooks {
   /** Our uid (the owner). */
@@ -90,7 +100,7 @@ export interface ConnHooks {
   /** A debug-level note for the agent log (the fd lifecycle; never secret). Absent: none. */
   debug?(msg: string): void;
   /** Told of each `getfd` descriptor once it was sent (or closed unsent), for the audit's `fd` event. Never throws. */
-  fdDone?(r: { caller: Caller; project: string; key: string; kind: 'secret' | 'sealed'; sent: boolean; request?: string; client?: ClientLabel }): void;
+  fdDone?(r: FdDelivery): void;
   /**
    * Told of every request refused before an op runs (an open refusal, the rate limit): who,
    * what (names only, never a token), why — for the audit log. A throw never changes the answer.

@@ -29,9 +29,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type * as net from 'node:net';
-import type { ListenerRef } from '../policy/caller.js';
+import type { Caller, ListenerRef } from '../policy/caller.js';
 import { PolicyStore, reloadLogLine, type ReloadResult } from '../policy/store.js';
-import type { Caller } from '../policy/caller.js';
 import type { Policy, TokenRecord } from '../policy/authorize.js';
 import type { Profile } from '../policy/profiles.js';
 import { profilesLoader } from '../policy/profiles.js';
@@ -42,13 +41,13 @@ import { readRegularFile, writeFileAtomic } from '../fs/secure.js';
 import type { HomePaths } from '../paths.js';
 import { bootTimeMs, requireHardening } from '../os/native.js';
 import { hardeningNow, type HardeningReport } from './doors.js';
-import { serveConnection } from './conn.js';
+import { serveConnection, type FdDelivery } from './conn.js';
 import { prepareSocketPath } from './socket.js';
 import { dispatch, type DispatchDeps, type RequestContext } from './dispatch.js';
 import { OPS_V2, OPS_V2_WRITES, type AnyRequest } from './protocol-v2.js';
 import type { AgentWriter } from './ops/write.js';
 import { writeVault } from '../vault/writes.js';
-import { execEnded, listVisible, readForExec, readOne, readSelected, refuseExec, type ClientLabel } from '../access.js';
+import { execEnded, listVisible, readForExec, readOne, readSelected, refuseExec } from '../access.js';
 import { killAllNow, liveExecs } from './exec/child.js';
 import { pinCommands } from './exec/resolve.js';
 import { killProfileExecs } from './ops/exec.js';
@@ -131,9 +130,10 @@ export interface AgentHandle {
 export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const audit = agentAudit(o.paths.home, o.master, o.log, { off: process.env.SESAME_AUDIT === 'off' }); // its subkey, derived once; wiped in release()
   const evictAfterMs = o.evictAfterMs ?? o.limits.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS;
+  const clock = o.clock ?? bootTimeMs;
   const keeper = new VaultKeeper(o.master, o.paths, {
     afterMs: evictAfterMs,
-    clock: o.clock ?? bootTimeMs,
+    clock,
     onEvict: (project) => {
       audit.lifecycle({ event: 'evict', outcome: 'ok', reason: 'idle', project });
       o.debug?.(`evict: wiped the key of project ${project} (unused for ${evictAfterMs / 1000} s)`);
@@ -145,7 +145,6 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   let store!: PolicyStore;
   const sockets = new Set<net.Socket>();
   const startedAt = new Date().toISOString();
-  const clock = o.clock ?? bootTimeMs;
   const now = o.now ?? Date.now;
   const session = new Session(o.limits, clock);
   const usage = new TokenUsage();
@@ -279,7 +278,7 @@ export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
     },
     log: o.log,
     ...(o.debug ? { debug: o.debug } : {}),
-    fdDone: (r: { caller: Caller; project: string; key: string; kind: 'secret' | 'sealed'; sent: boolean; request?: string; client?: ClientLabel }) => {
+    fdDone: (r: FdDelivery) => {
       audit.lifecycle({
         event: 'fd',
         outcome: r.sent ? 'ok' : 'error',
