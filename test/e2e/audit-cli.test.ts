@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initHome, sesame, setSecret, PASSPHRASE } from '../helpers/cli.js';
+import { auditRecords } from '../helpers/audit.js';
 
 interface Rec {
   seq: number;
@@ -36,9 +37,7 @@ test('set, rm, import and a failed unlock are recorded with names and never valu
     const raw = fs.readFileSync(logFile, 'utf8');
     for (const secret of [...values, 'eps-value-never-stored', PASSPHRASE, 'not-the-passphrase-xyz']) assert.ok(!raw.includes(secret), `the log holds ${JSON.stringify(secret)}`);
 
-    const show = await sesame(['audit', 'show', '--json'], { env: h.env });
-    assert.equal(show.code, 0, show.stderr);
-    const recs = JSON.parse(show.out) as Rec[];
+    const recs = await auditRecords<Rec>(h);
     assert.deepEqual(
       recs.map((r) => [r.event, r.outcome, r.keys ?? []]),
       [
@@ -55,7 +54,7 @@ test('set, rm, import and a failed unlock are recorded with names and never valu
       recs.map((r) => r.mac !== null),
       [false, true, true, true, true, false],
     );
-    const onlyBeta = JSON.parse((await sesame(['audit', 'show', '--json', '--key', 'BETA'], { env: h.env })).out) as Rec[];
+    const onlyBeta = await auditRecords<Rec>(h, ['--key', 'BETA']);
     assert.deepEqual(
       onlyBeta.map((r) => r.event),
       ['set', 'rm'],
@@ -98,7 +97,7 @@ test('lock, passphrase acknowledge and init --force are recorded, and records un
     const re = await sesame(['init', '--force', '--yes', '--kdf-memory', '8', '--kdf-passes', '1'], { env: h.env });
     assert.equal(re.code, 0, re.stderr);
     await setSecret(h, 'BETA', 'second-vault-value-2');
-    const recs = JSON.parse((await sesame(['audit', 'show', '--json'], { env: h.env })).out) as Rec[];
+    const recs = await auditRecords<Rec>(h);
     assert.deepEqual(
       recs.map((r) => [r.event, r.reason ?? null, r.mac !== null]),
       [

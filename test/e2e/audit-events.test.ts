@@ -17,6 +17,7 @@ import { PASSPHRASE, initHome, requireTool, sesame, setSecret, type TestHome } f
 import { alive, ask, exchange, sleep, startAgent, startForeground, stopAgent, waitFor, type Reply } from '../helpers/agent.js';
 import { approveOnTty, pendingList, readAs, tokenEnv, waitPending } from '../helpers/approval.js';
 import { once } from '../helpers/exec-frames.js';
+import { auditRecords } from '../helpers/audit.js';
 
 interface Rec {
   seq: number;
@@ -517,9 +518,7 @@ test('every event in the vocabulary appears for its action, and every denial rea
       if (event === 'token_revoke') for (const [reason, d] of Object.entries(DENIALS)) await run(`denial ${reason}`, d); // the agent is up until lock
       await run(event, action);
     }
-    const show = await sesame(['audit', 'show', '--json'], { env: h.env });
-    assert.equal(show.code, 0, show.stderr);
-    const recs = JSON.parse(show.out) as Rec[];
+    const recs = await auditRecords<Rec>(h);
     const absent = wants.filter(([, x]) => !recs.some((r) => matches(r, x))).map(([label, x]) => `${label}: ${JSON.stringify(x, (_k, v: unknown) => (v instanceof RegExp ? String(v) : v))}`);
     assert.deepEqual(absent, [], `records missing:\n${absent.join('\n')}\n(the log has: ${recs.map((r) => `${r.event}/${r.outcome}/${r.reason ?? ''}/${r.via}`).join(' ')})`);
     // Every event of the log is a row of the vocabulary, and the whole chain verifies.

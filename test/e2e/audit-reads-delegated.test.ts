@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initHome, sesame, setSecret, type TestHome } from '../helpers/cli.js';
 import { ask, logOf, startAgent, stopAgent } from '../helpers/agent.js';
+import { auditRecords } from '../helpers/audit.js';
 
 interface Rec {
   event: string;
@@ -47,7 +48,7 @@ test('a token read is recorded as token:ID8, and an out-of-scope one with its tr
     } finally {
       await stopAgent(h);
     }
-    const recs = (JSON.parse((await sesame(['audit', 'show', '--json', '--via', `token:${id8}`], { env: h.env })).out) as Rec[]).filter((r) => r.event === 'get');
+    const recs = (await auditRecords<Rec>(h, ['--via', `token:${id8}`])).filter((r) => r.event === 'get');
     assert.deepEqual(
       recs.map((r) => [r.outcome, r.reason ?? '', r.keys]),
       [
@@ -115,7 +116,7 @@ test('a request the agent refuses before any op (an unknown token) is recorded a
     } finally {
       await stopAgent(h);
     }
-    const recs = JSON.parse((await sesame(['audit', 'show', '--json', '--event', 'get'], { env: h.env })).out) as Rec[];
+    const recs = await auditRecords<Rec>(h, ['--event', 'get']);
     const last = recs.at(-1);
     assert.ok(last, 'no get record');
     assert.deepEqual([last.outcome, last.reason, last.keys], ['denied', 'token_unknown', ['ALPHA']]);

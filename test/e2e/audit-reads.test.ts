@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initHome, sesame, setSecret, PASSPHRASE, type TestHome } from '../helpers/cli.js';
 import { logOf, startAgent, stopAgent, waitFor, alive } from '../helpers/agent.js';
+import { auditRecords } from '../helpers/audit.js';
 
 interface Rec {
   seq: number;
@@ -22,11 +23,7 @@ interface Rec {
 
 const VALUES = { ALPHA: 'alpha-value-never-in-a-log-3e1f', BETA: 'beta-value-never-in-a-log-77c0' };
 
-async function records(h: TestHome): Promise<Rec[]> {
-  const r = await sesame(['audit', 'show', '--json'], { env: h.env });
-  assert.equal(r.code, 0, r.stderr);
-  return JSON.parse(r.out) as Rec[];
-}
+const records = (h: TestHome): Promise<Rec[]> => auditRecords<Rec>(h);
 
 /** Every file under `dir` (the home: vault, logs, sockets' neighbours), as bytes. */
 function everyFile(dir: string): Array<[string, Buffer]> {
