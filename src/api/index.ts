@@ -222,8 +222,19 @@ function checkKey(key: string): void {
 }
 
 // The shipped declarations (api.d.mts) must describe this module: a mismatch fails the type-check.
+// The error codes must be the same set both ways (a code added to the core shows up here).
 type Decl = typeof import('./api.d.mts');
+type DeclCode = import('./api.d.mts').ErrorCode;
 /** Type-level only: `true` when this module's exports match the shipped declarations. */
-export type DeclarationsMatch = [typeof connect, typeof EXIT_CODES, SesameClient] extends [Decl['connect'], Decl['EXIT_CODES'], import('./api.d.mts').SesameClient] ? true : never;
+export type DeclarationsMatch = [typeof connect, typeof EXIT_CODES, SesameClient, SesameApiError, ErrorCode, DeclCode] extends [
+  Decl['connect'],
+  Decl['EXIT_CODES'],
+  import('./api.d.mts').SesameClient,
+  import('./api.d.mts').SesameApiError,
+  DeclCode,
+  ErrorCode,
+]
+  ? true
+  : never;
 /** @internal Fails the type-check when the declarations drift (assigning `true` to `never`). */
 export const declarationsMatch: DeclarationsMatch = true;
