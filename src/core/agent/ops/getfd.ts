@@ -21,11 +21,6 @@ export type FdKindWanted = 'best' | 'sealed';
 
 const FORCE_SEALED = process.env.SESAME_TEST_FD_SEALED === '1';
 
-/** True when this agent was started with the test-only fallback switch (status/log). */
-export function fdFallbackForced(): boolean {
-  return FORCE_SEALED;
-}
-
 /**
  * One value of `project`/`key` in a memory file. Resolves with an `ok` frame (kind, size) and
  * the descriptor (`fd`), which the connection must send and close — or close unsent. Throws
