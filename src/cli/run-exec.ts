@@ -56,7 +56,7 @@ export async function execWithSecrets(
   };
   if (flags.mask && reader.client) return remote(reader.client);
   let childVars: Buffer[];
-  let secrets: Array<[string, Buffer]>;
+  let secrets: Array<[string, Buffer]> = [];
   let fds: number[] = [];
   const specs = withFds?.specs ?? [];
   const closeFds = async (): Promise<void> => {
@@ -72,10 +72,7 @@ export async function execWithSecrets(
       // values are never read into this process (the direct path holds the whole vault anyway).
       if (specs.length && flags.only === undefined && reader.names) {
         const viaFd = new Set(specs.map((s) => s.key));
-        const listed = await reader.names(project, typeof flags.prefix === 'string' ? flags.prefix : undefined).catch((e: unknown) => {
-          if (e instanceof SesameError && e.code === 'DENIED') return null; // a token without `list`: read the selection as usual
-          throw e;
-        });
+        const listed = await listedNames(reader, project, typeof flags.prefix === 'string' ? flags.prefix : undefined); // null: read the selection as usual
         const rest = listed?.filter((k) => !viaFd.has(k));
         secrets = rest === undefined ? await readSelection(reader, project, flags, names) : rest.length ? await readSelection(reader, project, { ...flags, only: rest.join(',') }, names) : [];
       } else secrets = await readSelection(reader, project, flags, names);
@@ -100,6 +97,7 @@ export async function execWithSecrets(
       if (!flags.mask) for (const [, v] of secrets) v.fill(0);
     }
   } catch (e) {
+    if (flags.mask) for (const [, v] of secrets) v.fill(0); // kept for the redactor, not needed now
     await closeFds();
     throw e;
   } finally {
@@ -126,15 +124,19 @@ export async function execWithSecrets(
  */
 async function visibleNames(reader: SecretReader, project: string, flags: Parsed['flags'], names: readonly string[] | undefined, paths: HomePaths | undefined): Promise<string[] | null> {
   const prefix = typeof flags.prefix === 'string' ? flags.prefix : undefined;
-  if (reader.names) {
-    const listed = await reader.names(project, prefix).catch((e: unknown) => {
-      if (e instanceof SesameError && e.code === 'DENIED') return null;
-      throw e;
-    });
-    if (listed) return listed;
-  }
+  const listed = await listedNames(reader, project, prefix);
+  if (listed) return listed;
   const all = names ?? (paths ? await (await import('./key-names.js')).projectKeyNames(paths, project) : undefined);
   return all ? all.filter((k) => prefix === undefined || k.startsWith(prefix)) : null;
+}
+
+/** The agent's `list` of the names starting with `prefix`; null when the reader has no `list` or a token does not allow it (DENIED). */
+async function listedNames(reader: SecretReader, project: string, prefix: string | undefined): Promise<string[] | null> {
+  if (!reader.names) return null;
+  return reader.names(project, prefix).catch((e: unknown) => {
+    if (e instanceof SesameError && e.code === 'DENIED') return null;
+    throw e;
+  });
 }
 
 /** A command not found (127) or not executable (126), reported. */
