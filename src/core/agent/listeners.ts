@@ -1,9 +1,8 @@
 /**
  * The sockets an agent serves: a list of listeners, each with its kind, its peer rule, where
  * its socket goes, and the modes of the socket and its directory
- * (docs/spec/agent-protocol.md, "Listeners and callers"). Today the list has one entry, the
- * owner socket; profile sockets (issue 9) and the cell socket (issue 11) are more entries of
- * the same shape, built by `profileListener` and `cellListener`.
+ * (docs/spec/agent-protocol.md, "Listeners and callers"): the owner socket (`ownerListener`),
+ * one per profile (`profileListener`) and, with `--cells`, the cell socket (`cellListener`).
  *
  * Rules per kind (server side):
  * - owner: `agent.sock` in the home (or SESAME_AGENT_SOCK); socket 0600, directory 0700 and

@@ -6,10 +6,10 @@
  *   that says how to shorten it — and lie in a private (0700, ours) directory.
  * - Something that is not a socket at the path is refused and left alone; a socket there
  *   is probed: live means "already running", dead (ECONNREFUSED) is removed.
- * - listen() runs under umask 0177, so the socket is 0600 the instant it exists (no
- *   listen-then-chmod race); after bind it is lstat'ed and must be a socket, ours, 0600,
- *   and only then renamed onto its path (so libuv's unlink at close can never hit the path).
- *
+ * - listen() runs under the umask of the socket's mode (0177 for 0600), so the mode holds the
+ *   instant it exists (no listen-then-chmod race); after bind it is lstat'ed and must be a
+ *   socket, ours, that mode, and only then renamed onto its path (so libuv's unlink at
+ *   close can never hit the path).
  * - A socket relocated under $XDG_RUNTIME_DIR (paths.ts `placeSocket`, when the home's path
  *   is too long) needs that runtime directory to exist and be ours and 0700 first; it is
  *   never created, so a missing or shared one is refused with what to do instead.
@@ -63,7 +63,7 @@ export function socketDirHint(sock: string): string {
  * Throws INSECURE unless `runtimeDir`'s parent ($XDG_RUNTIME_DIR) is an existing directory
  * of ours that no one else can enter (mode & 077 = 0). Never creates it.
  */
-export function checkRuntimeDir(runtimeDir: string): void {
+function checkRuntimeDir(runtimeDir: string): void {
   const xdg = path.dirname(runtimeDir);
   let st: fs.Stats | undefined;
   try {
