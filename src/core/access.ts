@@ -261,7 +261,7 @@ export async function listVisible(ctx: AccessContext, src: VaultSource, project:
 }
 
 /** The synchronous form of `listVisible`. */
-export function listVisibleNow(ctx: AccessContext, src: VaultSource, project: string | undefined, prefix?: string): ListResult {
+function listVisibleNow(ctx: AccessContext, src: VaultSource, project: string | undefined, prefix?: string): ListResult {
   const what: AccessWhat = Object.freeze({ op: 'list', project, keys: Object.freeze([]) });
   const hidden = gate(ctx, what);
   return src.with((v) => {

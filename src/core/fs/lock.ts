@@ -28,7 +28,7 @@ function sleepSync(ms: number): void {
 }
 
 /** Reads the holder recorded in a lock file (never a FIFO, never through a symlink); nulls when none. */
-export function lockHolderInfo(lockPath: string): LockHolderInfo {
+function lockHolderInfo(lockPath: string): LockHolderInfo {
   try {
     const [first, second] = readRegularFile(lockPath, 'lock file', { maxBytes: 256, followSymlinks: false }).toString('latin1').split('\n');
     const n = Number((first ?? '').trim());

@@ -39,7 +39,7 @@ export async function resolveValid(ctx: ChainContext, doc: VaultDoc, skip: TierN
 }
 
 /** The durable tiers that hold an entry for this vault (sealed file; keyring entry, even locked). */
-export async function durableTiers(ctx: ChainContext, scope: TierScope): Promise<TierName[]> {
+async function durableTiers(ctx: ChainContext, scope: TierScope): Promise<TierName[]> {
   const out: TierName[] = [];
   if (sealedExists(ctx.paths, scope.vaultId)) out.push('sealed');
   const k = await locateKeyring(ctx.env, scope);

@@ -41,7 +41,7 @@ export interface WriteResult {
 }
 
 /** Applies `w` to an opened vault (inside mutateVault). Throws the vault's errors; changes nothing on a throw that mutateVault then discards. */
-export function applyWrite(v: UnlockedVault, w: WriteOp): WriteResult {
+function applyWrite(v: UnlockedVault, w: WriteOp): WriteResult {
   const base = { project: w.project, keys: 'key' in w ? [w.key] : [] };
   switch (w.op) {
     case 'set': {
