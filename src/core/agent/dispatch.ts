@@ -1,8 +1,9 @@
 /**
  * The agent's dispatcher: a validated, authorized request → its op (ops/*.ts) → one reply
- * (a v1 line or a v2 final frame, through the request's Framer). Read-only by
- * construction: no op here writes the vault or exports a key; secret ops reach plaintext
- * only through the plaintext door (src/core/access.ts).
+ * (a v1 line or a v2 final frame, through the request's Framer). No op here exports a key;
+ * the vault is written only by `write` (ops/write.ts), for the owner, through the writer
+ * `agent start --writes` lends (absent: read-only); secret ops reach plaintext only through
+ * the plaintext door (src/core/access.ts).
  *
  * Contract: resolves with exactly one Reply per request; a SesameError from an op becomes an
  * error reply. Anything else rejects (a bug): the connection answers it with a generic
