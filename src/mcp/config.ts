@@ -29,7 +29,7 @@ export interface SnippetInput {
 }
 
 /** The argv of `sesame mcp` for the snippet (no token, ever). */
-export function serverArgs(i: SnippetInput): string[] {
+function serverArgs(i: SnippetInput): string[] {
   return ['mcp', '--home', i.home, ...(i.profile ? ['--profile', i.profile] : []), ...(i.tokenFile ? ['--token-file', i.tokenFile] : []), ...(i.project ? ['--project', i.project] : [])];
 }
 

@@ -228,7 +228,7 @@ async function guard(body: () => Promise<CallToolResult>): Promise<CallToolResul
 }
 
 /** The tool error for a failure: the agent's code, message and hint, and what the owner could do. */
-export function toolError(e: unknown): CallToolResult {
+function toolError(e: unknown): CallToolResult {
   if (!(e instanceof SesameError)) {
     // A bug of ours: its stack goes to the MCP client's log (stderr), not to the model.
     process.stderr.write(`sesame mcp: internal error: ${e instanceof Error ? (e.stack ?? e.name) : 'unknown'}\n`);
@@ -257,22 +257,25 @@ function kindOf(e: SesameError, reason: string): string {
   return e.code.toLowerCase();
 }
 
+/** What the owner could do, by refusal reason (a Map: the reason comes off the wire). */
+const OWNER_ADVICE: ReadonlyMap<string, string> = new Map([
+  ['scope', 'the owner could widen the token’s or profile’s scope (projects, keys, ops)'],
+  ['reveal', 'this server may not reveal values: use run_command, or the owner sets reveal = true in the profile'],
+  ['not_allowed_command', 'the owner could add the program’s absolute path to the profile’s commands'],
+  ['rate', 'the owner could raise the profile’s rate_limit'],
+  ['token_unknown', 'the token is unknown, expired or revoked: the owner makes a new one (sesame token new)'],
+  ['approval_timeout', 'the owner did not answer in time: ask again, and ask the owner to approve it'],
+  ['approval_denied', 'the owner refused this request'],
+  ['approval_pending', 'a request for the same secrets already waits for the owner: wait for that call to end, then ask again if it was not approved'],
+  ['approval_rate', 'too many approval requests in a minute: wait, then ask again; the owner approves with sesame approve at their terminal'],
+  ['profile', 'the owner could change the profile'],
+  ['not_found', 'no such project or key within this server’s scope (list_secrets shows what it may use); the owner could add it or widen the scope'],
+]);
+
 /** What the owner (a person, outside this conversation) could do about a refusal. */
 function ownerAdvice(reason: string, kind: string): string {
-  const a: Record<string, string> = {
-    scope: 'the owner could widen the token’s or profile’s scope (projects, keys, ops)',
-    reveal: 'this server may not reveal values: use run_command, or the owner sets reveal = true in the profile',
-    not_allowed_command: 'the owner could add the program’s absolute path to the profile’s commands',
-    rate: 'the owner could raise the profile’s rate_limit',
-    token_unknown: 'the token is unknown, expired or revoked: the owner makes a new one (sesame token new)',
-    approval_timeout: 'the owner did not answer in time: ask again, and ask the owner to approve it',
-    approval_denied: 'the owner refused this request',
-    approval_pending: 'a request for the same secrets already waits for the owner: wait for that call to end, then ask again if it was not approved',
-    approval_rate: 'too many approval requests in a minute: wait, then ask again; the owner approves with sesame approve at their terminal',
-    profile: 'the owner could change the profile',
-    not_found: 'no such project or key within this server’s scope (list_secrets shows what it may use); the owner could add it or widen the scope',
-  };
-  if (a[reason]) return `\nwhat the owner could do: ${a[reason]}`;
+  const advice = OWNER_ADVICE.get(reason);
+  if (advice) return `\nwhat the owner could do: ${advice}`;
   if (kind === 'not found') return '\nlist_secrets shows the names this server may use; the owner could add the secret or widen the scope';
   if (kind === 'locked') return '\nwhat the owner could do: unlock the vault (sesame unlock, or start the agent)';
   if (kind === 'agent not running') return '\nwhat the owner could do: start the agent (sesame agent start)';
