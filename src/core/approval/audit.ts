@@ -5,19 +5,18 @@
  * record with via `cell:ID`), `cell_revoke`, `cell_forget`. The approval or grant id is the
  * record's `request`. Names, ids and reason codes only: never a value, token or PIN.
  */
-import { exeOf, viaOf } from '../audit/access-hook.js';
+import { callerFields, keyNamesOf } from '../audit/access-hook.js';
 import type { AgentAudit } from '../audit/agent-audit.js';
-import { isValidKeyName, isValidProjectName } from '../names.js';
+import { isValidProjectName } from '../names.js';
 import type { Caller } from '../policy/caller.js';
 import type { ApprovalEvent } from './broker.js';
 import type { CellEvent } from './ops.js';
 
 /** The two sinks the agent wires: the broker's `audit` and the cell ops' `cellEvent`. Never throw. */
 export function approvalAudit(audit: Pick<AgentAudit, 'record'>, log: (msg: string) => void): { approval: (e: ApprovalEvent) => void; cell: (e: CellEvent) => void } {
-  const peer = (c: Caller): { uid: number; pid: number | null; exe: string | null } => ({ uid: c.uid, pid: c.pid, exe: exeOf(c.exe) });
   const names = (project: string | undefined, keys: readonly string[] | undefined): { project?: string; keys?: string[] } => ({
     ...(project !== undefined && isValidProjectName(project) ? { project } : {}),
-    ...(keys ? { keys: [...new Set(keys)].filter(isValidKeyName) } : {}),
+    ...(keys ? { keys: keyNamesOf(keys) } : {}),
   });
   return {
     approval: (e) => {
@@ -26,9 +25,8 @@ export function approvalAudit(audit: Pick<AgentAudit, 'record'>, log: (msg: stri
           event: e.event,
           outcome: e.outcome,
           ...(e.reason !== undefined ? { reason: e.reason } : {}),
-          via: viaOf(e.caller),
+          ...callerFields(e.caller),
           ...names(e.project, e.keys),
-          peer: peer(e.caller),
           ...(/^[0-9a-f]{8}$/.test(e.id) ? { request: e.id } : {}),
         });
       } catch {
@@ -39,7 +37,7 @@ export function approvalAudit(audit: Pick<AgentAudit, 'record'>, log: (msg: stri
       const c: Caller = Object.freeze({ ...e.caller, cell: Object.freeze({ id: e.cell }) });
       log(`${e.event.replace('_', ' ')}: cell ${e.cell} ${e.outcome}${e.reason ? ` (${e.reason})` : ''} — pid ${e.caller.pid ?? '?'}${e.keys?.length ? ` [${e.keys.join(' ')}]` : ''}`);
       try {
-        audit.record({ event: e.event, outcome: e.outcome, ...(e.reason !== undefined ? { reason: e.reason } : {}), via: viaOf(c), ...names(e.project, e.keys), peer: peer(e.caller) });
+        audit.record({ event: e.event, outcome: e.outcome, ...(e.reason !== undefined ? { reason: e.reason } : {}), ...callerFields(c), ...names(e.project, e.keys) });
       } catch {
         /* never fails the op */
       }
