@@ -12,7 +12,7 @@ import type { Caller } from '../policy/caller.js';
 import type { Selection } from '../vault/vault.js';
 import { isValidKeyName, isValidProjectName } from '../names.js';
 import { appendOrDeny, type AuditLog } from './log.js';
-import { CLIENT_DECLARED, type AuditInput, type Outcome, type Peer } from './record.js';
+import { CLIENT_DECLARED, isAbsolutePath, type AuditInput, type Outcome, type Peer } from './record.js';
 
 /** `via` for a caller: its token, cell or profile when it has one; `cli` for the direct path; else `agent`. */
 export function viaOf(caller: Caller): string {
@@ -59,9 +59,7 @@ export function clientFields(c: ClientLabel | undefined): { clientVia?: 'mcp'; c
 
 /** The peer's executable as recorded: an absolute path without control characters, else null. */
 export function exeOf(exe: string | null): string | null {
-  if (exe === null || !exe.startsWith('/') || exe.length > 4096) return null;
-  for (let i = 0; i < exe.length; i++) if (exe.charCodeAt(i) < 0x20) return null;
-  return exe;
+  return isAbsolutePath(exe) ? exe : null;
 }
 
 /** `via` and `peer` of a record made for `caller` (its exe only when it has a path's shape). */

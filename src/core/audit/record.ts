@@ -61,23 +61,13 @@ export interface AuditInput {
   readonly clientDeclared?: string;
 }
 
-/** A record as read back. */
-export interface AuditRecord {
+/** A record as read back: an input's fields (the camelCase ones in their snake_case spelling on disk) with the chain's. */
+export interface AuditRecord extends Omit<AuditInput, 'argvHash' | 'clientVia' | 'clientDeclared'> {
   readonly v: number;
   readonly seq: number;
   readonly prev: string;
   readonly time: string;
-  readonly event: string;
-  readonly outcome: Outcome;
-  readonly reason?: string;
-  readonly via: string;
-  readonly project?: string;
-  readonly keys?: readonly string[];
-  readonly peer?: Peer;
-  readonly request?: string;
   readonly argv_hash?: string;
-  readonly command?: string;
-  readonly masked?: Readonly<Record<string, number>>;
   readonly client_via?: 'mcp';
   readonly client_declared?: string;
   readonly kid?: string;
@@ -93,7 +83,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
 /** A declared client as recorded: `NAME VERSION` in a narrow alphabet, or `h:` and 16 hex of the SHA-256 of what was declared. */
 export const CLIENT_DECLARED = /^([A-Za-z0-9_.@+-]{1,64} [A-Za-z0-9_.+-]{1,64}|h:[0-9a-f]{16})$/;
 /** Sixteen lowercase hex digits: the shape of a record's key id (`kid`). */
-export const HEX16 = /^[0-9a-f]{16}$/;
+const HEX16 = /^[0-9a-f]{16}$/;
 
 /** `reason` when it has a record's reason shape (a short code), else `fallback`: a reason a client or an error chose never makes its record unwritable. */
 export function reasonCode(reason: string, fallback: string): string {
@@ -128,7 +118,7 @@ export function checkInput(r: AuditInput): void {
 }
 
 /** An absolute path of at most 4096 characters without control characters (the shape of `exe` and `command`). */
-function isAbsolutePath(p: unknown): boolean {
+export function isAbsolutePath(p: unknown): boolean {
   return typeof p === 'string' && p.startsWith('/') && p.length <= 4096 && !Array.from(p, (c) => c.charCodeAt(0)).some((c) => c < 0x20);
 }
 
