@@ -75,8 +75,6 @@ export interface AgentOptions {
   limits: SessionLimits;
   version: string;
   log: AgentLog;
-  /** `--evict-after`: a project key unused this long (ms) is wiped (default 60 s; 0 = never). The master key stays. */
-  evictAfterMs?: number;
   /** Debug-level lines (the fetch → deliver → drop lifecycle of fd deliveries); absent: none. Never a value. */
   debug?: AgentLog;
   /** Clock in ms that counts suspended time (default CLOCK_BOOTTIME; tests inject one). */
@@ -129,7 +127,7 @@ export interface AgentHandle {
  */
 export async function startAgent(o: AgentOptions): Promise<AgentHandle> {
   const audit = agentAudit(o.paths.home, o.master, o.log, { off: process.env.SESAME_AUDIT === 'off' }); // its subkey, derived once; wiped in release()
-  const evictAfterMs = o.evictAfterMs ?? o.limits.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS;
+  const evictAfterMs = o.limits.evictAfterMs ?? DEFAULT_EVICT_AFTER_MS;
   const clock = o.clock ?? bootTimeMs;
   const keeper = new VaultKeeper(o.master, o.paths, {
     afterMs: evictAfterMs,
