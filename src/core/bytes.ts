@@ -9,7 +9,7 @@
  * off-heap backing store (the array-buffer allocator, zero-filled), which the GC never moves:
  * wiping it wipes the only copy.
  *
- * Pure; no dependencies. The crypto door allocates its decrypt output the same way.
+ * Pure; no dependencies. The crypto door allocates its decrypt output here too.
  */
 
 /**

@@ -16,6 +16,7 @@
  * with `wipe()` once written out.
  */
 import { createRequire } from 'node:module';
+import { allocSecret } from '../bytes.js';
 import { SesameError } from '../errors.js';
 
 type Sodium = typeof import('sodium-native');
@@ -109,7 +110,7 @@ export function seal(key: SecureKey, plain: Buffer, ad: Buffer): { nonce: Buffer
 export function open(key: SecureKey, nonce: Buffer, ct: Buffer, ad: Buffer): Buffer | null {
   const s = sodium();
   if (nonce.length !== NONCE_BYTES || ct.length < TAG_BYTES) return null;
-  const out = Buffer.from(new ArrayBuffer(ct.length - TAG_BYTES));
+  const out = allocSecret(ct.length - TAG_BYTES);
   try {
     key.use((k) => s.crypto_aead_xchacha20poly1305_ietf_decrypt(out, null, ct, ad, nonce, k));
     return out;
