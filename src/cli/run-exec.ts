@@ -13,12 +13,12 @@
  */
 import type { Parsed } from './args.js';
 import { SesameError } from '../core/errors.js';
-import { info, json, warn } from './output.js';
+import { info, json } from './output.js';
 import type { SecretReader } from './reader.js';
 import { execSelection, readSelection, requireCarried } from './select.js';
 import type { HomePaths } from '../core/paths.js';
 import { childEnv, resolveCommand } from '../core/exec.js';
-import { isRevealDenied, reraise, runRemote } from './run-remote.js';
+import { finishRun, isRevealDenied, runRemote } from './run-remote.js';
 import { fetchFds, placeFds, type FdSpec } from './run-fds.js';
 
 /** `run --fd`: the descriptors to hand the command, and where the agent listens. */
@@ -220,12 +220,5 @@ async function runMasked(path: string, argv: string[], childVars: Buffer[], secr
     process.stdin.setRawMode(false);
   }
   process.stdin.pause();
-  if (r.tooShort.length) warn(`not masked (too short to mask safely): ${r.tooShort.join(', ')}`);
-  await new Promise<void>((res) => {
-    process.stdout.write('', () => {
-      res();
-    });
-  });
-  if (r.signal !== undefined) return reraise(r.signal);
-  return r.code ?? 1;
+  return finishRun(r);
 }

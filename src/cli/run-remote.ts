@@ -154,18 +154,23 @@ export async function runRemote(client: AgentClient, project: string, sel: { onl
     if (typeof ref.unref === 'function') stdin.unref();
     client.close();
   }
-  if (info.tooShort.length) warn(`not masked (too short to mask safely): ${info.tooShort.join(', ')}`);
-  await new Promise<void>((r) => {
+  return finishRun(info);
+}
+
+/** The end of a masked run (here or through exec): warns of the values too short to mask, lets stdout drain, then re-raises the command's signal or returns its status. */
+export async function finishRun(r: { code?: number; signal?: string; tooShort: readonly string[] }): Promise<number> {
+  if (r.tooShort.length) warn(`not masked (too short to mask safely): ${r.tooShort.join(', ')}`);
+  await new Promise<void>((res) => {
     process.stdout.write('', () => {
-      r();
+      res();
     });
   });
-  if (info.signal !== undefined) return reraise(info.signal);
-  return info.code ?? 1;
+  if (r.signal !== undefined) return reraise(r.signal);
+  return r.code ?? 1;
 }
 
 /** Ends this process by `signal` (its default action), as the child ended; 128+N if that does not end it. */
-export function reraise(signal: string): number {
+function reraise(signal: string): number {
   const n: number | undefined = (os.constants.signals as Record<string, number | undefined>)[signal];
   if (n === undefined) return 1;
   try {
