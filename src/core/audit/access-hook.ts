@@ -12,7 +12,7 @@ import type { Caller } from '../policy/caller.js';
 import type { Selection } from '../vault/vault.js';
 import { isValidKeyName, isValidProjectName } from '../names.js';
 import { appendOrDeny, type AuditLog } from './log.js';
-import { CLIENT_DECLARED, isAbsolutePath, type AuditInput, type Outcome, type Peer } from './record.js';
+import { CLIENT_DECLARED, isAbsolutePath, REQUEST, type AuditInput, type Outcome, type Peer } from './record.js';
 
 /** `via` for a caller: its token, cell or profile when it has one; `cli` for the direct path; else `agent`. */
 export function viaOf(caller: Caller): string {
@@ -29,8 +29,6 @@ export function isDelegated(via: string): boolean {
 }
 
 const OUTCOME: Record<AccessEvent['outcome'], Outcome> = { allow: 'ok', deny: 'denied', cancelled: 'error' };
-
-const REQUEST = /^[A-Za-z0-9_.:-]{1,64}$/;
 
 /**
  * A request id as recorded: as the client sent it when it has the record's shape, else `h:`

@@ -78,7 +78,8 @@ const OUTCOMES: ReadonlySet<string> = new Set(['ok', 'denied', 'error']);
 const EVENT = /^[a-z][a-z0-9_.-]{0,31}$/;
 const REASON = /^[a-z0-9][a-z0-9_.:-]{0,63}$/;
 const VIA = /^(cli|agent|mcp|profile:[A-Za-z0-9][A-Za-z0-9_.-]{0,63}|token:[0-9a-f]{8}|cell:[A-Za-z0-9_.-]{1,64})$/;
-const REQUEST = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** A request id as recorded (`request`): 1–64 characters of a narrow alphabet (access-hook.ts `requestOf` hashes any other). */
+export const REQUEST = /^[A-Za-z0-9_.:-]{1,64}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 /** A declared client as recorded: `NAME VERSION` in a narrow alphabet, or `h:` and 16 hex of the SHA-256 of what was declared. */
 export const CLIENT_DECLARED = /^([A-Za-z0-9_.@+-]{1,64} [A-Za-z0-9_.+-]{1,64}|h:[0-9a-f]{16})$/;
