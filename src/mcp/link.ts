@@ -18,6 +18,7 @@ import * as fs from 'node:fs';
 import { SesameError } from '../core/errors.js';
 import type { AgentClient, ListedKey, RequestOptions } from '../core/agent/client.js';
 import { isValidKeyName } from '../core/names.js';
+import { allocSecret } from '../core/bytes.js';
 
 /** Where and how to reach the agent. */
 export interface LinkOptions {
@@ -94,7 +95,7 @@ export function readTokenFile(file: string): string {
       });
     }
     if (st.size > 1024) throw new SesameError('INVALID', `the token file ${file} is larger than a token`, { hint: 'it must hold one token line, as `sesame token new` prints it' });
-    const buf = Buffer.alloc(st.size);
+    const buf = allocSecret(st.size);
     const n = fs.readSync(fd, buf, 0, st.size, 0);
     const text = buf
       .subarray(0, n)
