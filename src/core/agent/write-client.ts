@@ -5,12 +5,16 @@
  * checked. Names and numbers only come back.
  */
 import { SesameError } from '../errors.js';
+import { isValidKeyName, isValidProjectName } from '../names.js';
 import type { WriteOp, WriteResult } from '../vault/writes.js';
 import type { AgentClient } from './client.js';
 import { entriesAfter, writeFields } from './ops/write-wire.js';
 
 /** How long the CLI waits for a write (a lock wait on the agent's side included), ms. */
 export const WRITE_TIMEOUT_MS = 60_000;
+
+/** A result or event word as the vault writes them (`added`, `rolled_back`, `project_rename`…). */
+const WORD = /^[a-z][a-z_]{0,31}$/;
 
 const bad = (what: string): SesameError => new SesameError('PROTOCOL', `the agent's answer to a write is malformed (${what})`, { hint: 'restart the agent with the same sesame version' });
 
@@ -26,8 +30,11 @@ export function agentWrite(client: AgentClient, w: WriteOp): Promise<WriteResult
     writeFields(w),
     (r) => {
       const { result, event, project, keys, version, from } = r as Record<string, unknown>;
-      if (typeof result !== 'string' || typeof event !== 'string' || typeof project !== 'string') throw bad('result, event, project');
-      if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw bad('keys');
+      // Names are checked as every read reply's are (reply-check.ts): the CLI prints them, and an
+      // answer is not trusted to be free of terminal escapes.
+      if (typeof result !== 'string' || !WORD.test(result) || typeof event !== 'string' || !WORD.test(event)) throw bad('result, event');
+      if (typeof project !== 'string' || !isValidProjectName(project)) throw bad('project');
+      if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string' && isValidKeyName(k))) throw bad('keys');
       if (version !== null && !Number.isSafeInteger(version)) throw bad('version');
       if (from !== null && !Number.isSafeInteger(from)) throw bad('from');
       return { result, event, project, keys, ...(version === null ? {} : { version: version as number }), ...(from === null ? {} : { from: from as number }) };
