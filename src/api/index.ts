@@ -19,27 +19,12 @@ import { homePaths, resolveHome, resolveProject } from '../core/paths.js';
 import { isValidKeyName } from '../core/names.js';
 import { allocSecret } from '../core/bytes.js';
 import { ExecStream, startExec, type ExecOptions } from './exec.js';
+import { EXIT_CODES } from '../cli/exit-codes.js';
 
 export { ExecStream, type ExecOptions, type ExecExit } from './exec.js';
 export type { ListedKey } from '../core/agent/client.js';
 
-/** The CLI's exit status for each error code (docs/cli.md, "Exit codes"). */
-export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
-  ERROR: 1,
-  USAGE: 2,
-  LOCKED: 3,
-  NOT_FOUND: 4,
-  NOT_INITIALIZED: 5,
-  WRONG_PASSPHRASE: 6,
-  BUSY: 7,
-  DENIED: 8,
-  INTEGRITY: 1,
-  INSECURE: 1,
-  INVALID: 1,
-  KEY_CHANGED: 1,
-  PROTOCOL: 1,
-  UNAVAILABLE: 1,
-};
+export { EXIT_CODES };
 
 /** Every error the API throws: the agent's (or the client's) error with the CLI's code and exit status. */
 export class SesameApiError extends Error {

@@ -5,8 +5,9 @@
  */
 import * as fs from 'node:fs';
 import { allocSecret } from '../core/bytes.js';
-import { SesameError, ioError, setHintRenderer, type ErrorCode } from '../core/errors.js';
+import { SesameError, ioError, setHintRenderer } from '../core/errors.js';
 import { DEFAULT_HINTS, ioHint, renderRemedy } from './hints.js';
+import { EXIT_CODES } from './exit-codes.js';
 
 /**
  * Every process that runs sesame's CLI — and the agent, which this CLI runs — words the
@@ -15,23 +16,7 @@ import { DEFAULT_HINTS, ioHint, renderRemedy } from './hints.js';
  */
 setHintRenderer(renderRemedy);
 
-/** The exit code of each error code: the contract scripts rely on (docs, `sesame --help`). */
-export const EXIT_CODES: Readonly<Record<ErrorCode, number>> = {
-  ERROR: 1,
-  USAGE: 2,
-  LOCKED: 3,
-  NOT_FOUND: 4,
-  NOT_INITIALIZED: 5,
-  WRONG_PASSPHRASE: 6,
-  BUSY: 7,
-  DENIED: 8,
-  INTEGRITY: 1,
-  INSECURE: 1,
-  INVALID: 1,
-  KEY_CHANGED: 1,
-  PROTOCOL: 1,
-  UNAVAILABLE: 1,
-};
+export { EXIT_CODES };
 
 /** The exit code of a command interrupted at a prompt (Ctrl-C), as a shell reports SIGINT. */
 export const EXIT_INTERRUPTED = 130;
